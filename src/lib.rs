@@ -1,1 +1,6 @@
+//! Roster: a self-hosted SCIM 2.0 directory-sync server. Layers, outermost first:
+//! `http` → `scim` → `domain` → `store` (see DESIGN.md).
+
+pub mod domain;
 pub mod scim;
+pub mod store;

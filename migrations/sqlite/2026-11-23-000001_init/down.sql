@@ -1,0 +1,9 @@
+DROP TABLE event_counter;
+DROP TABLE events;
+DROP TABLE attribute_values;
+DROP TABLE memberships;
+DROP TABLE directory_groups;
+DROP TABLE directory_users;
+DROP TABLE tokens;
+DROP TABLE directories;
+DROP TABLE tenants;

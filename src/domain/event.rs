@@ -1,0 +1,45 @@
+//! The change feed: one typed event per change, written in the same transaction as the change.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    UserCreated,
+    UserUpdated,
+    UserDeleted,
+    GroupCreated,
+    GroupUpdated,
+    GroupDeleted,
+    GroupUserAdded,
+    GroupUserRemoved,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::UserCreated => "user.created",
+            EventKind::UserUpdated => "user.updated",
+            EventKind::UserDeleted => "user.deleted",
+            EventKind::GroupCreated => "group.created",
+            EventKind::GroupUpdated => "group.updated",
+            EventKind::GroupDeleted => "group.deleted",
+            EventKind::GroupUserAdded => "group.user_added",
+            EventKind::GroupUserRemoved => "group.user_removed",
+        }
+    }
+
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            EventKind::UserCreated | EventKind::UserUpdated | EventKind::UserDeleted => "User",
+            _ => "Group",
+        }
+    }
+}
+
+/// An event about to be appended; the store gives it its cursor.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub resource_id: String,
+    pub data: Value,
+}

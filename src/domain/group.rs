@@ -1,0 +1,337 @@
+//! Directory groups and memberships. Membership changes cost work in proportion to the members
+//! named, never to the size of the group.
+
+use std::collections::BTreeSet;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::error::{DomainError, DomainResult};
+use super::event::{EventKind, NewEvent};
+use super::ids::{DirectoryId, GroupId, TenantId};
+use super::index::IndexedValue;
+use super::query::{ListQuery, Page};
+use super::tenancy::Scope;
+use super::user::check_version;
+use crate::store::{self, DbConn, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+impl MemberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberKind::User => "User",
+            MemberKind::Group => "Group",
+        }
+    }
+}
+
+/// A member as stored: its id, what it is, and a name to show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    pub id: String,
+    pub kind: MemberKind,
+    pub display: Option<String>,
+}
+
+/// One step of a membership change, applied in the order given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    ReplaceAll(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupWrite {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+    pub raw: Value,
+    pub index: Vec<IndexedValue>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectoryGroup {
+    pub id: GroupId,
+    pub tenant_id: TenantId,
+    pub directory_id: DirectoryId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub resource: Value,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+fn not_found(id: &GroupId) -> DomainError {
+    DomainError::NotFound {
+        kind: "Group",
+        id: id.to_string(),
+    }
+}
+
+fn group_event(kind: EventKind, group: &DirectoryGroup) -> NewEvent {
+    NewEvent {
+        kind,
+        resource_id: group.id.to_string(),
+        data: serde_json::to_value(group).unwrap_or(Value::Null),
+    }
+}
+
+fn membership_event(
+    kind: EventKind,
+    group_id: &str,
+    member: &str,
+    member_kind: MemberKind,
+) -> NewEvent {
+    NewEvent {
+        kind,
+        resource_id: group_id.to_string(),
+        data: json!({"group_id": group_id, "member_id": member, "member_type": member_kind.as_str()}),
+    }
+}
+
+pub fn create(
+    store: &Store,
+    scope: &Scope,
+    write: GroupWrite,
+    members: Vec<String>,
+    now: NaiveDateTime,
+) -> DomainResult<DirectoryGroup> {
+    let group = DirectoryGroup {
+        id: GroupId::generate(),
+        tenant_id: scope.tenant_id.clone(),
+        directory_id: scope.directory_id.clone(),
+        display_name: write.display_name,
+        external_id: write.external_id,
+        resource: write.resource,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store.write(|conn| {
+        store::groups::insert(conn, &group, &write.raw)?;
+        store::attribute_index::replace(conn, scope, "Group", group.id.as_str(), &write.index)?;
+        let mut events = vec![group_event(EventKind::GroupCreated, &group)];
+        add_members(conn, scope, &group.id, &members, now, &mut events)?;
+        store::events::append(conn, scope, &events, now)?;
+        Ok(group.clone())
+    })
+}
+
+pub fn get(store: &Store, scope: &Scope, id: &GroupId) -> DomainResult<DirectoryGroup> {
+    store
+        .read(|conn| store::groups::find(conn, scope, id))?
+        .ok_or_else(|| not_found(id))
+}
+
+pub fn list(store: &Store, scope: &Scope, query: &ListQuery) -> DomainResult<Page<DirectoryGroup>> {
+    Ok(store.read(|conn| store::groups::list(conn, scope, query))?)
+}
+
+pub fn members(store: &Store, scope: &Scope, id: &GroupId) -> DomainResult<Vec<Member>> {
+    Ok(store.read(|conn| store::groups::members(conn, scope, id))?)
+}
+
+const MAX_ATTEMPTS: usize = 8;
+
+/// Read-modify-write of one group: `change` sees the current group and returns the new
+/// attributes (or `None` to keep them) and the membership steps to apply.
+pub fn update<E>(
+    store: &Store,
+    scope: &Scope,
+    id: &GroupId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+    mut change: impl FnMut(&DirectoryGroup) -> Result<(Option<GroupWrite>, Vec<MemberChange>), E>,
+) -> Result<DirectoryGroup, E>
+where
+    E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let outcome = store.write(|conn| -> Result<_, E> {
+            let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+            check_version(expected_version, current.version)?;
+            let (write, member_changes) = change(&current)?;
+            // Locking the row at the version read serialises writers of one group, so the
+            // membership checks below see every earlier writer's result.
+            if !store::groups::lock_version(conn, scope, id, current.version)? {
+                return Ok(None);
+            }
+            let mut events = Vec::new();
+            for step in &member_changes {
+                apply_member_change(conn, scope, id, step, now, &mut events)?;
+            }
+            let mut next = current.clone();
+            if let Some(w) = &write {
+                next.display_name = w.display_name.clone();
+                next.external_id = w.external_id.clone();
+                next.resource = w.resource.clone();
+            }
+            let attributes_changed = next.display_name != current.display_name
+                || next.external_id != current.external_id
+                || next.resource != current.resource;
+            if !attributes_changed && events.is_empty() {
+                return Ok(Some(current));
+            }
+            next.version = current.version + 1;
+            next.updated_at = now;
+            store::groups::update(conn, &next, write.as_ref().map(|w| &w.raw))?;
+            if let Some(w) = &write {
+                store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
+            }
+            if attributes_changed {
+                events.insert(0, group_event(EventKind::GroupUpdated, &next));
+            }
+            store::events::append(conn, scope, &events, now)?;
+            Ok(Some(next))
+        })?;
+        if let Some(group) = outcome {
+            return Ok(group);
+        }
+    }
+    Err(DomainError::Invalid("the group is being changed by too many writers; retry".into()).into())
+}
+
+fn apply_member_change(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    step: &MemberChange,
+    now: NaiveDateTime,
+    events: &mut Vec<NewEvent>,
+) -> DomainResult<()> {
+    match step {
+        MemberChange::Add(ids) => add_members(conn, scope, group, ids, now, events),
+        MemberChange::Remove(ids) => remove_members(conn, scope, group, ids, events),
+        MemberChange::RemoveAll => {
+            let all = store::groups::member_ids(conn, scope, group)?;
+            remove_members(conn, scope, group, &all, events)
+        }
+        MemberChange::ReplaceAll(ids) => {
+            let wanted: BTreeSet<&String> = ids.iter().collect();
+            let current = store::groups::member_ids(conn, scope, group)?;
+            let leaving: Vec<String> = current
+                .iter()
+                .filter(|m| !wanted.contains(m))
+                .cloned()
+                .collect();
+            remove_members(conn, scope, group, &leaving, events)?;
+            add_members(conn, scope, group, ids, now, events)
+        }
+    }
+}
+
+fn add_members(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    ids: &[String],
+    now: NaiveDateTime,
+    events: &mut Vec<NewEvent>,
+) -> DomainResult<()> {
+    let requested: BTreeSet<String> = ids.iter().cloned().collect();
+    if requested.is_empty() {
+        return Ok(());
+    }
+    let requested: Vec<String> = requested.into_iter().collect();
+    let existing: BTreeSet<String> =
+        store::groups::existing_members(conn, scope, group, &requested)?
+            .into_iter()
+            .collect();
+    let new: Vec<String> = requested
+        .into_iter()
+        .filter(|id| !existing.contains(id))
+        .collect();
+    let kinds = store::groups::resolve_members(conn, scope, &new)?;
+    for id in &new {
+        let kind = *kinds
+            .get(id)
+            .ok_or_else(|| DomainError::UnknownMember(id.clone()))?;
+        if kind == MemberKind::Group && id == group.as_str() {
+            return Err(DomainError::Invalid(
+                "a group cannot be a member of itself".into(),
+            ));
+        }
+        store::groups::insert_membership(conn, scope, group, id, kind, now)?;
+        events.push(membership_event(
+            EventKind::GroupUserAdded,
+            group.as_str(),
+            id,
+            kind,
+        ));
+    }
+    Ok(())
+}
+
+fn remove_members(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    ids: &[String],
+    events: &mut Vec<NewEvent>,
+) -> DomainResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let present = store::groups::existing_member_kinds(conn, scope, group, ids)?;
+    let gone: Vec<String> = present.iter().map(|(id, _)| id.clone()).collect();
+    store::groups::delete_memberships(conn, group, &gone)?;
+    for (id, kind) in present {
+        events.push(membership_event(
+            EventKind::GroupUserRemoved,
+            group.as_str(),
+            &id,
+            kind,
+        ));
+    }
+    Ok(())
+}
+
+/// Removes `member` from every group of the directory that holds it, bumping each group's
+/// version; returns the events to append.
+pub(crate) fn detach_member(
+    conn: &mut DbConn,
+    scope: &Scope,
+    member: &str,
+    now: NaiveDateTime,
+) -> DomainResult<Vec<NewEvent>> {
+    let mut events = Vec::new();
+    for (group_id, kind) in store::groups::groups_holding(conn, scope, member)? {
+        store::groups::delete_memberships(conn, &group_id, &[member.to_string()])?;
+        store::groups::touch(conn, scope, &group_id, now)?;
+        events.push(membership_event(
+            EventKind::GroupUserRemoved,
+            group_id.as_str(),
+            member,
+            kind,
+        ));
+    }
+    Ok(events)
+}
+
+pub fn delete(
+    store: &Store,
+    scope: &Scope,
+    id: &GroupId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+) -> DomainResult<()> {
+    store.write(|conn| {
+        let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+        check_version(expected_version, current.version)?;
+        let mut events = detach_member(conn, scope, id.as_str(), now)?;
+        store::attribute_index::remove(conn, scope, id.as_str())?;
+        store::groups::delete(conn, scope, id)?;
+        events.push(group_event(EventKind::GroupDeleted, &current));
+        store::events::append(conn, scope, &events, now)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,13 @@
+//! Directory users, groups, memberships and events: the commands both the SCIM path and the
+//! Google puller use. No HTTP and no SQL here.
+
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod group;
+pub mod ids;
+pub mod index;
+pub mod query;
+pub mod tenancy;
+pub mod token;
+pub mod user;

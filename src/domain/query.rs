@@ -1,0 +1,85 @@
+//! Typed queries over directory users and groups. The SCIM layer builds them from filters;
+//! the store runs them in SQL.
+
+use chrono::NaiveDateTime;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+    Test(Test),
+    /// Some element of the multi-valued attribute at `path` satisfies `filter`, whose tests name
+    /// that element's sub-attributes (`emails[type eq "work" and value co "@x.com"]`).
+    Element {
+        path: String,
+        filter: Box<Filter>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Test {
+    pub target: Target,
+    pub op: Op,
+}
+
+/// What a test reads: a column kept on the resource row, or an indexed attribute value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    Id,
+    ExternalId,
+    /// `userName` of a user, `displayName` of a group: compared case-insensitively.
+    Name,
+    Created,
+    LastModified,
+    /// A group's member ids.
+    Member,
+    /// A value from the attribute index; `path` is canonical and case-folded.
+    Indexed {
+        path: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    Present,
+    Compare(Comparison, Operand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    /// Compared as text; folded to lower case on both sides unless `case_exact`.
+    Text {
+        value: String,
+        case_exact: bool,
+    },
+    Number(f64),
+    Time(NaiveDateTime),
+}
+
+/// One page of a list: `start_index` is 1-based as in SCIM.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    pub start_index: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub total: u64,
+    pub items: Vec<T>,
+}

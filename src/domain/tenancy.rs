@@ -1,0 +1,201 @@
+//! Tenants, their directories, and the scope every directory-data command runs in.
+
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+
+use super::error::{DomainError, DomainResult};
+use super::ids::{DirectoryId, TenantId};
+use super::token::{self, IssuedToken};
+use crate::store::{self, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryKind {
+    Entra,
+    Okta,
+    OneLogin,
+    JumpCloud,
+    Ping,
+    Rippling,
+    Generic,
+    Google,
+}
+
+impl DirectoryKind {
+    pub const ALL: [DirectoryKind; 8] = [
+        DirectoryKind::Entra,
+        DirectoryKind::Okta,
+        DirectoryKind::OneLogin,
+        DirectoryKind::JumpCloud,
+        DirectoryKind::Ping,
+        DirectoryKind::Rippling,
+        DirectoryKind::Generic,
+        DirectoryKind::Google,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectoryKind::Entra => "entra",
+            DirectoryKind::Okta => "okta",
+            DirectoryKind::OneLogin => "onelogin",
+            DirectoryKind::JumpCloud => "jumpcloud",
+            DirectoryKind::Ping => "ping",
+            DirectoryKind::Rippling => "rippling",
+            DirectoryKind::Generic => "generic",
+            DirectoryKind::Google => "google",
+        }
+    }
+}
+
+impl FromStr for DirectoryKind {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DirectoryKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                let known: Vec<&str> = DirectoryKind::ALL.iter().map(|k| k.as_str()).collect();
+                DomainError::Invalid(format!(
+                    "unknown directory kind '{s}'; one of: {}",
+                    known.join(", ")
+                ))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Directory {
+    pub id: DirectoryId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub kind: DirectoryKind,
+    pub created_at: NaiveDateTime,
+}
+
+impl Directory {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            tenant_id: self.tenant_id.clone(),
+            directory_id: self.id.clone(),
+        }
+    }
+}
+
+/// The tenant and directory a request's token belongs to. Every read and write of directory
+/// data takes one, and every query is filtered by both ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant_id: TenantId,
+    pub directory_id: DirectoryId,
+}
+
+fn check_name(what: &str, name: &str) -> DomainResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::Invalid(format!(
+            "{what} name '{name}' must be 1-100 characters of letters, digits, '-', '_' or '.'"
+        )))
+    }
+}
+
+pub fn create_tenant(store: &Store, name: &str, now: NaiveDateTime) -> DomainResult<Tenant> {
+    check_name("tenant", name)?;
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        name: name.to_string(),
+        created_at: now,
+    };
+    store.write(|conn| store::tenancy::insert_tenant(conn, &tenant))?;
+    Ok(tenant)
+}
+
+pub fn list_tenants(store: &Store) -> DomainResult<Vec<Tenant>> {
+    Ok(store.read(store::tenancy::list_tenants)?)
+}
+
+/// A tenant by id or by name.
+pub fn find_tenant(store: &Store, id_or_name: &str) -> DomainResult<Tenant> {
+    store
+        .read(|conn| store::tenancy::find_tenant(conn, id_or_name))?
+        .ok_or_else(|| DomainError::NotFound {
+            kind: "tenant",
+            id: id_or_name.to_string(),
+        })
+}
+
+pub fn create_directory(
+    store: &Store,
+    tenant: &Tenant,
+    name: &str,
+    kind: DirectoryKind,
+    now: NaiveDateTime,
+) -> DomainResult<Directory> {
+    check_name("directory", name)?;
+    let directory = Directory {
+        id: DirectoryId::generate(),
+        tenant_id: tenant.id.clone(),
+        name: name.to_string(),
+        kind,
+        created_at: now,
+    };
+    store.write(|conn| store::tenancy::insert_directory(conn, &directory))?;
+    Ok(directory)
+}
+
+pub fn list_directories(store: &Store, tenant: Option<&Tenant>) -> DomainResult<Vec<Directory>> {
+    Ok(store.read(|conn| store::tenancy::list_directories(conn, tenant.map(|t| &t.id)))?)
+}
+
+/// A directory by id, or by name when exactly one tenant has a directory of that name.
+pub fn find_directory(store: &Store, id_or_name: &str) -> DomainResult<Directory> {
+    let mut found = store.read(|conn| store::tenancy::find_directories(conn, id_or_name))?;
+    if found.len() > 1 {
+        return Err(DomainError::Invalid(format!(
+            "{} directories are named '{id_or_name}'; give the directory id instead",
+            found.len()
+        )));
+    }
+    found.pop().ok_or_else(|| DomainError::NotFound {
+        kind: "directory",
+        id: id_or_name.to_string(),
+    })
+}
+
+/// What a first start on an empty database creates, so an IdP can push at once.
+pub struct Bootstrap {
+    pub tenant: Tenant,
+    pub directory: Directory,
+    pub token: IssuedToken,
+}
+
+/// On a database with no tenant, creates tenant `default` with directory `default` (generic)
+/// and a token for it. Returns `None` when any tenant exists.
+pub fn bootstrap_if_empty(store: &Store, now: NaiveDateTime) -> DomainResult<Option<Bootstrap>> {
+    if !list_tenants(store)?.is_empty() {
+        return Ok(None);
+    }
+    let tenant = create_tenant(store, "default", now)?;
+    let directory = create_directory(store, &tenant, "default", DirectoryKind::Generic, now)?;
+    let token = token::issue(store, &directory, now)?;
+    Ok(Some(Bootstrap {
+        tenant,
+        directory,
+        token,
+    }))
+}

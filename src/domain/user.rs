@@ -1,0 +1,219 @@
+//! Directory users: the normalized record the app reads, and the commands that change it.
+
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::error::{DomainError, DomainResult};
+use super::event::{EventKind, NewEvent};
+use super::ids::UserId;
+use super::index::IndexedValue;
+use super::query::{ListQuery, Page};
+use super::tenancy::Scope;
+use crate::store::{self, Store};
+
+/// Typed columns the app can read and the database can index, taken from the SCIM resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserProfile {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub active: bool,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub primary_email: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub employee_id: Option<String>,
+    pub manager_id: Option<String>,
+}
+
+/// A user as a create or update wants it stored.
+#[derive(Debug, Clone)]
+pub struct UserWrite {
+    pub profile: UserProfile,
+    /// The SCIM resource in canonical form, without `id` and `meta`.
+    pub resource: Value,
+    /// The body as the client sent it, secrets removed.
+    pub raw: Value,
+    pub index: Vec<IndexedValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserState {
+    Active,
+    Inactive,
+}
+
+impl UserState {
+    pub fn of(active: bool) -> Self {
+        if active {
+            UserState::Active
+        } else {
+            UserState::Inactive
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserState::Active => "active",
+            UserState::Inactive => "inactive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DirectoryUser {
+    pub id: UserId,
+    pub tenant_id: super::ids::TenantId,
+    pub directory_id: super::ids::DirectoryId,
+    #[serde(flatten)]
+    pub profile: UserProfile,
+    pub state: UserState,
+    pub resource: Value,
+    pub version: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+fn event(kind: EventKind, user: &DirectoryUser) -> NewEvent {
+    NewEvent {
+        kind,
+        resource_id: user.id.to_string(),
+        data: serde_json::to_value(user).unwrap_or(Value::Null),
+    }
+}
+
+fn user_name_taken(e: store::StoreError, user_name: &str) -> DomainError {
+    if e.unique_violation().is_some() {
+        DomainError::UserNameTaken(user_name.to_string())
+    } else {
+        DomainError::Store(e)
+    }
+}
+
+pub fn create(
+    store: &Store,
+    scope: &Scope,
+    write: UserWrite,
+    now: NaiveDateTime,
+) -> DomainResult<DirectoryUser> {
+    let user = DirectoryUser {
+        id: UserId::generate(),
+        tenant_id: scope.tenant_id.clone(),
+        directory_id: scope.directory_id.clone(),
+        state: UserState::of(write.profile.active),
+        profile: write.profile,
+        resource: write.resource,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    store.write(|conn| {
+        store::users::insert(conn, &user, &write.raw)
+            .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
+        store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
+        store::events::append(conn, scope, &[event(EventKind::UserCreated, &user)], now)?;
+        Ok(user.clone())
+    })
+}
+
+pub fn get(store: &Store, scope: &Scope, id: &UserId) -> DomainResult<DirectoryUser> {
+    store
+        .read(|conn| store::users::find(conn, scope, id))?
+        .ok_or_else(|| not_found(id))
+}
+
+fn not_found(id: &UserId) -> DomainError {
+    DomainError::NotFound {
+        kind: "User",
+        id: id.to_string(),
+    }
+}
+
+pub fn list(store: &Store, scope: &Scope, query: &ListQuery) -> DomainResult<Page<DirectoryUser>> {
+    Ok(store.read(|conn| store::users::list(conn, scope, query))?)
+}
+
+/// How many times a read-modify-write is retried when another writer changed the row between
+/// the read and the write. Each retry re-reads, so no update is lost.
+const MAX_ATTEMPTS: usize = 8;
+
+/// Read-modify-write of one user: `change` sees the current user and returns what to store.
+/// `expected_version` is the client's `If-Match`. Nothing is written, and the version stays,
+/// when the result equals what is stored.
+pub fn update<E>(
+    store: &Store,
+    scope: &Scope,
+    id: &UserId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+    mut change: impl FnMut(&DirectoryUser) -> Result<UserWrite, E>,
+) -> Result<DirectoryUser, E>
+where
+    E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
+{
+    for _ in 0..MAX_ATTEMPTS {
+        let outcome = store.write(|conn| -> Result<_, E> {
+            let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+            check_version(expected_version, current.version)?;
+            let write = change(&current)?;
+            if write.profile == current.profile && write.resource == current.resource {
+                return Ok(Some(current));
+            }
+            let next = DirectoryUser {
+                state: UserState::of(write.profile.active),
+                profile: write.profile,
+                resource: write.resource,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            let user_name = next.profile.user_name.clone();
+            let stored = store::users::update(conn, &next, &write.raw, current.version)
+                .map_err(|e| user_name_taken(e, &user_name))?;
+            if !stored {
+                return Ok(None);
+            }
+            store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
+            store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
+            Ok(Some(next))
+        })?;
+        if let Some(user) = outcome {
+            return Ok(user);
+        }
+    }
+    Err(DomainError::Invalid("the user is being changed by too many writers; retry".into()).into())
+}
+
+pub(crate) fn check_version(expected: Option<&str>, current: i64) -> DomainResult<()> {
+    match expected {
+        Some(v) if v != current.to_string() => Err(DomainError::VersionMismatch {
+            expected: v.to_string(),
+            current: current.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Deletes a user and its memberships; each group it leaves gets a new version and a
+/// `group.user_removed` event.
+pub fn delete(
+    store: &Store,
+    scope: &Scope,
+    id: &UserId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+) -> DomainResult<()> {
+    store.write(|conn| {
+        let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+        check_version(expected_version, current.version)?;
+        let mut events = super::group::detach_member(conn, scope, id.as_str(), now)?;
+        store::attribute_index::remove(conn, scope, id.as_str())?;
+        store::users::delete(conn, scope, id)?;
+        events.push(event(EventKind::UserDeleted, &current));
+        store::events::append(conn, scope, &events, now)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,60 @@
+//! The searchable copy of every filterable attribute value (see the migration's comment).
+
+use diesel::prelude::*;
+
+use super::conn::DbConn;
+use super::error::StoreError;
+use super::schema::attribute_values;
+use crate::domain::index::{IndexedValue, fold_case};
+use crate::domain::tenancy::Scope;
+
+#[derive(Insertable)]
+#[diesel(table_name = attribute_values)]
+struct ValueRow<'a> {
+    resource_id: &'a str,
+    path: &'a str,
+    elem: i32,
+    tenant_id: &'a str,
+    directory_id: &'a str,
+    resource_type: &'a str,
+    value: &'a str,
+    value_ci: String,
+    value_num: Option<f64>,
+}
+
+/// Replaces the indexed values of one resource with `values`.
+pub fn replace(
+    conn: &mut DbConn,
+    scope: &Scope,
+    resource_type: &str,
+    resource_id: &str,
+    values: &[IndexedValue],
+) -> Result<(), StoreError> {
+    remove(conn, scope, resource_id)?;
+    for v in values {
+        diesel::insert_into(attribute_values::table)
+            .values(ValueRow {
+                resource_id,
+                path: &v.path,
+                elem: v.elem,
+                tenant_id: scope.tenant_id.as_str(),
+                directory_id: scope.directory_id.as_str(),
+                resource_type,
+                value: &v.value,
+                value_ci: fold_case(&v.value),
+                value_num: v.number,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn remove(conn: &mut DbConn, scope: &Scope, resource_id: &str) -> Result<(), StoreError> {
+    diesel::delete(
+        attribute_values::table
+            .filter(attribute_values::resource_id.eq(resource_id))
+            .filter(attribute_values::directory_id.eq(scope.directory_id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! One connection type over SQLite and PostgreSQL, picked at run time from the URL scheme.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::error::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Where the data lives, parsed from `ROSTER_DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::BadUrl(
+                    "sqlite:// needs a file path, e.g. sqlite://roster.db".into(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_string()));
+        }
+        let scheme = url.split_once("://").map_or(url, |(s, _)| s);
+        Err(StoreError::BadUrl(format!(
+            "unsupported database URL scheme '{scheme}': use sqlite://PATH or postgres://USER@HOST/DB"
+        )))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Opens connections for the pool and reports the real connect error, which diesel's derived
+/// `establish` hides behind "invalid connection url".
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+// WAL lets readers run beside the single writer; case_sensitive_like makes LIKE behave as on
+// PostgreSQL so filters give the same answers on both backends.
+const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+    PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_string_lossy();
+                let mut conn =
+                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_SETUP)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The database: a pool, plus (on SQLite) a lock that admits one writing transaction at a time,
+/// since SQLite has a single writer and a deferred transaction that read first could otherwise
+/// fail to upgrade.
+pub struct Store {
+    pool: Pool,
+    url: DatabaseUrl,
+    write_lock: Option<Mutex<()>>,
+}
+
+impl Store {
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        let url = DatabaseUrl::parse(url)?;
+        let manager = Manager { url: url.clone() };
+        // Connect once by hand so an unreachable database is reported with its real cause.
+        manager
+            .connect()
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let (size, write_lock) = match url {
+            DatabaseUrl::Sqlite(_) => (8, Some(Mutex::new(()))),
+            DatabaseUrl::Postgres(_) => (16, None),
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| StoreError::Connect(e.to_string()))?;
+        Ok(Store {
+            pool,
+            url,
+            write_lock,
+        })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.url.backend_name()
+    }
+
+    /// Applies pending migrations; returns the names of those applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect()),
+            DbConn::Postgres(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect()),
+        };
+        applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    pub fn conn(&self) -> Result<PooledConn, StoreError> {
+        self.pool.get().map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    /// Runs `f` on a pooled connection, outside any transaction.
+    pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let mut conn = self.conn()?;
+        f(&mut conn)
+    }
+
+    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
+            None => None,
+        };
+        let mut pooled = self.conn()?;
+        let conn: &mut DbConn = &mut pooled;
+        conn.transaction(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend_or_say_why_not() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://roster.db").unwrap(),
+            DatabaseUrl::Sqlite("roster.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/roster.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/roster.db".into())
+        );
+        assert!(matches!(
+            DatabaseUrl::parse("postgresql://u@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        for bad in ["mysql://x/y", "roster.db", "sqlite://"] {
+            let err = DatabaseUrl::parse(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("sqlite://"),
+                "{bad}: error should say what works: {err}"
+            );
+        }
+    }
+}

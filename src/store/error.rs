@@ -1,0 +1,30 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("bad database URL: {0}")]
+    BadUrl(String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("no database connection available: {0}")]
+    Pool(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+impl StoreError {
+    /// The unique constraint a write violated, if that is what failed.
+    pub fn unique_violation(&self) -> Option<&str> {
+        match self {
+            StoreError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                info,
+            )) => Some(info.constraint_name().unwrap_or(info.message())),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Domain filters to SQL. A filter becomes one boolean SQL fragment with bound parameters, the
+//! same text on SQLite and PostgreSQL; every test is answered by an index (the resource table's
+//! typed columns or `attribute_values`), never by loading resources into memory.
+
+use chrono::NaiveDateTime;
+use diesel::QueryResult;
+use diesel::expression::{
+    AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
+};
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Double, Text, Timestamp};
+
+use super::conn::MultiBackend;
+use crate::domain::index::fold_case;
+use crate::domain::query::{Comparison, Filter, Op, Operand, Target, Test};
+use crate::domain::tenancy::Scope;
+
+#[derive(Debug, Clone)]
+enum Part {
+    Sql(String),
+    Text(String),
+    Double(f64),
+    Time(NaiveDateTime),
+}
+
+/// A boolean SQL expression assembled at run time, with its bind parameters.
+#[derive(Debug, Clone, Default)]
+pub struct SqlCondition {
+    parts: Vec<Part>,
+}
+
+impl SqlCondition {
+    fn sql(&mut self, s: &str) -> &mut Self {
+        self.parts.push(Part::Sql(s.to_string()));
+        self
+    }
+
+    fn text(&mut self, v: impl Into<String>) -> &mut Self {
+        self.parts.push(Part::Text(v.into()));
+        self
+    }
+}
+
+impl Expression for SqlCondition {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for SqlCondition {}
+impl<QS> SelectableExpression<QS> for SqlCondition {}
+
+impl ValidGrouping<()> for SqlCondition {
+    type IsAggregate = is_aggregate::Never;
+}
+
+impl QueryId for SqlCondition {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryFragment<MultiBackend> for SqlCondition {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        for part in &self.parts {
+            match part {
+                Part::Sql(s) => out.push_sql(s),
+                Part::Text(v) => out.push_bind_param::<Text, _>(v)?,
+                Part::Double(v) => out.push_bind_param::<Double, _>(v)?,
+                Part::Time(v) => out.push_bind_param::<Timestamp, _>(v)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The resource table a filter runs against.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceTable {
+    pub table: &'static str,
+    pub resource_type: &'static str,
+    /// The case-folded name column: `user_name_ci` or `display_name_ci`.
+    pub name_ci: &'static str,
+}
+
+pub const USERS: ResourceTable = ResourceTable {
+    table: "directory_users",
+    resource_type: "User",
+    name_ci: "user_name_ci",
+};
+
+pub const GROUPS: ResourceTable = ResourceTable {
+    table: "directory_groups",
+    resource_type: "Group",
+    name_ci: "display_name_ci",
+};
+
+pub fn condition(filter: &Filter, scope: &Scope, table: ResourceTable) -> SqlCondition {
+    let mut out = SqlCondition::default();
+    Builder { scope, table }.filter(filter, None, &mut out);
+    out
+}
+
+struct Builder<'a> {
+    scope: &'a Scope,
+    table: ResourceTable,
+}
+
+/// Escapes LIKE wildcards in a user-supplied value; the queries declare `ESCAPE '\'`.
+fn like_escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+impl Builder<'_> {
+    /// `element` is the alias of the anchor row when inside `attr[...]`.
+    fn filter(&self, f: &Filter, element: Option<&str>, out: &mut SqlCondition) {
+        match f {
+            Filter::And(items) | Filter::Or(items) => {
+                let joiner = if matches!(f, Filter::And(_)) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                out.sql("(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.sql(joiner);
+                    }
+                    self.filter(item, element, out);
+                }
+                out.sql(")");
+            }
+            Filter::Not(inner) => {
+                out.sql("NOT (");
+                self.filter(inner, element, out);
+                out.sql(")");
+            }
+            Filter::Test(test) => self.test(test, element, out),
+            Filter::Element { path, filter } => {
+                out.sql(&format!(
+                    "{}.id IN (SELECT e.resource_id FROM attribute_values e WHERE e.directory_id = ",
+                    self.table.table
+                ));
+                out.text(self.scope.directory_id.as_str());
+                out.sql(" AND e.resource_type = ")
+                    .text(self.table.resource_type);
+                out.sql(" AND e.path = ").text(path.as_str());
+                out.sql(" AND ");
+                self.filter(filter, Some("e"), out);
+                out.sql(")");
+            }
+        }
+    }
+
+    fn test(&self, test: &Test, element: Option<&str>, out: &mut SqlCondition) {
+        // `ne` is "not equal", including resources that lack the attribute.
+        if let Op::Compare(Comparison::Ne, operand) = &test.op {
+            out.sql("NOT (");
+            self.test(
+                &Test {
+                    target: test.target.clone(),
+                    op: Op::Compare(Comparison::Eq, operand.clone()),
+                },
+                element,
+                out,
+            );
+            out.sql(")");
+            return;
+        }
+        let t = self.table.table;
+        match &test.target {
+            Target::Indexed { path } => {
+                match element {
+                    Some(e) => {
+                        out.sql(&format!(
+                            "EXISTS (SELECT 1 FROM attribute_values x WHERE x.resource_id = {e}.resource_id AND x.elem = {e}.elem AND x.path = "
+                        ));
+                    }
+                    None => {
+                        out.sql(&format!(
+                            "{t}.id IN (SELECT x.resource_id FROM attribute_values x WHERE x.directory_id = "
+                        ));
+                        out.text(self.scope.directory_id.as_str());
+                        out.sql(" AND x.resource_type = ")
+                            .text(self.table.resource_type);
+                        out.sql(" AND x.path = ");
+                    }
+                }
+                out.text(path.as_str());
+                if let Op::Compare(cmp, operand) = &test.op {
+                    out.sql(" AND ");
+                    let column = match operand {
+                        Operand::Text {
+                            case_exact: false, ..
+                        } => "x.value_ci",
+                        Operand::Number(_) => "x.value_num",
+                        _ => "x.value",
+                    };
+                    compare(column, *cmp, operand, out);
+                }
+                out.sql(")");
+            }
+            Target::Member => {
+                out.sql(&format!(
+                    "{t}.id IN (SELECT m.group_id FROM memberships m WHERE m.directory_id = "
+                ));
+                out.text(self.scope.directory_id.as_str());
+                if let Op::Compare(cmp, operand) = &test.op {
+                    out.sql(" AND ");
+                    compare("m.member_id", *cmp, operand, out);
+                }
+                out.sql(")");
+            }
+            column_target => {
+                let column = match column_target {
+                    Target::Id => format!("{t}.id"),
+                    Target::ExternalId => format!("{t}.external_id"),
+                    Target::Name => format!("{t}.{}", self.table.name_ci),
+                    Target::Created => format!("{t}.created_at"),
+                    _ => format!("{t}.updated_at"),
+                };
+                match &test.op {
+                    Op::Present => {
+                        out.sql(&format!("{column} IS NOT NULL"));
+                    }
+                    Op::Compare(cmp, operand) => {
+                        let operand = match (column_target, operand) {
+                            // The folded column holds folded text whatever the caller asked.
+                            (Target::Name, Operand::Text { value, .. }) => Operand::Text {
+                                value: fold_case(value),
+                                case_exact: true,
+                            },
+                            _ => operand.clone(),
+                        };
+                        out.sql("COALESCE(");
+                        compare(&column, *cmp, &operand, out);
+                        out.sql(", FALSE)");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn compare(column: &str, cmp: Comparison, operand: &Operand, out: &mut SqlCondition) {
+    let symbol = match cmp {
+        Comparison::Eq => "=",
+        Comparison::Ne => "<>",
+        Comparison::Gt => ">",
+        Comparison::Ge => ">=",
+        Comparison::Lt => "<",
+        Comparison::Le => "<=",
+        Comparison::Co | Comparison::Sw | Comparison::Ew => "LIKE",
+    };
+    out.sql(&format!("{column} {symbol} "));
+    match operand {
+        Operand::Text { value, case_exact } => {
+            let value = if *case_exact {
+                value.clone()
+            } else {
+                fold_case(value)
+            };
+            let bound = match cmp {
+                Comparison::Co => format!("%{}%", like_escape(&value)),
+                Comparison::Sw => format!("{}%", like_escape(&value)),
+                Comparison::Ew => format!("%{}", like_escape(&value)),
+                _ => value,
+            };
+            out.text(bound);
+        }
+        Operand::Number(n) => {
+            out.parts.push(Part::Double(*n));
+        }
+        Operand::Time(t) => {
+            out.parts.push(Part::Time(*t));
+        }
+    }
+    if matches!(cmp, Comparison::Co | Comparison::Sw | Comparison::Ew) {
+        out.sql(" ESCAPE '\\'");
+    }
+}

@@ -1,0 +1,386 @@
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::conn::{DbConn, MultiBackend};
+use super::error::StoreError;
+use super::filter::{GROUPS, condition};
+use super::schema::{directory_groups as g, directory_users as u, memberships as m};
+use crate::domain::group::{DirectoryGroup, Member, MemberKind};
+use crate::domain::ids::{DirectoryId, GroupId, TenantId};
+use crate::domain::index::fold_case;
+use crate::domain::query::{ListQuery, Page};
+use crate::domain::tenancy::Scope;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = g)]
+struct GroupView {
+    id: String,
+    tenant_id: String,
+    directory_id: String,
+    external_id: Option<String>,
+    display_name: String,
+    resource: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<GroupView> for DirectoryGroup {
+    type Error = StoreError;
+
+    fn try_from(r: GroupView) -> Result<Self, StoreError> {
+        Ok(DirectoryGroup {
+            id: GroupId::from_raw(r.id),
+            tenant_id: TenantId::from_raw(r.tenant_id),
+            directory_id: DirectoryId::from_raw(r.directory_id),
+            display_name: r.display_name,
+            external_id: r.external_id,
+            resource: serde_json::from_str(&r.resource)
+                .map_err(|e| StoreError::Corrupt(format!("group resource: {e}")))?,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub fn insert(conn: &mut DbConn, group: &DirectoryGroup, raw: &Value) -> Result<(), StoreError> {
+    diesel::insert_into(g::table)
+        .values((
+            g::id.eq(group.id.as_str()),
+            g::tenant_id.eq(group.tenant_id.as_str()),
+            g::directory_id.eq(group.directory_id.as_str()),
+            g::external_id.eq(group.external_id.as_deref()),
+            g::display_name.eq(&group.display_name),
+            g::display_name_ci.eq(fold_case(&group.display_name)),
+            g::resource.eq(group.resource.to_string()),
+            g::raw.eq(raw.to_string()),
+            g::version.eq(group.version),
+            g::created_at.eq(group.created_at),
+            g::updated_at.eq(group.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn scoped(scope: &Scope) -> g::BoxedQuery<'static, MultiBackend> {
+    g::table
+        .filter(g::tenant_id.eq(scope.tenant_id.to_string()))
+        .filter(g::directory_id.eq(scope.directory_id.to_string()))
+        .filter(g::deleted_at.is_null())
+        .into_boxed()
+}
+
+pub fn find(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &GroupId,
+) -> Result<Option<DirectoryGroup>, StoreError> {
+    scoped(scope)
+        .filter(g::id.eq(id.to_string()))
+        .select(GroupView::as_select())
+        .first(conn)
+        .optional()?
+        .map(DirectoryGroup::try_from)
+        .transpose()
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    query: &ListQuery,
+) -> Result<Page<DirectoryGroup>, StoreError> {
+    let filtered = || {
+        let q = scoped(scope);
+        match &query.filter {
+            Some(f) => q.filter(condition(f, scope, GROUPS)),
+            None => q,
+        }
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let items = if query.count == 0 {
+        Vec::new()
+    } else {
+        filtered()
+            .order((g::created_at, g::id))
+            .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
+            .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
+            .select(GroupView::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(DirectoryGroup::try_from)
+            .collect::<Result<_, _>>()?
+    };
+    Ok(Page {
+        total: u64::try_from(total).unwrap_or(0),
+        items,
+    })
+}
+
+/// Locks the group row if it is still at `version` (a write of the same value takes the row
+/// lock on PostgreSQL); `false` when another writer changed it.
+pub fn lock_version(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &GroupId,
+    version: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        g::table
+            .filter(g::id.eq(id.as_str()))
+            .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(g::directory_id.eq(scope.directory_id.as_str()))
+            .filter(g::version.eq(version)),
+    )
+    .set(g::version.eq(version))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Writes a group whose row the caller has locked with `lock_version`. `raw` is `None` when
+/// only memberships changed.
+pub fn update(
+    conn: &mut DbConn,
+    group: &DirectoryGroup,
+    raw: Option<&Value>,
+) -> Result<(), StoreError> {
+    let target = g::table
+        .filter(g::id.eq(group.id.as_str()))
+        .filter(g::directory_id.eq(group.directory_id.as_str()));
+    diesel::update(target)
+        .set((
+            g::external_id.eq(group.external_id.as_deref()),
+            g::display_name.eq(&group.display_name),
+            g::display_name_ci.eq(fold_case(&group.display_name)),
+            g::resource.eq(group.resource.to_string()),
+            g::version.eq(group.version),
+            g::updated_at.eq(group.updated_at),
+        ))
+        .execute(conn)?;
+    if let Some(raw) = raw {
+        diesel::update(target)
+            .set(g::raw.eq(raw.to_string()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Bumps the version of a group whose membership changed as a side effect.
+pub fn touch(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &GroupId,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(
+        g::table
+            .filter(g::id.eq(id.as_str()))
+            .filter(g::directory_id.eq(scope.directory_id.as_str())),
+    )
+    .set((g::version.eq(g::version + 1), g::updated_at.eq(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+    diesel::delete(m::table.filter(m::group_id.eq(id.as_str()))).execute(conn)?;
+    diesel::delete(
+        g::table
+            .filter(g::id.eq(id.as_str()))
+            .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(g::directory_id.eq(scope.directory_id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Every member of a group, with a name to show: a user's displayName (else userName) or a
+/// group's displayName.
+pub fn members(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<Vec<Member>, StoreError> {
+    let users: Vec<(String, String, Option<String>)> = m::table
+        .inner_join(u::table.on(u::id.eq(m::member_id)))
+        .filter(m::group_id.eq(id.as_str()))
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .order(m::created_at)
+        .select((m::member_id, u::user_name, u::display_name))
+        .load(conn)?;
+    let groups: Vec<(String, String)> = m::table
+        .inner_join(g::table.on(g::id.eq(m::member_id)))
+        .filter(m::group_id.eq(id.as_str()))
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .order(m::created_at)
+        .select((m::member_id, g::display_name))
+        .load(conn)?;
+    Ok(users
+        .into_iter()
+        .map(|(id, user_name, display)| Member {
+            id,
+            kind: MemberKind::User,
+            display: Some(display.unwrap_or(user_name)),
+        })
+        .chain(groups.into_iter().map(|(id, display)| Member {
+            id,
+            kind: MemberKind::Group,
+            display: Some(display),
+        }))
+        .collect())
+}
+
+pub fn member_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &GroupId,
+) -> Result<Vec<String>, StoreError> {
+    Ok(m::table
+        .filter(m::group_id.eq(id.as_str()))
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .select(m::member_id)
+        .load(conn)?)
+}
+
+/// Which of `ids` are already members of the group.
+pub fn existing_members(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    Ok(existing_member_kinds(conn, scope, group, ids)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect())
+}
+
+pub fn existing_member_kinds(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    ids: &[String],
+) -> Result<Vec<(String, MemberKind)>, StoreError> {
+    let rows: Vec<(String, String)> = m::table
+        .filter(m::group_id.eq(group.as_str()))
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .filter(m::member_id.eq_any(ids))
+        .select((m::member_id, m::member_type))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind)| (id, member_kind(&kind)))
+        .collect())
+}
+
+fn member_kind(stored: &str) -> MemberKind {
+    if stored == MemberKind::Group.as_str() {
+        MemberKind::Group
+    } else {
+        MemberKind::User
+    }
+}
+
+/// For each of `ids` that is a user or group of the directory, what it is.
+pub fn resolve_members(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, MemberKind>, StoreError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let users: Vec<String> = u::table
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::deleted_at.is_null())
+        .filter(u::id.eq_any(ids))
+        .select(u::id)
+        .load(conn)?;
+    let groups: Vec<String> = g::table
+        .filter(g::directory_id.eq(scope.directory_id.as_str()))
+        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(g::deleted_at.is_null())
+        .filter(g::id.eq_any(ids))
+        .select(g::id)
+        .load(conn)?;
+    Ok(users
+        .into_iter()
+        .map(|id| (id, MemberKind::User))
+        .chain(groups.into_iter().map(|id| (id, MemberKind::Group)))
+        .collect())
+}
+
+pub fn insert_membership(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+    member: &str,
+    kind: MemberKind,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::insert_into(m::table)
+        .values((
+            m::group_id.eq(group.as_str()),
+            m::member_id.eq(member),
+            m::member_type.eq(kind.as_str()),
+            m::tenant_id.eq(scope.tenant_id.as_str()),
+            m::directory_id.eq(scope.directory_id.as_str()),
+            m::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_memberships(
+    conn: &mut DbConn,
+    group: &GroupId,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::delete(
+        m::table
+            .filter(m::group_id.eq(group.as_str()))
+            .filter(m::member_id.eq_any(ids)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// The groups of the directory that hold `member` directly, with the member's kind.
+pub fn groups_holding(
+    conn: &mut DbConn,
+    scope: &Scope,
+    member: &str,
+) -> Result<Vec<(GroupId, MemberKind)>, StoreError> {
+    let rows: Vec<(String, String)> = m::table
+        .filter(m::member_id.eq(member))
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .select((m::group_id, m::member_type))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(g, kind)| (GroupId::from_raw(g), member_kind(&kind)))
+        .collect())
+}
+
+/// The groups each of `user_ids` belongs to directly: (group id, group displayName).
+pub fn groups_of(
+    conn: &mut DbConn,
+    scope: &Scope,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>, StoreError> {
+    let rows: Vec<(String, String, String)> = m::table
+        .inner_join(g::table)
+        .filter(m::directory_id.eq(scope.directory_id.as_str()))
+        .filter(m::member_id.eq_any(user_ids))
+        .order((m::member_id, g::display_name))
+        .select((m::member_id, g::id, g::display_name))
+        .load(conn)?;
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for (member, group, name) in rows {
+        out.entry(member).or_default().push((group, name));
+    }
+    Ok(out)
+}

@@ -1,0 +1,138 @@
+//! One diesel schema for both backends; only types `MultiConnection` covers (Text, BigInt,
+//! Integer, Bool, Double, Timestamp).
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    directories (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        token_hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    directory_users (id) {
+        id -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        external_id -> Nullable<Text>,
+        user_name -> Text,
+        user_name_ci -> Text,
+        active -> Bool,
+        state -> Text,
+        display_name -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        primary_email -> Nullable<Text>,
+        job_title -> Nullable<Text>,
+        department -> Nullable<Text>,
+        employee_id -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        resource -> Text,
+        raw -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    directory_groups (id) {
+        id -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Text,
+        display_name_ci -> Text,
+        resource -> Text,
+        raw -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    memberships (group_id, member_id) {
+        group_id -> Text,
+        member_id -> Text,
+        member_type -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attribute_values (resource_id, path, elem) {
+        resource_id -> Text,
+        path -> Text,
+        elem -> Integer,
+        tenant_id -> Text,
+        directory_id -> Text,
+        resource_type -> Text,
+        value -> Text,
+        value_ci -> Text,
+        value_num -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    events (cursor) {
+        cursor -> BigInt,
+        id -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        event_type -> Text,
+        resource_type -> Text,
+        resource_id -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_counter (id) {
+        id -> Integer,
+        last_cursor -> BigInt,
+    }
+}
+
+diesel::joinable!(directories -> tenants (tenant_id));
+diesel::joinable!(tokens -> directories (directory_id));
+diesel::joinable!(memberships -> directory_groups (group_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    directories,
+    tokens,
+    directory_users,
+    directory_groups,
+    memberships,
+    attribute_values,
+    events,
+    event_counter,
+);

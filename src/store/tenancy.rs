@@ -1,0 +1,128 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::DbConn;
+use super::error::StoreError;
+use super::schema::{directories, tenants};
+use crate::domain::ids::{DirectoryId, TenantId};
+use crate::domain::tenancy::{Directory, DirectoryKind, Tenant};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = tenants)]
+struct TenantRow {
+    id: String,
+    name: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<TenantRow> for Tenant {
+    fn from(r: TenantRow) -> Self {
+        Tenant {
+            id: TenantId::from_raw(r.id),
+            name: r.name,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = directories)]
+struct DirectoryRow {
+    id: String,
+    tenant_id: String,
+    name: String,
+    kind: String,
+    created_at: NaiveDateTime,
+}
+
+impl TryFrom<DirectoryRow> for Directory {
+    type Error = StoreError;
+
+    fn try_from(r: DirectoryRow) -> Result<Self, StoreError> {
+        Ok(Directory {
+            kind: r
+                .kind
+                .parse::<DirectoryKind>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            id: DirectoryId::from_raw(r.id),
+            tenant_id: TenantId::from_raw(r.tenant_id),
+            name: r.name,
+            created_at: r.created_at,
+        })
+    }
+}
+
+pub fn insert_tenant(conn: &mut DbConn, t: &Tenant) -> Result<(), StoreError> {
+    diesel::insert_into(tenants::table)
+        .values(TenantRow {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            created_at: t.created_at,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn list_tenants(conn: &mut DbConn) -> Result<Vec<Tenant>, StoreError> {
+    Ok(tenants::table
+        .order(tenants::name)
+        .select(TenantRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Tenant::from)
+        .collect())
+}
+
+pub fn find_tenant(conn: &mut DbConn, id_or_name: &str) -> Result<Option<Tenant>, StoreError> {
+    Ok(tenants::table
+        .filter(tenants::id.eq(id_or_name).or(tenants::name.eq(id_or_name)))
+        .select(TenantRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Tenant::from))
+}
+
+pub fn insert_directory(conn: &mut DbConn, d: &Directory) -> Result<(), StoreError> {
+    diesel::insert_into(directories::table)
+        .values(DirectoryRow {
+            id: d.id.to_string(),
+            tenant_id: d.tenant_id.to_string(),
+            name: d.name.clone(),
+            kind: d.kind.as_str().to_string(),
+            created_at: d.created_at,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn list_directories(
+    conn: &mut DbConn,
+    tenant: Option<&TenantId>,
+) -> Result<Vec<Directory>, StoreError> {
+    let mut query = directories::table
+        .order((directories::tenant_id, directories::name))
+        .select(DirectoryRow::as_select())
+        .into_boxed();
+    if let Some(t) = tenant {
+        query = query.filter(directories::tenant_id.eq(t.as_str().to_string()));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(Directory::try_from)
+        .collect()
+}
+
+pub fn find_directories(conn: &mut DbConn, id_or_name: &str) -> Result<Vec<Directory>, StoreError> {
+    directories::table
+        .filter(
+            directories::id
+                .eq(id_or_name)
+                .or(directories::name.eq(id_or_name)),
+        )
+        .select(DirectoryRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Directory::try_from)
+        .collect()
+}

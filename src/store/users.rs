@@ -1,0 +1,214 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde_json::Value;
+
+use super::conn::DbConn;
+use super::error::StoreError;
+use super::filter::{USERS, condition};
+use super::schema::directory_users as u;
+use crate::domain::ids::{DirectoryId, TenantId, UserId};
+use crate::domain::index::fold_case;
+use crate::domain::query::{ListQuery, Page};
+use crate::domain::tenancy::Scope;
+use crate::domain::user::{DirectoryUser, UserProfile, UserState};
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = u, treat_none_as_null = true)]
+struct UserRow {
+    id: String,
+    tenant_id: String,
+    directory_id: String,
+    external_id: Option<String>,
+    user_name: String,
+    user_name_ci: String,
+    active: bool,
+    state: String,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    primary_email: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    employee_id: Option<String>,
+    manager_id: Option<String>,
+    resource: String,
+    raw: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+/// The columns a read needs; the raw body stays in the database.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
+struct UserView {
+    id: String,
+    tenant_id: String,
+    directory_id: String,
+    external_id: Option<String>,
+    user_name: String,
+    active: bool,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    primary_email: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    employee_id: Option<String>,
+    manager_id: Option<String>,
+    resource: String,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+}
+
+impl TryFrom<UserView> for DirectoryUser {
+    type Error = StoreError;
+
+    fn try_from(r: UserView) -> Result<Self, StoreError> {
+        Ok(DirectoryUser {
+            id: UserId::from_raw(r.id),
+            tenant_id: TenantId::from_raw(r.tenant_id),
+            directory_id: DirectoryId::from_raw(r.directory_id),
+            state: UserState::of(r.active),
+            profile: UserProfile {
+                user_name: r.user_name,
+                external_id: r.external_id,
+                active: r.active,
+                display_name: r.display_name,
+                given_name: r.given_name,
+                family_name: r.family_name,
+                primary_email: r.primary_email,
+                job_title: r.job_title,
+                department: r.department,
+                employee_id: r.employee_id,
+                manager_id: r.manager_id,
+            },
+            resource: serde_json::from_str(&r.resource)
+                .map_err(|e| StoreError::Corrupt(format!("user resource: {e}")))?,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+fn row(user: &DirectoryUser, raw: &Value) -> UserRow {
+    let p = &user.profile;
+    UserRow {
+        id: user.id.to_string(),
+        tenant_id: user.tenant_id.to_string(),
+        directory_id: user.directory_id.to_string(),
+        external_id: p.external_id.clone(),
+        user_name: p.user_name.clone(),
+        user_name_ci: fold_case(&p.user_name),
+        active: p.active,
+        state: user.state.as_str().to_string(),
+        display_name: p.display_name.clone(),
+        given_name: p.given_name.clone(),
+        family_name: p.family_name.clone(),
+        primary_email: p.primary_email.clone(),
+        job_title: p.job_title.clone(),
+        department: p.department.clone(),
+        employee_id: p.employee_id.clone(),
+        manager_id: p.manager_id.clone(),
+        resource: user.resource.to_string(),
+        raw: raw.to_string(),
+        version: user.version,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+        deleted_at: None,
+    }
+}
+
+pub fn insert(conn: &mut DbConn, user: &DirectoryUser, raw: &Value) -> Result<(), StoreError> {
+    diesel::insert_into(u::table)
+        .values(row(user, raw))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes `user` over the stored row if that row is still at `expected_version`; `false` when
+/// another writer got there first.
+pub fn update(
+    conn: &mut DbConn,
+    user: &DirectoryUser,
+    raw: &Value,
+    expected_version: i64,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        u::table
+            .filter(u::id.eq(user.id.as_str()))
+            .filter(u::directory_id.eq(user.directory_id.as_str()))
+            .filter(u::version.eq(expected_version)),
+    )
+    .set(row(user, raw))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+fn scoped(scope: &Scope) -> u::BoxedQuery<'static, super::conn::MultiBackend> {
+    u::table
+        .filter(u::tenant_id.eq(scope.tenant_id.to_string()))
+        .filter(u::directory_id.eq(scope.directory_id.to_string()))
+        .filter(u::deleted_at.is_null())
+        .into_boxed()
+}
+
+pub fn find(
+    conn: &mut DbConn,
+    scope: &Scope,
+    id: &UserId,
+) -> Result<Option<DirectoryUser>, StoreError> {
+    scoped(scope)
+        .filter(u::id.eq(id.to_string()))
+        .select(UserView::as_select())
+        .first(conn)
+        .optional()?
+        .map(DirectoryUser::try_from)
+        .transpose()
+}
+
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    query: &ListQuery,
+) -> Result<Page<DirectoryUser>, StoreError> {
+    let filtered = || {
+        let q = scoped(scope);
+        match &query.filter {
+            Some(f) => q.filter(condition(f, scope, USERS)),
+            None => q,
+        }
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let items = if query.count == 0 {
+        Vec::new()
+    } else {
+        filtered()
+            .order((u::created_at, u::id))
+            .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
+            .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
+            .select(UserView::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(DirectoryUser::try_from)
+            .collect::<Result<_, _>>()?
+    };
+    Ok(Page {
+        total: u64::try_from(total).unwrap_or(0),
+        items,
+    })
+}
+
+pub fn delete(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), StoreError> {
+    diesel::delete(
+        u::table
+            .filter(u::id.eq(id.as_str()))
+            .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(u::directory_id.eq(scope.directory_id.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
