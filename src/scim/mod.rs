@@ -2,3 +2,5 @@
 
 pub mod error;
 pub mod schema;
+pub mod filter;
+pub mod index;

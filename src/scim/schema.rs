@@ -165,9 +165,9 @@ pub struct ResolvedAttr<'a> {
     pub sub: Option<&'a Attribute>,
 }
 
-impl ResolvedAttr<'_> {
+impl<'a> ResolvedAttr<'a> {
     /// The attribute a comparison applies to: the sub-attribute when one is named.
-    pub fn leaf(&self) -> &Attribute {
+    pub fn leaf(&self) -> &'a Attribute {
         self.sub.unwrap_or(self.attr)
     }
 

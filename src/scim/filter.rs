@@ -1,0 +1,400 @@
+//! SCIM filters (RFC 7644 §3.4.2.2) to typed domain queries. Parsing is `scim_v2`'s (complete
+//! grammar, depth-bounded); resolving names against the schemas and typing values is ours.
+
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter as ScimFilter, ValFilter};
+
+use super::error::{ScimError, ScimResult};
+use super::index::normalize_datetime;
+use super::schema::{AttrType, Attribute, ResolvedAttr, ResourceKind, SchemaRegistry};
+use crate::domain::index::fold_case;
+use crate::domain::query::{Comparison, Filter, Op, Operand, Target, Test};
+
+/// Longer filters are refused before parsing.
+pub const MAX_FILTER_LEN: usize = 8192;
+
+pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult<Filter> {
+    if text.len() > MAX_FILTER_LEN {
+        return Err(ScimError::InvalidFilter(format!(
+            "filter is longer than {MAX_FILTER_LEN} characters"
+        )));
+    }
+    let parsed: ScimFilter = text
+        .parse()
+        .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?;
+    Resolver { reg, kind }.filter(&parsed)
+}
+
+struct Resolver<'a> {
+    reg: &'a SchemaRegistry,
+    kind: ResourceKind,
+}
+
+impl Resolver<'_> {
+    fn filter(&self, f: &ScimFilter) -> ScimResult<Filter> {
+        Ok(match f {
+            ScimFilter::Attr(exp) => self.expression(exp, None)?,
+            ScimFilter::Not(inner) => Filter::Not(Box::new(self.filter(inner)?)),
+            ScimFilter::And(items) => Filter::And(
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.filter(i))
+                    .collect::<ScimResult<_>>()?,
+            ),
+            ScimFilter::Or(items) => Filter::Or(
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.filter(i))
+                    .collect::<ScimResult<_>>()?,
+            ),
+            ScimFilter::ValuePath(vp) => {
+                let parent = self.resolve(&vp.attr)?;
+                if parent.attr.kind != AttrType::Complex || parent.sub.is_some() {
+                    return Err(ScimError::InvalidFilter(format!(
+                        "'{}' is not a complex attribute, so it takes no [filter]",
+                        vp.attr
+                    )));
+                }
+                if self.kind == ResourceKind::Group && parent.attr.name == "members" {
+                    // Members live in their own table; `members[value eq "x"]` is a member test.
+                    return self.member_filter(&vp.filter);
+                }
+                Filter::Element {
+                    path: fold_case(&parent.canonical_path()),
+                    filter: Box::new(self.val_filter(&vp.filter, &parent)?),
+                }
+            }
+        })
+    }
+
+    fn member_filter(&self, f: &ValFilter) -> ScimResult<Filter> {
+        match f {
+            ValFilter::Attr(AttrExp::Comparison(path, op, value))
+                if path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("value") =>
+            {
+                self.test(Target::Member, None, op, value, "members.value")
+            }
+            ValFilter::Attr(AttrExp::Present(path)) if path.name.eq_ignore_ascii_case("value") => {
+                Ok(Filter::Test(Test {
+                    target: Target::Member,
+                    op: Op::Present,
+                }))
+            }
+            ValFilter::And(items) => Ok(Filter::And(
+                items.as_slice().iter().map(|i| self.member_filter(i)).collect::<ScimResult<_>>()?,
+            )),
+            ValFilter::Or(items) => Ok(Filter::Or(
+                items.as_slice().iter().map(|i| self.member_filter(i)).collect::<ScimResult<_>>()?,
+            )),
+            ValFilter::Not(inner) => Ok(Filter::Not(Box::new(self.member_filter(inner)?))),
+            _ => Err(ScimError::InvalidFilter(
+                "a members filter can only test members' value".into(),
+            )),
+        }
+    }
+
+    fn val_filter(&self, f: &ValFilter, parent: &ResolvedAttr<'_>) -> ScimResult<Filter> {
+        Ok(match f {
+            ValFilter::Attr(exp) => self.expression(exp, Some(parent))?,
+            ValFilter::Not(inner) => Filter::Not(Box::new(self.val_filter(inner, parent)?)),
+            ValFilter::And(items) => Filter::And(
+                items.as_slice().iter().map(|i| self.val_filter(i, parent)).collect::<ScimResult<_>>()?,
+            ),
+            ValFilter::Or(items) => Filter::Or(
+                items.as_slice().iter().map(|i| self.val_filter(i, parent)).collect::<ScimResult<_>>()?,
+            ),
+        })
+    }
+
+    fn resolve(&self, path: &AttrPath) -> ScimResult<ResolvedAttr<'_>> {
+        self.reg
+            .resolve(self.kind, path.uri.as_deref(), &path.name, path.sub_attr.as_deref())
+            .ok_or_else(|| ScimError::InvalidFilter(format!("unknown attribute '{path}'")))
+    }
+
+    /// `parent` is set inside `attr[...]`, where names are the element's sub-attributes.
+    fn expression(&self, exp: &AttrExp, parent: Option<&ResolvedAttr<'_>>) -> ScimResult<Filter> {
+        let path = match exp {
+            AttrExp::Present(p) | AttrExp::Comparison(p, _, _) => p,
+        };
+        let resolved = match parent {
+            Some(parent) => {
+                let sub = parent.attr.sub_attribute(&path.name).ok_or_else(|| {
+                    ScimError::InvalidFilter(format!(
+                        "'{}' has no sub-attribute '{}'",
+                        parent.attr.name, path.name
+                    ))
+                })?;
+                ResolvedAttr {
+                    sub: Some(sub),
+                    ..*parent
+                }
+            }
+            None => self.resolve(path)?,
+        };
+        let (target, leaf) = self.target(&resolved, path)?;
+        match exp {
+            AttrExp::Present(_) => Ok(Filter::Test(Test {
+                target,
+                op: Op::Present,
+            })),
+            AttrExp::Comparison(_, op, value) => {
+                self.test(target, Some(leaf), op, value, &path.to_string())
+            }
+        }
+    }
+
+    /// Where a resolved attribute is stored, and the attribute whose type governs comparisons.
+    fn target<'r>(
+        &self,
+        r: &ResolvedAttr<'r>,
+        path: &AttrPath,
+    ) -> ScimResult<(Target, &'r Attribute)> {
+        let canonical = r.canonical_path();
+        let column = match (self.kind, canonical.as_str()) {
+            (_, "id") => Some(Target::Id),
+            (_, "externalId") => Some(Target::ExternalId),
+            (_, "meta.created") => Some(Target::Created),
+            (_, "meta.lastModified") => Some(Target::LastModified),
+            (ResourceKind::User, "userName") | (ResourceKind::Group, "displayName") => {
+                Some(Target::Name)
+            }
+            (ResourceKind::Group, "members" | "members.value") => Some(Target::Member),
+            _ => None,
+        };
+        if let Some(t) = column {
+            return Ok((t, r.leaf()));
+        }
+        if r.schema.is_none() {
+            return Err(ScimError::InvalidFilter(format!(
+                "filtering on '{path}' is not supported"
+            )));
+        }
+        // `emails co "x"` means the elements' value (RFC 7644 §3.4.2.2 on multi-valued
+        // attributes); a presence test on a complex attribute tests its anchor rows.
+        if r.sub.is_none() && r.attr.kind == AttrType::Complex {
+            if let Some(value) = r.attr.sub_attribute("value") {
+                return Ok((
+                    Target::Indexed {
+                        path: fold_case(&format!("{canonical}.value")),
+                    },
+                    value,
+                ));
+            }
+        }
+        Ok((
+            Target::Indexed {
+                path: fold_case(&canonical),
+            },
+            r.leaf(),
+        ))
+    }
+
+    fn test(
+        &self,
+        target: Target,
+        leaf: Option<&Attribute>,
+        op: &CompareOp,
+        value: &CompValue,
+        name: &str,
+    ) -> ScimResult<Filter> {
+        let cmp = match op {
+            CompareOp::Eq => Comparison::Eq,
+            CompareOp::Ne => Comparison::Ne,
+            CompareOp::Co => Comparison::Co,
+            CompareOp::Sw => Comparison::Sw,
+            CompareOp::Ew => Comparison::Ew,
+            CompareOp::Gt => Comparison::Gt,
+            CompareOp::Ge => Comparison::Ge,
+            CompareOp::Lt => Comparison::Lt,
+            CompareOp::Le => Comparison::Le,
+        };
+        let ordering = matches!(
+            cmp,
+            Comparison::Gt | Comparison::Ge | Comparison::Lt | Comparison::Le
+        );
+        let substring = matches!(cmp, Comparison::Co | Comparison::Sw | Comparison::Ew);
+        let bad = |why: &str| Err(ScimError::InvalidFilter(format!("'{name}': {why}")));
+        if let CompValue::Null = value {
+            let present = Filter::Test(Test {
+                target,
+                op: Op::Present,
+            });
+            return match cmp {
+                Comparison::Eq => Ok(Filter::Not(Box::new(present))),
+                Comparison::Ne => Ok(present),
+                _ => bad("null can only be compared with eq or ne"),
+            };
+        }
+        let kind = leaf.map_or(AttrType::String, |a| a.kind);
+        let case_exact = match &target {
+            Target::Id | Target::ExternalId | Target::Member => true,
+            Target::Name => false,
+            _ => leaf.is_some_and(|a| a.case_exact),
+        };
+        let operand = match (kind, value) {
+            (AttrType::Boolean, CompValue::True | CompValue::False) => {
+                if ordering || substring {
+                    return bad("booleans can only be compared with eq or ne");
+                }
+                Operand::Text {
+                    value: matches!(value, CompValue::True).to_string(),
+                    case_exact: true,
+                }
+            }
+            (AttrType::Integer | AttrType::Decimal, CompValue::Number(n)) => {
+                if substring {
+                    return bad("numbers cannot be compared with co, sw or ew");
+                }
+                Operand::Number(n.as_f64().unwrap_or(f64::NAN))
+            }
+            (AttrType::DateTime, CompValue::Str(s)) => {
+                if substring {
+                    return bad("dateTimes cannot be compared with co, sw or ew");
+                }
+                let normalized = normalize_datetime(s)
+                    .ok_or_else(|| ScimError::InvalidFilter(format!("'{name}': '{s}' is not an RFC 3339 dateTime")))?;
+                match target {
+                    Target::Created | Target::LastModified => Operand::Time(
+                        chrono::DateTime::parse_from_rfc3339(&normalized)
+                            .map_err(|e| ScimError::InvalidFilter(e.to_string()))?
+                            .naive_utc(),
+                    ),
+                    _ => Operand::Text {
+                        value: normalized,
+                        case_exact: true,
+                    },
+                }
+            }
+            (
+                AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::Complex,
+                CompValue::Str(s),
+            ) => Operand::Text {
+                value: s.clone(),
+                case_exact,
+            },
+            _ => return bad("the value's type does not match the attribute's type"),
+        };
+        Ok(Filter::Test(Test {
+            target,
+            op: Op::Compare(cmp, operand),
+        }))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(text: &str) -> ScimResult<Filter> {
+        parse(&SchemaRegistry::builtin(), ResourceKind::User, text)
+    }
+
+    fn text(value: &str, case_exact: bool) -> Operand {
+        Operand::Text {
+            value: value.into(),
+            case_exact,
+        }
+    }
+
+    fn test(target: Target, cmp: Comparison, operand: Operand) -> Filter {
+        Filter::Test(Test {
+            target,
+            op: Op::Compare(cmp, operand),
+        })
+    }
+
+    fn indexed(path: &str) -> Target {
+        Target::Indexed { path: path.into() }
+    }
+
+    #[test]
+    fn filters_resolve_to_typed_tests() {
+        let cases = [
+            (
+                r#"userName eq "BJensen""#,
+                test(Target::Name, Comparison::Eq, text("BJensen", false)),
+            ),
+            (
+                r#"USERNAME EQ "x""#,
+                test(Target::Name, Comparison::Eq, text("x", false)),
+            ),
+            (
+                r#"externalId eq "E1""#,
+                test(Target::ExternalId, Comparison::Eq, text("E1", true)),
+            ),
+            (
+                r#"emails.value eq "a@b.c""#,
+                test(indexed("emails.value"), Comparison::Eq, text("a@b.c", false)),
+            ),
+            (
+                r#"emails co "@b.c""#,
+                test(indexed("emails.value"), Comparison::Co, text("@b.c", false)),
+            ),
+            (
+                "active eq true",
+                test(indexed("active"), Comparison::Eq, text("true", true)),
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales""#,
+                test(
+                    indexed("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department"),
+                    Comparison::Eq,
+                    text("Sales", false),
+                ),
+            ),
+            (
+                r#"emails[type eq "work"]"#,
+                Filter::Element {
+                    path: "emails".into(),
+                    filter: Box::new(test(indexed("emails.type"), Comparison::Eq, text("work", false))),
+                },
+            ),
+            (
+                "title pr",
+                Filter::Test(Test {
+                    target: indexed("title"),
+                    op: Op::Present,
+                }),
+            ),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(user(input).unwrap(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn and_or_not_keep_their_structure() {
+        let f = user(r#"userName eq "a" and (title pr or not (active eq false))"#).unwrap();
+        let Filter::And(items) = f else { panic!("and expected") };
+        assert_eq!(items.len(), 2);
+        assert!(matches!(&items[1], Filter::Or(or) if matches!(or[1], Filter::Not(_))));
+    }
+
+    #[test]
+    fn bad_filters_say_what_is_wrong() {
+        let cases = [
+            ("userName eq", "parse"),
+            ("nosuch eq \"x\"", "unknown attribute 'nosuch'"),
+            ("active gt true", "booleans"),
+            ("active eq \"yes\"", "type"),
+            ("meta.created gt \"yesterday\"", "RFC 3339"),
+            ("emails[nosuch eq \"x\"]", "no sub-attribute"),
+            ("userName[value eq \"x\"]", "not a complex attribute"),
+        ];
+        for (input, expected) in cases {
+            match user(input) {
+                Err(ScimError::InvalidFilter(detail)) => {
+                    assert!(detail.contains(expected), "{input}: {detail}")
+                }
+                other => panic!("{input}: expected invalidFilter, got {other:?}"),
+            }
+        }
+        let deep = format!("{}userName eq \"x\"{}", "not (".repeat(500), ")".repeat(500));
+        assert!(matches!(user(&deep), Err(ScimError::InvalidFilter(_))));
+        let long = format!("userName eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
+        assert!(matches!(user(&long), Err(ScimError::InvalidFilter(_))));
+    }
+}
