@@ -4,3 +4,6 @@
 pub mod domain;
 pub mod scim;
 pub mod store;
+pub mod http;
+pub mod cli;
+pub mod config;

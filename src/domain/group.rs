@@ -136,6 +136,18 @@ pub fn list(store: &Store, scope: &Scope, query: &ListQuery) -> DomainResult<Pag
     Ok(store.read(|conn| store::groups::list(conn, scope, query))?)
 }
 
+/// The groups each user belongs to directly, as (group id, displayName), in one query.
+pub fn groups_of_users(
+    store: &Store,
+    scope: &Scope,
+    user_ids: &[String],
+) -> DomainResult<std::collections::HashMap<String, Vec<(String, String)>>> {
+    if user_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(store.read(|conn| store::groups::groups_of(conn, scope, user_ids))?)
+}
+
 pub fn members(store: &Store, scope: &Scope, id: &GroupId) -> DomainResult<Vec<Member>> {
     Ok(store.read(|conn| store::groups::members(conn, scope, id))?)
 }

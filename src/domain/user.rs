@@ -34,7 +34,8 @@ pub struct UserWrite {
     pub profile: UserProfile,
     /// The SCIM resource in canonical form, without `id` and `meta`.
     pub resource: Value,
-    /// The body as the client sent it, secrets removed.
+    /// The body as the client sent it, secrets removed; JSON null keeps the stored one (a
+    /// PATCH sends operations, not a resource).
     pub raw: Value,
     pub index: Vec<IndexedValue>,
 }

@@ -1,6 +1,11 @@
 //! SCIM 2.0 wire protocol (RFC 7643/7644): schemas, resource documents, filters, PATCH, lists.
 
+pub mod discovery;
 pub mod error;
-pub mod schema;
 pub mod filter;
+pub mod group;
 pub mod index;
+pub mod list;
+pub mod meta;
+pub mod schema;
+pub mod user;

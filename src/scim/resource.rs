@@ -1,0 +1,1052 @@
+//! Resource documents: request bodies in (canonical form), responses out (projection).
+//!
+//! [`canonicalize`] turns a POST/PUT body (or a document after PATCH) into the one form Roster
+//! stores, so that equal resources give equal documents:
+//!
+//! - attribute names take the schema's spelling (names are case-insensitive, RFC 7643 §2.1);
+//!   extension attributes sit under their extension's URN, spelled as the schema spells it. A
+//!   top-level key written as a URN-qualified name (`urn:…:enterprise:2.0:User:department`) is
+//!   folded into its extension object; one qualified with the core URN into the top level;
+//! - `null`, `[]` and `{}` mean "unassigned" (RFC 7643 §2.5) and are dropped;
+//! - values are type-checked against the schema, recursively; a wrong type is `invalidValue`
+//!   naming the attribute. A single value where an array is expected is an error too: leniency
+//!   for particular identity providers belongs in their adapters, not here;
+//! - attributes and sub-attributes that are `readOnly` (`id`, `meta`, `groups`,
+//!   `manager.displayName`) are dropped silently, since clients may send back what they read
+//!   (RFC 7643 §3.1, §7). `writeOnly` attributes (`password`) are dropped too: Roster never
+//!   stores passwords;
+//! - unknown attributes, unknown sub-attributes of known complex attributes, and URN keys that
+//!   name no extension of the resource type are dropped, not errors (identity providers send
+//!   vendor attributes freely);
+//! - `schemas` is rewritten: the core URN, then each extension URN whose object is non-empty;
+//! - a Group's `members` leave the document and come back as [`Canonical::members`], since
+//!   membership is stored apart from the document.
+//!
+//! [`Projection`] and [`project`] implement `attributes` / `excludedAttributes`
+//! (RFC 7644 §3.4.2.5, §3.9) together with each attribute's `returned` characteristic.
+//! [`strip_secrets`] removes passwords from a raw body before it is kept anywhere.
+
+use std::collections::BTreeMap;
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+use super::error::{ScimError, ScimResult};
+use super::schema::{
+    AttrType, Attribute, Mutability, ResourceKind, Returned, Schema, SchemaRegistry, split_urn,
+};
+
+/// A request body in the form Roster stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canonical {
+    /// The resource document, without `id`, `meta` and (for groups) `members`.
+    pub doc: Map<String, Value>,
+    /// A Group's members: `None` when the body has no `members` attribute, `Some(vec![])`
+    /// when it is empty or null (which a PUT uses to clear membership).
+    pub members: Option<Vec<MemberRef>>,
+}
+
+/// One element of a Group's `members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    pub value: String,
+    pub kind: Option<MemberKind>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberKind {
+    User,
+    Group,
+}
+
+/// Validates and normalises a POST or PUT body (see the module documentation for the rules).
+pub fn canonicalize(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    body: &Value,
+) -> ScimResult<Canonical> {
+    let Value::Object(input) = body else {
+        return Err(ScimError::InvalidSyntax(
+            "the request body must be a JSON object".into(),
+        ));
+    };
+    check_schemas(kind, input)?;
+    let core = reg.core_schema(kind);
+
+    // Gather every attribute under its canonical name first, so that `department` given both
+    // inside the extension object and as a URN-qualified key meets itself.
+    let mut core_in: Gathered = BTreeMap::new();
+    let mut ext_in: Vec<(&Schema, Gathered)> =
+        reg.extensions(kind).map(|s| (s, BTreeMap::new())).collect();
+    for (key, value) in input {
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        if let Some(pos) = ext_in.iter().position(|(s, _)| s.id.eq_ignore_ascii_case(key)) {
+            let (schema, gathered) = &mut ext_in[pos];
+            match value {
+                Value::Null => {}
+                Value::Object(inner) => {
+                    for (k, v) in inner {
+                        if let Some(attr) = schema.attribute(k) {
+                            gather(gathered, attr, v, &ext_path(schema, attr))?;
+                        }
+                    }
+                }
+                _ => {
+                    return Err(ScimError::InvalidValue(format!(
+                        "'{}' must be an object holding the extension's attributes",
+                        schema.id
+                    )));
+                }
+            }
+            continue;
+        }
+        if key.eq_ignore_ascii_case(&core.id) {
+            // The core attributes written under the core URN: unusual, but unambiguous.
+            if let Value::Object(inner) = value {
+                for (k, v) in inner {
+                    if let Some(r) = reg.resolve(kind, None, k, None) {
+                        gather(&mut core_in, r.attr, v, &r.attr.name)?;
+                    }
+                }
+            }
+            continue;
+        }
+        let (uri, name) = split_urn(key);
+        let Some(r) = reg.resolve(kind, uri, name, None) else {
+            continue;
+        };
+        if r.is_core {
+            gather(&mut core_in, r.attr, value, &r.attr.name)?;
+        } else if let Some((schema, gathered)) = ext_in
+            .iter_mut()
+            .find(|(s, _)| r.schema.is_some_and(|id| s.id == id))
+        {
+            let path = ext_path(schema, r.attr);
+            gather(gathered, r.attr, value, &path)?;
+        }
+    }
+
+    let mut doc = Map::new();
+    let mut members = None;
+    for (_, (attr, raw)) in core_in {
+        if kind == ResourceKind::Group && attr.name == "members" {
+            members = Some(members_from_value(&raw)?);
+            continue;
+        }
+        if let Some(v) = check_attribute(attr, &raw, &attr.name)? {
+            doc.insert(attr.name.clone(), v);
+        }
+    }
+    for attr in core.attributes.iter().chain(reg.common_attributes()) {
+        if kind == ResourceKind::Group && attr.name == "members" {
+            continue;
+        }
+        require(attr, doc.get(&attr.name), &attr.name)?;
+    }
+
+    let mut schemas = vec![Value::String(core.id.clone())];
+    let required_exts = &reg.resource_type(kind).extensions;
+    for (schema, gathered) in ext_in {
+        let mut obj = Map::new();
+        for (_, (attr, raw)) in gathered {
+            if let Some(v) = check_attribute(attr, &raw, &ext_path(schema, attr))? {
+                obj.insert(attr.name.clone(), v);
+            }
+        }
+        if obj.is_empty() {
+            if required_exts
+                .iter()
+                .any(|e| e.required && e.schema.eq_ignore_ascii_case(&schema.id))
+            {
+                return Err(ScimError::InvalidValue(format!(
+                    "extension '{}' is required",
+                    schema.id
+                )));
+            }
+            continue;
+        }
+        for attr in &schema.attributes {
+            require(attr, obj.get(&attr.name), &ext_path(schema, attr))?;
+        }
+        schemas.push(Value::String(schema.id.clone()));
+        doc.insert(schema.id.clone(), Value::Object(obj));
+    }
+    doc.insert("schemas".into(), Value::Array(schemas));
+    Ok(Canonical { doc, members })
+}
+
+/// Canonical name -> (attribute, raw value as sent).
+type Gathered<'a> = BTreeMap<String, (&'a Attribute, Value)>;
+
+fn ext_path(schema: &Schema, attr: &Attribute) -> String {
+    format!("{}:{}", schema.id, attr.name)
+}
+
+fn gather<'a>(
+    into: &mut Gathered<'a>,
+    attr: &'a Attribute,
+    value: &Value,
+    path: &str,
+) -> ScimResult<()> {
+    match into.get_mut(&attr.name) {
+        None => {
+            into.insert(attr.name.clone(), (attr, value.clone()));
+        }
+        Some((_, existing)) => {
+            if value.is_null() || existing == value {
+                return Ok(());
+            }
+            match (&mut *existing, value) {
+                (Value::Null, _) => *existing = value.clone(),
+                (Value::Object(a), Value::Object(b)) => {
+                    for (k, v) in b {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+                _ => {
+                    return Err(ScimError::InvalidValue(format!(
+                        "attribute '{path}' is given more than once with different values"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_schemas(kind: ResourceKind, input: &Map<String, Value>) -> ScimResult<()> {
+    let core = kind.core_schema();
+    let Some(schemas) = get_ci(input, "schemas") else {
+        return Err(ScimError::InvalidValue(format!(
+            "'schemas' is required and must list '{core}'"
+        )));
+    };
+    let Value::Array(items) = schemas else {
+        return Err(ScimError::InvalidSyntax(
+            "'schemas' must be an array of strings".into(),
+        ));
+    };
+    let mut found = false;
+    for item in items {
+        let Value::String(s) = item else {
+            return Err(ScimError::InvalidSyntax(
+                "'schemas' must be an array of strings".into(),
+            ));
+        };
+        found |= s.eq_ignore_ascii_case(core);
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(ScimError::InvalidValue(format!(
+            "'schemas' must list '{core}' for a {} resource",
+            kind.name()
+        )))
+    }
+}
+
+fn require(attr: &Attribute, value: Option<&Value>, path: &str) -> ScimResult<()> {
+    if !attr.required || matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+        return Ok(());
+    }
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) if s.is_empty() => {}
+        Some(_) => return Ok(()),
+    }
+    Err(ScimError::InvalidValue(format!(
+        "attribute '{path}' is required"
+    )))
+}
+
+/// Type-checks one attribute's value. `Ok(None)` means the attribute ends up unassigned.
+fn check_attribute(attr: &Attribute, raw: &Value, path: &str) -> ScimResult<Option<Value>> {
+    if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) || raw.is_null() {
+        return Ok(None);
+    }
+    if !attr.multi_valued {
+        return check_single(attr, raw, path);
+    }
+    let Value::Array(items) = raw else {
+        return Err(ScimError::InvalidValue(format!(
+            "attribute '{path}' is multi-valued and must be an array"
+        )));
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(v) = check_single(attr, item, path)? {
+            out.push(v);
+        }
+    }
+    if out.is_empty() {
+        return Ok(None);
+    }
+    if attr.kind == AttrType::Complex {
+        let primaries = out
+            .iter()
+            .filter(|v| matches!(v.get("primary"), Some(Value::Bool(true))))
+            .count();
+        if primaries > 1 {
+            return Err(ScimError::InvalidValue(format!(
+                "attribute '{path}' has {primaries} values with \"primary\": true; at most one may be primary"
+            )));
+        }
+    }
+    Ok(Some(Value::Array(out)))
+}
+
+fn check_single(attr: &Attribute, v: &Value, path: &str) -> ScimResult<Option<Value>> {
+    let wrong = |what: &str| {
+        Err(ScimError::InvalidValue(format!(
+            "attribute '{path}' must be {what}"
+        )))
+    };
+    match (attr.kind, v) {
+        (_, Value::Null) => Ok(None),
+        (AttrType::String | AttrType::Reference | AttrType::Binary, Value::String(_)) => {
+            Ok(Some(v.clone()))
+        }
+        (AttrType::String | AttrType::Reference | AttrType::Binary, _) => wrong("a string"),
+        (AttrType::Boolean, Value::Bool(_)) => Ok(Some(v.clone())),
+        (AttrType::Boolean, _) => wrong("a boolean"),
+        (AttrType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(v.clone())),
+        (AttrType::Integer, _) => wrong("an integer"),
+        (AttrType::Decimal, Value::Number(_)) => Ok(Some(v.clone())),
+        (AttrType::Decimal, _) => wrong("a number"),
+        (AttrType::DateTime, Value::String(s)) if DateTime::parse_from_rfc3339(s).is_ok() => {
+            Ok(Some(v.clone()))
+        }
+        (AttrType::DateTime, _) => {
+            wrong("a dateTime string in RFC 3339 form, e.g. \"2024-05-01T12:00:00Z\"")
+        }
+        (AttrType::Complex, Value::Object(obj)) => check_complex(attr, obj, path),
+        (AttrType::Complex, _) => wrong("an object"),
+    }
+}
+
+fn check_complex(
+    attr: &Attribute,
+    obj: &Map<String, Value>,
+    path: &str,
+) -> ScimResult<Option<Value>> {
+    let mut gathered: Gathered = BTreeMap::new();
+    for (k, v) in obj {
+        if let Some(sub) = attr.sub_attribute(k) {
+            gather(&mut gathered, sub, v, &format!("{path}.{}", sub.name))?;
+        }
+    }
+    let mut out = Map::new();
+    for (_, (sub, raw)) in gathered {
+        if let Some(v) = check_attribute(sub, &raw, &format!("{path}.{}", sub.name))? {
+            out.insert(sub.name.clone(), v);
+        }
+    }
+    if out.is_empty() {
+        return Ok(None);
+    }
+    for sub in &attr.sub_attributes {
+        require(sub, out.get(&sub.name), &format!("{path}.{}", sub.name))?;
+    }
+    Ok(Some(Value::Object(out)))
+}
+
+/// Reads a Group's `members` value: an array of `{"value": id, "type": "User"|"Group"}`.
+/// `null` is the empty list; duplicated values are collapsed (the first wins, but a `type`
+/// given only on a later duplicate is kept). `$ref` and `display` are ignored: Roster derives
+/// them.
+pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => {
+            return Err(ScimError::InvalidValue(
+                "attribute 'members' must be an array of objects like {\"value\": \"<id>\"}"
+                    .into(),
+            ));
+        }
+    };
+    let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    for item in items {
+        let obj = match item {
+            Value::Null => continue,
+            Value::Object(obj) => obj,
+            _ => {
+                return Err(ScimError::InvalidValue(
+                    "each element of 'members' must be an object like {\"value\": \"<id>\"}"
+                        .into(),
+                ));
+            }
+        };
+        let value = match get_ci(obj, "value") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => {
+                return Err(ScimError::InvalidValue(
+                    "each element of 'members' needs a non-empty string 'value' (the member's id)"
+                        .into(),
+                ));
+            }
+        };
+        let kind = match get_ci(obj, "type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("user") => Some(MemberKind::User),
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("group") => Some(MemberKind::Group),
+            Some(other) => {
+                return Err(ScimError::InvalidValue(format!(
+                    "member '{value}' has type {other}; 'members.type' must be \"User\" or \"Group\""
+                )));
+            }
+        };
+        match out.iter_mut().find(|m| m.value == value) {
+            Some(seen) => {
+                if seen.kind.is_none() {
+                    seen.kind = kind;
+                }
+            }
+            None => out.push(MemberRef { value, kind }),
+        }
+    }
+    Ok(out)
+}
+
+/// The value under `name` in any letter case (an exact match first).
+pub(crate) fn get_ci<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m Value> {
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Which attributes a response carries: the `attributes` / `excludedAttributes` parameters.
+///
+/// Names are kept in canonical form: `name.givenName`, `emails`,
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`, or a bare
+/// extension URN for the whole extension.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Projection {
+    Default,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+impl Projection {
+    /// Parses the two query parameters. Lists are comma-separated; names are trimmed,
+    /// case-insensitive and may be URN-qualified. Names the resource type does not have are
+    /// ignored. When both parameters are given, `attributes` wins (it already says exactly
+    /// what to return). An empty or blank parameter counts as absent.
+    pub fn parse(
+        reg: &SchemaRegistry,
+        kind: ResourceKind,
+        attributes: Option<&str>,
+        excluded: Option<&str>,
+    ) -> ScimResult<Projection> {
+        if let Some(list) = attributes.filter(|s| !s.trim().is_empty()) {
+            return Ok(Projection::Include(canonical_names(reg, kind, list)));
+        }
+        if let Some(list) = excluded.filter(|s| !s.trim().is_empty()) {
+            return Ok(Projection::Exclude(canonical_names(reg, kind, list)));
+        }
+        Ok(Projection::Default)
+    }
+
+    /// Whether a Group response under this projection carries `members`, so that the server
+    /// can skip reading membership when it does not.
+    pub fn includes_members(&self, reg: &SchemaRegistry) -> bool {
+        let returned = reg
+            .core_schema(ResourceKind::Group)
+            .attribute("members")
+            .map_or(Returned::Default, |a| a.returned);
+        if returned == Returned::Never {
+            return false;
+        }
+        let named = |list: &[String]| {
+            list.iter()
+                .any(|p| p == "members" || p.starts_with("members."))
+        };
+        match self {
+            Projection::Default => returned != Returned::Request,
+            Projection::Include(list) => returned == Returned::Always || named(list),
+            Projection::Exclude(list) => {
+                returned == Returned::Always
+                    || (returned != Returned::Request && !list.iter().any(|p| p == "members"))
+            }
+        }
+    }
+}
+
+fn canonical_names(reg: &SchemaRegistry, kind: ResourceKind, list: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let canonical = match reg.extension(kind, name) {
+            Some(ext) => Some(ext.id.clone()),
+            None => reg.resolve_path(kind, name).map(|r| r.canonical_path()),
+        };
+        if let Some(c) = canonical {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    out
+}
+
+/// What to keep of one attribute.
+enum Selection<'p> {
+    Drop,
+    /// Everything; `named` when `attributes` named the attribute itself.
+    All { named: bool },
+    /// Only these sub-attributes (plus those returned `always`).
+    Only(Vec<&'p str>),
+    /// All but these sub-attributes.
+    AllBut(Vec<&'p str>),
+}
+
+/// Applies `projection` and the schemas' `returned` rules to a rendered resource (one that
+/// carries `schemas`, `id`, `meta` and any `members`/`groups`). `schemas` is always kept.
+/// An extension object left empty is dropped.
+pub fn project(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    resource: &Value,
+    projection: &Projection,
+) -> Value {
+    let Value::Object(obj) = resource else {
+        return resource.clone();
+    };
+    let mut out = Map::new();
+    for (key, value) in obj {
+        if key.eq_ignore_ascii_case("schemas") {
+            out.insert(key.clone(), value.clone());
+            continue;
+        }
+        if let Some(ext) = reg.extension(kind, key) {
+            let Value::Object(inner) = value else {
+                continue;
+            };
+            let mut projected = Map::new();
+            for (k, v) in inner {
+                let Some(attr) = ext.attribute(k) else {
+                    continue;
+                };
+                let path = ext_path(ext, attr);
+                let sel = select(attr, &path, Some(&ext.id), projection);
+                if let Some(pv) = apply_selection(attr, v, &sel) {
+                    projected.insert(k.clone(), pv);
+                }
+            }
+            if !projected.is_empty() {
+                out.insert(key.clone(), Value::Object(projected));
+            }
+            continue;
+        }
+        match reg.resolve(kind, None, key, None) {
+            Some(r) if r.is_core => {
+                let sel = select(r.attr, &r.attr.name, None, projection);
+                if let Some(pv) = apply_selection(r.attr, value, &sel) {
+                    out.insert(key.clone(), pv);
+                }
+            }
+            // Not described by any schema: only a full (default) response carries it.
+            _ => {
+                if matches!(projection, Projection::Default | Projection::Exclude(_)) {
+                    out.insert(key.clone(), value.clone());
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+fn select<'p>(
+    attr: &Attribute,
+    path: &str,
+    ext: Option<&str>,
+    projection: &'p Projection,
+) -> Selection<'p> {
+    let subs_named = |list: &'p [String]| -> Vec<&'p str> {
+        list.iter()
+            .filter_map(|p| p.strip_prefix(path).and_then(|rest| rest.strip_prefix('.')))
+            .collect()
+    };
+    let names_whole = |list: &[String]| list.iter().any(|p| p == path || Some(p.as_str()) == ext);
+    match attr.returned {
+        Returned::Never => return Selection::Drop,
+        Returned::Always => return Selection::All { named: true },
+        Returned::Default | Returned::Request => {}
+    }
+    let request_only = attr.returned == Returned::Request;
+    match projection {
+        Projection::Default if request_only => Selection::Drop,
+        Projection::Default => Selection::All { named: false },
+        Projection::Include(list) => {
+            if names_whole(list) {
+                return Selection::All { named: true };
+            }
+            let subs = subs_named(list);
+            if subs.is_empty() {
+                Selection::Drop
+            } else {
+                Selection::Only(subs)
+            }
+        }
+        Projection::Exclude(list) => {
+            if request_only || names_whole(list) {
+                return Selection::Drop;
+            }
+            let subs = subs_named(list);
+            if subs.is_empty() {
+                Selection::All { named: false }
+            } else {
+                Selection::AllBut(subs)
+            }
+        }
+    }
+}
+
+fn apply_selection(attr: &Attribute, value: &Value, sel: &Selection<'_>) -> Option<Value> {
+    if matches!(sel, Selection::Drop) {
+        return None;
+    }
+    if attr.kind != AttrType::Complex {
+        return Some(value.clone());
+    }
+    let keep_sub = |key: &str| -> bool {
+        let Some(sub) = attr.sub_attribute(key) else {
+            return matches!(sel, Selection::All { .. } | Selection::AllBut(_));
+        };
+        match sub.returned {
+            Returned::Never => return false,
+            Returned::Always => return true,
+            Returned::Default | Returned::Request => {}
+        }
+        let named = |list: &[&str]| list.iter().any(|n| n.eq_ignore_ascii_case(&sub.name));
+        match sel {
+            Selection::Drop => false,
+            Selection::All { named: parent_named } => {
+                sub.returned == Returned::Default || *parent_named
+            }
+            Selection::Only(list) => named(list),
+            Selection::AllBut(list) => sub.returned == Returned::Default && !named(list),
+        }
+    };
+    let filter_obj = |obj: &Map<String, Value>| -> Option<Value> {
+        let kept: Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| keep_sub(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!kept.is_empty()).then_some(Value::Object(kept))
+    };
+    match value {
+        Value::Object(obj) => filter_obj(obj),
+        Value::Array(items) => {
+            let kept: Vec<Value> = items
+                .iter()
+                .filter_map(|item| match item {
+                    Value::Object(obj) => filter_obj(obj),
+                    other => Some(other.clone()),
+                })
+                .collect();
+            (!kept.is_empty()).then_some(Value::Array(kept))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+/// A copy of a raw request body without secrets, fit to be stored or logged: every `password`
+/// key (any letter case, URN-qualified or not, at any depth) is removed, and so is the `value`
+/// of any object whose `path` names a password (a PATCH operation such as
+/// `{"op": "replace", "path": "password", "value": "…"}`).
+pub fn strip_secrets(body: &Value) -> Value {
+    match body {
+        Value::Object(obj) => {
+            let path_is_password = get_ci(obj, "path")
+                .and_then(Value::as_str)
+                .is_some_and(names_password);
+            Value::Object(
+                obj.iter()
+                    .filter(|(k, _)| !names_password(k))
+                    .filter(|(k, _)| !(path_is_password && k.eq_ignore_ascii_case("value")))
+                    .map(|(k, v)| (k.clone(), strip_secrets(v)))
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(strip_secrets).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `password`, `PASSWORD`, `urn:…:User:password`, as a key or a PATCH path.
+fn names_password(key: &str) -> bool {
+    let (_, name) = split_urn(key.trim());
+    name.eq_ignore_ascii_case("password")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+    use serde_json::json;
+
+    fn reg() -> SchemaRegistry {
+        SchemaRegistry::builtin()
+    }
+
+    fn user(extra: Value) -> Value {
+        let mut body = json!({"schemas": [USER_SCHEMA], "userName": "bjensen"});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        body
+    }
+
+    fn canon_user(extra: Value) -> ScimResult<Value> {
+        canonicalize(&reg(), ResourceKind::User, &user(extra)).map(|c| Value::Object(c.doc))
+    }
+
+    #[test]
+    fn canonical_names_and_unassigned_values() {
+        let out = canon_user(json!({
+            "USERNAME": "bjensen",
+            "Name": {"GivenName": "Barbara", "familyname": null, "bogus": 1},
+            "emails": [],
+            "phoneNumbers": null,
+            "addresses": [{}],
+            "nickName": "",
+            "externalId": "ext-1",
+            "id": "client-chosen",
+            "meta": {"created": "2020-01-01T00:00:00Z"},
+            "groups": [{"value": "g1"}],
+            "password": "hunter2",
+            "urn:example:vendor:2.0:User": {"x": 1},
+            "vendorThing": true,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user": {"Department": "Sales", "manager": {"value": "m1", "displayName": "Boss"}},
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter": "42",
+        }))
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+                "userName": "bjensen",
+                "name": {"givenName": "Barbara"},
+                "nickName": "",
+                "externalId": "ext-1",
+                ENTERPRISE_USER_SCHEMA: {"department": "Sales", "costCenter": "42", "manager": {"value": "m1"}},
+            })
+        );
+    }
+
+    #[test]
+    fn schemas_rules() {
+        let r = reg();
+        let cases: &[(Value, Option<&str>)] = &[
+            (json!({"userName": "a"}), Some("value")),
+            (json!({"schemas": USER_SCHEMA, "userName": "a"}), Some("syntax")),
+            (json!({"schemas": [1], "userName": "a"}), Some("syntax")),
+            (json!({"schemas": [GROUP_SCHEMA], "userName": "a"}), Some("value")),
+            (json!({"schemas": [USER_SCHEMA.to_uppercase()], "userName": "a"}), None),
+            (json!([1, 2]), Some("syntax")),
+            (json!("x"), Some("syntax")),
+        ];
+        for (body, want) in cases {
+            let got = canonicalize(&r, ResourceKind::User, body);
+            match (want, got) {
+                (None, Ok(c)) => {
+                    assert_eq!(c.doc["schemas"], json!([USER_SCHEMA]), "{body}")
+                }
+                (Some("value"), Err(ScimError::InvalidValue(_))) => {}
+                (Some("syntax"), Err(ScimError::InvalidSyntax(_))) => {}
+                (want, got) => panic!("{body}: want {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn type_errors_name_the_attribute() {
+        let cases = [
+            (json!({"active": "true"}), "attribute 'active' must be a boolean"),
+            (json!({"displayName": 5}), "attribute 'displayName' must be a string"),
+            (json!({"profileUrl": false}), "attribute 'profileUrl' must be a string"),
+            (json!({"name": "Barbara"}), "attribute 'name' must be an object"),
+            (json!({"name": {"givenName": ["B"]}}), "attribute 'name.givenName' must be a string"),
+            (json!({"emails": {"value": "a@b"}}), "attribute 'emails' is multi-valued and must be an array"),
+            (json!({"emails": ["a@b"]}), "attribute 'emails' must be an object"),
+            (json!({"emails": [{"value": "a@b", "primary": "yes"}]}), "attribute 'emails.primary' must be a boolean"),
+            (json!({"x509Certificates": [{"value": 12}]}), "attribute 'x509Certificates.value' must be a string"),
+            (json!({"externalId": 7}), "attribute 'externalId' must be a string"),
+            (json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": 1}}}),
+             "attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value' must be a string"),
+            (json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "Sales"}),
+             "'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' must be an object holding the extension's attributes"),
+            (json!({"emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+             "attribute 'emails' has 2 values with \"primary\": true; at most one may be primary"),
+            (json!({"userName": ""}), "attribute 'userName' is required"),
+            (json!({"userName": null}), "attribute 'userName' is required"),
+            (json!({"title": "a", "TITLE": "b"}), "attribute 'title' is given more than once with different values"),
+        ];
+        for (extra, want) in cases {
+            match canon_user(extra.clone()) {
+                Err(ScimError::InvalidValue(got)) => assert_eq!(got, want, "{extra}"),
+                other => panic!("{extra}: want invalidValue, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn scalar_types_accepted() {
+        let r = reg();
+        // The builtin schemas have no integer, decimal or dateTime attribute a client may
+        // write, so exercise those types on synthetic attributes.
+        let attr = |kind: AttrType| Attribute {
+            name: "x".into(),
+            kind,
+            multi_valued: false,
+            required: false,
+            case_exact: false,
+            mutability: Mutability::ReadWrite,
+            returned: Returned::Default,
+            uniqueness: Default::default(),
+            sub_attributes: vec![],
+            canonical_values: vec![],
+            reference_types: vec![],
+            description: None,
+        };
+        let cases = [
+            (AttrType::Integer, json!(5), true),
+            (AttrType::Integer, json!(-5), true),
+            (AttrType::Integer, json!(5.5), false),
+            (AttrType::Integer, json!("5"), false),
+            (AttrType::Decimal, json!(5.5), true),
+            (AttrType::Decimal, json!(5), true),
+            (AttrType::Decimal, json!("5.5"), false),
+            (AttrType::DateTime, json!("2024-05-01T12:00:00Z"), true),
+            (AttrType::DateTime, json!("2024-05-01T12:00:00.123+02:00"), true),
+            (AttrType::DateTime, json!("2024-05-01"), false),
+            (AttrType::DateTime, json!(1714564800), false),
+            (AttrType::Binary, json!("AAEC"), true),
+            (AttrType::Reference, json!("https://x"), true),
+            (AttrType::Boolean, json!(true), true),
+            (AttrType::Boolean, json!(0), false),
+        ];
+        for (kind, v, ok) in cases {
+            let got = check_attribute(&attr(kind), &v, "x");
+            assert_eq!(got.is_ok(), ok, "{kind:?} {v}: {got:?}");
+        }
+        let _ = r;
+    }
+
+    #[test]
+    fn group_members() {
+        let r = reg();
+        let cases: &[(Value, Result<Option<Vec<(&str, Option<MemberKind>)>>, &str>)] = &[
+            (json!({}), Ok(None)),
+            (json!({"members": []}), Ok(Some(vec![]))),
+            (json!({"members": null}), Ok(Some(vec![]))),
+            (
+                json!({"Members": [
+                    {"value": "u1", "$ref": "https://x/Users/u1", "display": "U"},
+                    {"value": "g1", "type": "group"},
+                    {"value": "u1", "type": "User"},
+                ]}),
+                Ok(Some(vec![("u1", Some(MemberKind::User)), ("g1", Some(MemberKind::Group))])),
+            ),
+            (json!({"members": [{"value": ""}]}), Err("non-empty string 'value'")),
+            (json!({"members": [{"display": "x"}]}), Err("non-empty string 'value'")),
+            (json!({"members": [{"value": 3}]}), Err("non-empty string 'value'")),
+            (json!({"members": [{"value": "u", "type": "Robot"}]}), Err("must be \"User\" or \"Group\"")),
+            (json!({"members": ["u1"]}), Err("must be an object")),
+            (json!({"members": {"value": "u1"}}), Err("must be an array")),
+        ];
+        for (extra, want) in cases {
+            let mut body = json!({"schemas": [GROUP_SCHEMA], "displayName": "Ops"});
+            if let (Value::Object(b), Value::Object(e)) = (&mut body, extra.clone()) {
+                b.extend(e);
+            }
+            let got = canonicalize(&r, ResourceKind::Group, &body);
+            match (want, got) {
+                (Ok(want), Ok(c)) => {
+                    assert_eq!(
+                        Value::Object(c.doc),
+                        json!({"schemas": [GROUP_SCHEMA], "displayName": "Ops"}),
+                        "{extra}"
+                    );
+                    let got: Option<Vec<(&str, Option<MemberKind>)>> = c
+                        .members
+                        .as_ref()
+                        .map(|ms| ms.iter().map(|m| (m.value.as_str(), m.kind)).collect());
+                    assert_eq!(&got, want, "{extra}");
+                }
+                (Err(want), Err(ScimError::InvalidValue(got))) => {
+                    assert!(got.contains(want), "{extra}: {got}")
+                }
+                (want, got) => panic!("{extra}: want {want:?}, got {got:?}"),
+            }
+        }
+        let missing = canonicalize(&r, ResourceKind::Group, &json!({"schemas": [GROUP_SCHEMA]}));
+        assert_eq!(
+            missing,
+            Err(ScimError::InvalidValue("attribute 'displayName' is required".into()))
+        );
+    }
+
+    #[test]
+    fn canonicalize_is_idempotent() {
+        let r = reg();
+        let once = canonicalize(
+            &r,
+            ResourceKind::User,
+            &user(json!({"emails": [{"value": "a@b", "type": "work", "primary": true}], ENTERPRISE_USER_SCHEMA: {"department": "x"}})),
+        )
+        .unwrap();
+        let twice = canonicalize(&r, ResourceKind::User, &Value::Object(once.doc.clone())).unwrap();
+        assert_eq!(once, twice);
+    }
+
+    fn rendered_user() -> Value {
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
+            "id": "u1",
+            "externalId": "e1",
+            "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z", "version": "W/\"1\""},
+            "userName": "bjensen",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "a@b", "type": "work"}, {"value": "c@d", "type": "home"}],
+            "groups": [{"value": "g1", "display": "Ops"}],
+            "password": "should-never-be-here",
+            ENTERPRISE_USER_SCHEMA: {"department": "Sales", "manager": {"value": "m1", "displayName": "Boss"}},
+        })
+    }
+
+    #[test]
+    fn projection_rules() {
+        let r = reg();
+        let full = rendered_user();
+        let mut no_password = full.clone();
+        no_password.as_object_mut().unwrap().remove("password");
+        let cases: Vec<(Option<&str>, Option<&str>, Value)> = vec![
+            (None, None, no_password.clone()),
+            (Some(""), Some(" "), no_password.clone()),
+            (
+                Some("userName"),
+                None,
+                json!({"schemas": full["schemas"], "id": "u1", "userName": "bjensen"}),
+            ),
+            (
+                Some(" NAME.givenname , emails.value,nonsense"),
+                None,
+                json!({"schemas": full["schemas"], "id": "u1",
+                       "name": {"givenName": "Barbara"},
+                       "emails": [{"value": "a@b"}, {"value": "c@d"}]}),
+            ),
+            (
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+                None,
+                json!({"schemas": full["schemas"], "id": "u1", ENTERPRISE_USER_SCHEMA: {"department": "Sales"}}),
+            ),
+            (
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"),
+                None,
+                json!({"schemas": full["schemas"], "id": "u1", ENTERPRISE_USER_SCHEMA: full[ENTERPRISE_USER_SCHEMA]}),
+            ),
+            (
+                Some("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName,meta.version,password"),
+                Some("name"),
+                json!({"schemas": full["schemas"], "id": "u1", "name": {"familyName": "Jensen"}, "meta": {"version": "W/\"1\""}}),
+            ),
+            (
+                None,
+                Some("name.givenName,emails,id,groups,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+                {
+                    let mut v = no_password.clone();
+                    let o = v.as_object_mut().unwrap();
+                    o.remove("emails");
+                    o.remove("groups");
+                    o.insert("name".into(), json!({"familyName": "Jensen"}));
+                    o.insert(ENTERPRISE_USER_SCHEMA.into(), json!({"department": "Sales", "manager": {"displayName": "Boss"}}));
+                    v
+                },
+            ),
+            (
+                None,
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+                {
+                    let mut v = no_password.clone();
+                    v.as_object_mut().unwrap().remove(ENTERPRISE_USER_SCHEMA);
+                    v
+                },
+            ),
+            (
+                None,
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"),
+                {
+                    let mut v = no_password.clone();
+                    v.as_object_mut().unwrap().remove(ENTERPRISE_USER_SCHEMA);
+                    v
+                },
+            ),
+        ];
+        for (attrs, excl, want) in cases {
+            let p = Projection::parse(&r, ResourceKind::User, attrs, excl).unwrap();
+            assert_eq!(project(&r, ResourceKind::User, &full, &p), want, "{attrs:?} {excl:?}");
+        }
+    }
+
+    #[test]
+    fn projection_parse_and_members() {
+        let r = reg();
+        let cases: Vec<(Option<&str>, Option<&str>, Projection, bool)> = vec![
+            (None, None, Projection::Default, true),
+            (Some("displayName"), None, Projection::Include(vec!["displayName".into()]), false),
+            (Some("Members.Value,members"), None, Projection::Include(vec!["members.value".into(), "members".into()]), true),
+            (None, Some("MEMBERS"), Projection::Exclude(vec!["members".into()]), false),
+            (None, Some("members.display"), Projection::Exclude(vec!["members.display".into()]), true),
+            (Some("displayName"), Some("members"), Projection::Include(vec!["displayName".into()]), false),
+            (Some("nope"), None, Projection::Include(vec![]), false),
+        ];
+        for (attrs, excl, want, members) in cases {
+            let p = Projection::parse(&r, ResourceKind::Group, attrs, excl).unwrap();
+            assert_eq!(p, want, "{attrs:?} {excl:?}");
+            assert_eq!(p.includes_members(&r), members, "{attrs:?} {excl:?}");
+        }
+        let group = json!({"schemas": [GROUP_SCHEMA], "id": "g1", "displayName": "Ops",
+                           "members": [{"value": "u1", "display": "U"}]});
+        let p = Projection::parse(&r, ResourceKind::Group, Some("members.value"), None).unwrap();
+        assert_eq!(
+            project(&r, ResourceKind::Group, &group, &p),
+            json!({"schemas": [GROUP_SCHEMA], "id": "g1", "members": [{"value": "u1"}]})
+        );
+    }
+
+    #[test]
+    fn strips_passwords_everywhere() {
+        let cases = [
+            (json!({"userName": "a", "password": "x"}), json!({"userName": "a"})),
+            (json!({"PassWord": "x", "nested": {"password": "y", "k": 1}}), json!({"nested": {"k": 1}})),
+            (
+                json!({"urn:ietf:params:scim:schemas:core:2.0:User:password": "x", "a": [{"password": "y"}]}),
+                json!({"a": [{}]}),
+            ),
+            (
+                json!({"Operations": [
+                    {"op": "replace", "path": "password", "value": "x"},
+                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "value": "x"},
+                    {"op": "replace", "value": {"password": "x", "active": true}},
+                    {"op": "replace", "path": "title", "value": "x"},
+                ]}),
+                json!({"Operations": [
+                    {"op": "replace", "path": "password"},
+                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password"},
+                    {"op": "replace", "value": {"active": true}},
+                    {"op": "replace", "path": "title", "value": "x"},
+                ]}),
+            ),
+            (json!("password"), json!("password")),
+        ];
+        for (input, want) in cases {
+            assert_eq!(strip_secrets(&input), want, "{input}");
+        }
+    }
+}

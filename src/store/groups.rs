@@ -140,8 +140,8 @@ pub fn lock_version(
     Ok(n == 1)
 }
 
-/// Writes a group whose row the caller has locked with `lock_version`. `raw` is `None` when
-/// only memberships changed.
+/// Writes a group whose row the caller has locked with `lock_version`. The stored raw body
+/// stays when `raw` is `None` or JSON null (a PATCH carries no resource body).
 pub fn update(
     conn: &mut DbConn,
     group: &DirectoryGroup,
@@ -160,7 +160,7 @@ pub fn update(
             g::updated_at.eq(group.updated_at),
         ))
         .execute(conn)?;
-    if let Some(raw) = raw {
+    if let Some(raw) = raw.filter(|r| !r.is_null()) {
         diesel::update(target)
             .set(g::raw.eq(raw.to_string()))
             .execute(conn)?;

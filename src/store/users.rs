@@ -137,13 +137,20 @@ pub fn update(
     raw: &Value,
     expected_version: i64,
 ) -> Result<bool, StoreError> {
+    let mut changes = row(user, raw);
+    if raw.is_null() {
+        changes.raw = u::table
+            .filter(u::id.eq(user.id.as_str()))
+            .select(u::raw)
+            .first(conn)?;
+    }
     let n = diesel::update(
         u::table
             .filter(u::id.eq(user.id.as_str()))
             .filter(u::directory_id.eq(user.directory_id.as_str()))
             .filter(u::version.eq(expected_version)),
     )
-    .set(row(user, raw))
+    .set(changes)
     .execute(conn)?;
     Ok(n == 1)
 }

@@ -1,0 +1,96 @@
+//! Settings: command-line flags, then `ROSTER_*` environment variables, then the config file,
+//! then defaults. One typed struct, passed by value; no globals.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The optional TOML file (`--config`/`ROSTER_CONFIG`). Unknown keys are an error, so a typo
+/// never passes silently.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub public_url: Option<String>,
+    pub max_body_bytes: Option<usize>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("config file {} is invalid: {e}", path.display()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: String,
+    /// Where clients reach the server, e.g. `https://roster.example.com`; `meta.location` and the
+    /// printed SCIM base URL start with it.
+    pub public_url: String,
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    pub fn resolve(
+        file: FileConfig,
+        database_url: Option<String>,
+        bind: Option<String>,
+        public_url: Option<String>,
+    ) -> Config {
+        let bind = bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let public_url = public_url
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_string();
+        Config {
+            database_url: database_url
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            bind,
+            public_url,
+            max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        }
+    }
+
+    pub fn scim_base_url(&self) -> String {
+        format!("{}{}", self.public_url, crate::http::SCIM_PREFIX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_defaults() {
+        let file: FileConfig = toml::from_str("bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10").unwrap();
+        let c = Config::resolve(file, None, None, None);
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.public_url, "http://0.0.0.0:9000");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.max_body_bytes, 10);
+        let c = Config::resolve(
+            FileConfig::default(),
+            Some("postgres://x/y".into()),
+            Some("127.0.0.1:1".into()),
+            Some("https://r.example/".into()),
+        );
+        assert_eq!(c.scim_base_url(), "https://r.example/scim/v2");
+        assert_eq!(c.database_url, "postgres://x/y");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        assert!(toml::from_str::<FileConfig>("databse_url = \"x\"").is_err());
+    }
+}

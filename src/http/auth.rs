@@ -1,0 +1,48 @@
+//! Bearer-token authentication: the token selects the directory, and with it the tenant.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::tenancy::{DirectoryKind, Scope};
+use crate::domain::token;
+
+/// The directory an authenticated request acts for.
+#[derive(Debug, Clone)]
+pub struct Authed {
+    pub scope: Scope,
+    pub kind: DirectoryKind,
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+}
+
+impl FromRequest for Authed {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let presented = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let (Some(presented), Some(state)) = (presented, state) else {
+                return Err(ApiError::Unauthenticated);
+            };
+            let found = web::block(move || token::authenticate(&state.store, &presented)).await??;
+            let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
+            tracing::Span::current().record("directory", scope.directory_id.as_str());
+            Ok(Authed { scope, kind })
+        })
+    }
+}

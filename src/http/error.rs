@@ -1,0 +1,161 @@
+//! The one place where faults become HTTP statuses and SCIM error documents (RFC 7644 §3.12).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use thiserror::Error;
+
+use crate::domain::error::DomainError;
+use crate::scim::error::ScimError;
+use crate::scim::schema::ERROR_SCHEMA;
+use crate::store::StoreError;
+
+use super::response::SCIM_CONTENT_TYPE;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("a valid bearer token is required")]
+    Unauthenticated,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("not modified")]
+    NotModified,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Domain(DomainError::Store(e))
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Domain(DomainError::from(e))
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl ApiError {
+    /// Status and `scimType`.
+    fn classify(&self) -> (StatusCode, Option<&'static str>) {
+        use StatusCode as S;
+        match self {
+            ApiError::Scim(e) => match e {
+                ScimError::InvalidSyntax(_) => (S::BAD_REQUEST, Some("invalidSyntax")),
+                ScimError::InvalidValue(_) => (S::BAD_REQUEST, Some("invalidValue")),
+                ScimError::InvalidFilter(_) => (S::BAD_REQUEST, Some("invalidFilter")),
+                ScimError::InvalidPath(_) => (S::BAD_REQUEST, Some("invalidPath")),
+                ScimError::NoTarget(_) => (S::BAD_REQUEST, Some("noTarget")),
+                ScimError::Mutability(_) => (S::BAD_REQUEST, Some("mutability")),
+                ScimError::TooMany(_) => (S::BAD_REQUEST, Some("tooMany")),
+                ScimError::NotImplemented(_) => (S::NOT_IMPLEMENTED, None),
+            },
+            ApiError::Domain(e) => match e {
+                DomainError::NotFound { .. } => (S::NOT_FOUND, None),
+                DomainError::UserNameTaken(_) | DomainError::AlreadyExists(_) => {
+                    (S::CONFLICT, Some("uniqueness"))
+                }
+                DomainError::VersionMismatch { .. } => (S::PRECONDITION_FAILED, None),
+                DomainError::UnknownMember(_) | DomainError::Invalid(_) => {
+                    (S::BAD_REQUEST, Some("invalidValue"))
+                }
+                DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, None),
+            },
+            ApiError::Unauthenticated => (S::UNAUTHORIZED, None),
+            ApiError::NotFound(_) => (S::NOT_FOUND, None),
+            ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, None),
+            ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, None),
+            ApiError::NotModified => (S::NOT_MODIFIED, None),
+            ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, None),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.classify().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, scim_type) = self.classify();
+        if status == StatusCode::NOT_MODIFIED {
+            return HttpResponse::NotModified().finish();
+        }
+        // Causes of server faults are logged, never sent: no database text reaches a client.
+        let detail = if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+            tracing::error!(error = %self, "request failed");
+            "internal server error".to_string()
+        } else {
+            self.to_string()
+        };
+        let mut body = json!({
+            "schemas": [ERROR_SCHEMA],
+            "status": status.as_u16().to_string(),
+            "detail": detail,
+        });
+        if let (Some(t), Some(obj)) = (scim_type, body.as_object_mut()) {
+            obj.insert("scimType".into(), json!(t));
+        }
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"roster\", error=\"invalid_token\"",
+            ));
+        }
+        response.body(body.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_map_to_status_and_scim_type() {
+        let cases: Vec<(ApiError, u16, Option<&str>)> = vec![
+            (ScimError::InvalidSyntax("x".into()).into(), 400, Some("invalidSyntax")),
+            (ScimError::InvalidValue("x".into()).into(), 400, Some("invalidValue")),
+            (ScimError::InvalidFilter("x".into()).into(), 400, Some("invalidFilter")),
+            (ScimError::InvalidPath("x".into()).into(), 400, Some("invalidPath")),
+            (ScimError::NoTarget("x".into()).into(), 400, Some("noTarget")),
+            (ScimError::Mutability("x".into()).into(), 400, Some("mutability")),
+            (DomainError::UserNameTaken("a".into()).into(), 409, Some("uniqueness")),
+            (
+                DomainError::NotFound { kind: "User", id: "1".into() }.into(),
+                404,
+                None,
+            ),
+            (
+                DomainError::VersionMismatch { expected: "1".into(), current: "2".into() }.into(),
+                412,
+                None,
+            ),
+            (ApiError::Unauthenticated, 401, None),
+            (ApiError::PayloadTooLarge(10), 413, None),
+            (ApiError::MethodNotAllowed("x".into()), 405, None),
+            (StoreError::Connect("secret detail".into()).into(), 500, None),
+        ];
+        for (error, status, scim_type) in cases {
+            let (s, t) = error.classify();
+            assert_eq!((s.as_u16(), t), (status, scim_type), "{error:?}");
+        }
+    }
+}

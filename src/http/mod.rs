@@ -1,0 +1,98 @@
+//! HTTP: routes, authentication, request limits, and the mapping of faults to SCIM errors.
+
+pub mod auth;
+pub mod body;
+pub mod discovery;
+pub mod error;
+pub mod groups;
+pub mod request;
+pub mod response;
+pub mod users;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::scim::schema::SchemaRegistry;
+use crate::store::Store;
+use error::ApiError;
+
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub registry: SchemaRegistry,
+    /// The SCIM base URL clients use, e.g. `https://roster.example.com/scim/v2`.
+    pub base_url: String,
+    pub max_body_bytes: usize,
+}
+
+pub const SCIM_PREFIX: &str = "/scim/v2";
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no such endpoint".into()))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+fn resource_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/Users", web::get().to(users::list))
+        .route("/Users", web::post().to(users::create))
+        .route("/Users/.search", web::post().to(users::search))
+        .route("/Users/{id}", web::get().to(users::get))
+        .route("/Users/{id}", web::put().to(users::replace))
+        .route("/Users/{id}", web::patch().to(users::modify))
+        .route("/Users/{id}", web::delete().to(users::delete))
+        .route("/Groups", web::get().to(groups::list))
+        .route("/Groups", web::post().to(groups::create))
+        .route("/Groups/.search", web::post().to(groups::search))
+        .route("/Groups/{id}", web::get().to(groups::get))
+        .route("/Groups/{id}", web::put().to(groups::replace))
+        .route("/Groups/{id}", web::patch().to(groups::modify))
+        .route("/Groups/{id}", web::delete().to(groups::delete));
+}
+
+fn discovery_routes(cfg: &mut web::ServiceConfig) {
+    for (path, handler) in [
+        ("/ServiceProviderConfig", None),
+        ("/ResourceTypes", Some(0)),
+        ("/ResourceTypes/{id}", Some(1)),
+        ("/Schemas", Some(2)),
+        ("/Schemas/{id}", Some(3)),
+    ] {
+        let get = match handler {
+            None => web::get().to(discovery::service_provider_config),
+            Some(0) => web::get().to(discovery::resource_types),
+            Some(1) => web::get().to(discovery::resource_type),
+            Some(2) => web::get().to(discovery::schemas),
+            _ => web::get().to(discovery::schema),
+        };
+        cfg.service(
+            web::resource(path)
+                .route(get)
+                .default_service(web::to(discovery::read_only)),
+        );
+    }
+}
+
+/// Starts serving on `listener`; the returned server runs until stopped.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .route("/healthz", web::get().to(healthz))
+            .service(
+                web::scope(SCIM_PREFIX)
+                    .configure(discovery_routes)
+                    .configure(resource_routes),
+            )
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

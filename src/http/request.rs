@@ -1,0 +1,102 @@
+//! What handlers read from a request besides the body: preconditions and list parameters.
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::scim::error::ScimError;
+use crate::scim::list::ListParams;
+use crate::scim::meta::version_of_etag;
+use crate::scim::resource::Projection;
+use crate::scim::schema::{ResourceKind, SEARCH_REQUEST_SCHEMA};
+
+fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The version `If-Match` requires, if any; `*` matches every version.
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    header_text(req, header::IF_MATCH)
+        .filter(|v| v.trim() != "*")
+        .map(|v| version_of_etag(&v).to_string())
+}
+
+pub fn if_none_match(req: &HttpRequest) -> Option<String> {
+    header_text(req, header::IF_NONE_MATCH).map(|v| version_of_etag(&v).to_string())
+}
+
+fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+pub fn list_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
+    let pairs = query_pairs(req);
+    Ok(ListParams::from_pairs(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?)
+}
+
+/// `attributes`/`excludedAttributes` of the query string.
+pub fn projection(state: &AppState, kind: ResourceKind, req: &HttpRequest) -> Result<Projection, ApiError> {
+    let params = list_params(req)?;
+    Ok(Projection::parse(
+        &state.registry,
+        kind,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?)
+}
+
+pub fn names_attributes(req: &HttpRequest) -> bool {
+    query_pairs(req).iter().any(|(k, _)| {
+        k.eq_ignore_ascii_case("attributes") || k.eq_ignore_ascii_case("excludedAttributes")
+    })
+}
+
+/// A `POST /.search` body (RFC 7644 §3.4.3) as list parameters.
+pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::InvalidSyntax("a search request must be a JSON object".into()))?;
+    let is_search = obj
+        .get("schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(SEARCH_REQUEST_SCHEMA)));
+    if !is_search {
+        return Err(ScimError::InvalidValue(format!("'schemas' must contain {SEARCH_REQUEST_SCHEMA}")).into());
+    }
+    let mut params = ListParams::default();
+    for (k, v) in obj {
+        let text = |v: &Value| -> Result<String, ApiError> {
+            match v {
+                Value::String(s) => Ok(s.clone()),
+                Value::Array(items) => Ok(items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")),
+                _ => Err(ScimError::InvalidValue(format!("'{k}' must be a string or a list of strings")).into()),
+            }
+        };
+        let number = |v: &Value| -> Result<i64, ApiError> {
+            v.as_i64()
+                .ok_or_else(|| ScimError::InvalidValue(format!("'{k}' must be an integer")).into())
+        };
+        match k.to_ascii_lowercase().as_str() {
+            "filter" => params.filter = Some(text(v)?),
+            "startindex" => params.start_index = Some(number(v)?),
+            "count" => params.count = Some(number(v)?),
+            "attributes" => params.attributes = Some(text(v)?),
+            "excludedattributes" => params.excluded_attributes = Some(text(v)?),
+            _ => {}
+        }
+    }
+    Ok(params)
+}

@@ -1,0 +1,66 @@
+//! SCIM Group documents to domain group writes, and stored groups back to SCIM.
+
+use serde_json::{Map, Value, json};
+
+use super::index::indexed_values;
+use super::meta::meta;
+use super::schema::{ResourceKind, SchemaRegistry};
+use crate::domain::group::{DirectoryGroup, GroupWrite, Member};
+
+/// A canonical Group document (members already taken out) as a domain write.
+pub fn group_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) -> GroupWrite {
+    let text = |k: &str| doc.get(k).and_then(Value::as_str).map(str::to_string);
+    let display_name = text("displayName").unwrap_or_default();
+    let external_id = text("externalId");
+    let index = indexed_values(reg, ResourceKind::Group, &doc);
+    GroupWrite {
+        display_name,
+        external_id,
+        resource: Value::Object(doc),
+        raw,
+        index,
+    }
+}
+
+/// The SCIM representation of a stored group; `members` is `None` when the response leaves
+/// them out, so they were never read.
+pub fn render(group: &DirectoryGroup, members: Option<&[Member]>, base_url: &str) -> Value {
+    let mut doc = match &group.resource {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    doc.insert("id".into(), json!(group.id));
+    if let Some(members) = members.filter(|m| !m.is_empty()) {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| {
+                let endpoint = match m.kind {
+                    crate::domain::group::MemberKind::User => "Users",
+                    crate::domain::group::MemberKind::Group => "Groups",
+                };
+                let mut v = json!({
+                    "value": m.id,
+                    "$ref": format!("{base_url}/{endpoint}/{}", m.id),
+                    "type": m.kind.as_str(),
+                });
+                if let (Some(display), Value::Object(obj)) = (&m.display, &mut v) {
+                    obj.insert("display".into(), json!(display));
+                }
+                v
+            })
+            .collect();
+        doc.insert("members".into(), Value::Array(members));
+    }
+    doc.insert(
+        "meta".into(),
+        meta(
+            ResourceKind::Group,
+            group.id.as_str(),
+            group.created_at,
+            group.updated_at,
+            group.version,
+            base_url,
+        ),
+    );
+    Value::Object(doc)
+}

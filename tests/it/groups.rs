@@ -1,0 +1,98 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::support::*;
+use crate::users::urlencode;
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn sorted(ids: &[&String]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+both_backends!(groups_and_memberships, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let a = c.post("/Users", &user_body("a@example.com")).await.id();
+    let b = c.post("/Users", &user_body("b@example.com")).await.id();
+    let d = c.post("/Users", &user_body("d@example.com")).await.id();
+
+    let created = c.post("/Groups", &group_body("Engineering", &[&a, &b])).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert!(created.header("location").is_some());
+    let gid = created.id();
+    let path = format!("/Groups/{gid}");
+    assert_eq!(member_ids(&created.body), sorted(&[&a, &b]));
+
+    let read = c.get(&path).await;
+    assert_eq!(member_ids(&read.body), sorted(&[&a, &b]));
+    assert_eq!(read.body["members"][0]["type"], json!("User"));
+    let lean = c.get(&format!("{path}?excludedAttributes=members")).await;
+    assert!(lean.body.get("members").is_none(), "{}", lean.body);
+    assert_eq!(lean.body["displayName"], json!("Engineering"));
+
+    let user = c.get(&format!("/Users/{a}")).await;
+    assert_eq!(user.body["groups"][0]["value"], json!(gid), "a user shows its groups");
+
+    // Okta adds one member at a time.
+    let added = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}]))).await;
+    assert_eq!(added.status, StatusCode::NO_CONTENT, "{}", added.body);
+    assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&a, &b, &d]));
+    // Adding an existing member again changes nothing.
+    let again = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}]))).await;
+    assert_eq!(again.status, StatusCode::NO_CONTENT);
+    // Okta's removal shape: a value filter and no value.
+    let okta_remove = c.patch(&path, &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{b}\"]")}]))).await;
+    assert_eq!(okta_remove.status, StatusCode::NO_CONTENT, "{}", okta_remove.body);
+    assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&a, &d]));
+    // Entra's removal shape: path "members" with the members to remove as the value; only
+    // those leave.
+    let entra_remove = c.patch(&path, &patch_body(json!([{"op": "remove", "path": "members", "value": [{"value": a}]}]))).await;
+    assert_eq!(entra_remove.status, StatusCode::NO_CONTENT, "{}", entra_remove.body);
+    assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&d]));
+    // Asking for attributes gets the resource back.
+    let renamed = c
+        .patch(&format!("{path}?excludedAttributes=members"), &patch_body(json!([{"op": "replace", "path": "displayName", "value": "Platform"}])))
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(renamed.body["displayName"], json!("Platform"));
+
+    let by_name = c.get(&format!("/Groups?filter={}", urlencode(r#"displayName eq "platform""#))).await;
+    assert_eq!(by_name.body["totalResults"], json!(1));
+    let by_member = c.get(&format!("/Groups?filter={}", urlencode(&format!(r#"members[value eq "{d}"]"#)))).await;
+    assert_eq!(by_member.body["totalResults"], json!(1), "{}", by_member.body);
+    let unknown = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]))).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+
+    // PUT replaces membership.
+    let put = c.put(&path, &group_body("Platform", &[&a])).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(member_ids(&put.body), sorted(&[&a]));
+
+    // Deleting a user takes it out of its groups.
+    assert_eq!(c.delete(&format!("/Users/{a}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(member_ids(&c.get(&path).await.body), Vec::<String>::new());
+
+    assert_eq!(c.delete(&path).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(c.get(&path).await.status, StatusCode::NOT_FOUND);
+
+    let types: Vec<String> = events(&server.db).into_iter().map(|(_, t, _)| t).collect();
+    let count = |t: &str| types.iter().filter(|x| *x == t).count();
+    assert_eq!(count("group.created"), 1);
+    assert_eq!(count("group.user_added"), 4, "{types:?}"); // a, b, d, then a again by PUT
+    assert_eq!(count("group.user_removed"), 4, "{types:?}"); // b, a, d (PUT), a (user deleted)
+    assert_eq!(count("group.updated"), 1, "{types:?}");
+    assert_eq!(count("group.deleted"), 1);
+    let cursors: Vec<i64> = events(&server.db).into_iter().map(|(c, _, _)| c).collect();
+    assert!(cursors.windows(2).all(|w| w[1] == w[0] + 1), "cursors increase without gaps: {cursors:?}");
+});

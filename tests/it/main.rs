@@ -1,0 +1,12 @@
+//! One integration-test binary: every test starts a real `roster serve` over a fresh database
+//! and speaks HTTP to it, once on SQLite and once on PostgreSQL.
+
+mod support;
+
+mod cli;
+mod concurrency;
+mod discovery;
+mod errors;
+mod groups;
+mod isolation;
+mod users;

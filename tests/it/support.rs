@@ -1,0 +1,364 @@
+//! Starts real `roster` processes over fresh databases, and talks HTTP to them as an IdP would.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use reqwest::{Method, StatusCode, header::HeaderMap};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one async test body against each backend.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                let f = $body;
+                f($crate::support::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let f = $body;
+                f($crate::support::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+fn admin_url() -> String {
+    std::env::var("ROSTER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    backend: Backend,
+    name: String,
+    file: Option<PathBuf>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        let name = format!("roster_test_{}", uuid::Uuid::new_v4().simple());
+        match backend {
+            Backend::Sqlite => {
+                let file = std::env::temp_dir().join(format!("{name}.db"));
+                TestDb {
+                    url: format!("sqlite://{}", file.display()),
+                    backend,
+                    name,
+                    file: Some(file),
+                }
+            }
+            Backend::Postgres => {
+                let admin = admin_url();
+                let mut conn = PgConnection::establish(&admin).unwrap_or_else(|e| {
+                    panic!(
+                        "PostgreSQL is required for these tests and is not reachable at {admin}: {e}. \
+                         Run `bash scripts/test.sh`, which starts one if needed."
+                    )
+                });
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create test database");
+                let (base, _) = admin.rsplit_once('/').expect("admin URL names a database");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    backend,
+                    name,
+                    file: None,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {
+                if let Some(file) = &self.file {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+                    }
+                }
+            }
+            Backend::Postgres => {
+                if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                        .execute(&mut conn);
+                }
+            }
+        }
+    }
+}
+
+pub fn roster_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_roster")
+}
+
+/// Runs the `roster` CLI against `db`.
+pub fn cli(db: &TestDb, args: &[&str]) -> Output {
+    Command::new(roster_bin())
+        .args(args)
+        .env("ROSTER_DATABASE_URL", &db.url)
+        .env_remove("ROSTER_CONFIG")
+        .output()
+        .expect("run roster")
+}
+
+/// Runs `roster --json ARGS` and parses its one JSON object; panics with stderr on failure.
+pub fn cli_json(db: &TestDb, args: &[&str]) -> Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = cli(db, &full);
+    assert!(
+        out.status.success(),
+        "roster {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("roster {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+    })
+}
+
+/// One SCIM client of one directory.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub token: String,
+    http: reqwest::Client,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"].as_str().expect("resource id").to_string()
+    }
+}
+
+impl Client {
+    pub fn with_token(&self, token: &str) -> Client {
+        Client {
+            token: token.to_string(),
+            ..self.clone()
+        }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let resp = req.send().await.expect("request reaches the server");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("response body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Response { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> Response {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, body: &str) -> Response {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.json().await.unwrap_or(Value::Null);
+        Response { status, headers, body }
+    }
+}
+
+/// A running server over its own database, with one tenant and directory ready.
+pub struct TestServer {
+    pub db: TestDb,
+    pub client: Client,
+    pub origin: String,
+    child: Child,
+}
+
+impl TestServer {
+    /// A server whose database holds tenant `acme` with directory `main` (kind `generic`).
+    pub async fn start(backend: Backend) -> TestServer {
+        let db = TestDb::new(backend);
+        let migrated = cli(&db, &["migrate"]);
+        assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+        cli_json(&db, &["tenant", "create", "acme"]);
+        let dir = cli_json(&db, &["directory", "create", "--tenant", "acme", "--kind", "generic", "main"]);
+        let token = dir["token"].as_str().expect("token").to_string();
+        Self::start_on(db, token, &[]).await
+    }
+
+    /// Starts `roster serve` on an existing database, with extra environment.
+    pub async fn start_on(db: TestDb, token: String, env: &[(&str, &str)]) -> TestServer {
+        let mut command = Command::new(roster_bin());
+        command
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env("ROSTER_DATABASE_URL", &db.url)
+            .env("ROSTER_LOG", "warn")
+            .env_remove("ROSTER_PUBLIC_URL")
+            .env_remove("ROSTER_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start roster serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut origin = None;
+        let mut printed = Vec::new();
+        while origin.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .unwrap_or_else(|_| panic!("roster serve did not start; it printed: {printed:?}"));
+            if let Some(rest) = line.strip_prefix("roster: listening on ") {
+                origin = rest.split_whitespace().next().map(str::to_string);
+            }
+            printed.push(line);
+        }
+        let origin = origin.unwrap_or_default();
+        TestServer {
+            client: Client {
+                base: format!("{origin}/scim/v2"),
+                token,
+                http: reqwest::Client::new(),
+            },
+            origin,
+            db,
+            child,
+        }
+    }
+
+    /// Stops the server and hands back its database.
+    pub fn stop(mut self) -> TestDb {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let db = std::mem::replace(
+            &mut self.db,
+            TestDb {
+                url: String::new(),
+                backend: Backend::Sqlite,
+                name: String::new(),
+                file: None,
+            },
+        );
+        db
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A SCIM User body with the fields IdPs usually send.
+pub fn user_body(user_name: &str) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "externalId": format!("ext-{user_name}"),
+        "name": {"givenName": "Barbara", "familyName": "Jensen"},
+        "displayName": "Babs Jensen",
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+        "active": true
+    })
+}
+
+pub fn group_body(name: &str, members: &[&str]) -> Value {
+    let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": name,
+        "members": members
+    })
+}
+
+pub fn patch_body(ops: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": ops
+    })
+}
+
+/// Every event row of the database, oldest first: (cursor, type, resource id).
+pub fn events(db: &TestDb) -> Vec<(i64, String, String)> {
+    use diesel::prelude::*;
+    use roster::store::Store;
+    use roster::store::schema::events::dsl as e;
+    let store = Store::open(&db.url).expect("open store");
+    let mut conn = store.conn().expect("connection");
+    e::events
+        .order(e::cursor)
+        .select((e::cursor, e::event_type, e::resource_id))
+        .load(&mut *conn)
+        .expect("read events")
+}
