@@ -17,7 +17,11 @@ use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about = "Self-hosted SCIM 2.0 directory-sync server")]
+#[command(
+    name = "roster",
+    version,
+    about = "Self-hosted SCIM 2.0 directory-sync server"
+)]
 pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://roster.db]
     #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
@@ -217,7 +221,15 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             let all = tenancy::list_directories(&store, t.as_ref())?;
             ctx.print(json!({"directories": all}), || {
                 all.iter()
-                    .map(|d| format!("{}\t{}\t{}\ttenant {}", d.id, d.name, d.kind.as_str(), d.tenant_id))
+                    .map(|d| {
+                        format!(
+                            "{}\t{}\t{}\ttenant {}",
+                            d.id,
+                            d.name,
+                            d.kind.as_str(),
+                            d.tenant_id
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             });
@@ -234,7 +246,14 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
             let issued = token::issue(&store, &d, clock::now())?;
             ctx.print(
                 json!({"id": issued.id, "directory_id": d.id, "token": issued.secret.expose()}),
-                || format!("token {} issued for directory {} (shown once):\n{}", issued.id, d.name, issued.secret.expose()),
+                || {
+                    format!(
+                        "token {} issued for directory {} (shown once):\n{}",
+                        issued.id,
+                        d.name,
+                        issued.secret.expose()
+                    )
+                },
             );
         }
         TokenCommand::List { directory } => {
@@ -245,8 +264,15 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
             ctx.print(json!({"tokens": all}), || {
                 all.iter()
                     .map(|t| {
-                        let state = if t.revoked_at.is_some() { "revoked" } else { "live" };
-                        format!("{}\t{}…\tdirectory {}\t{state}", t.id, t.hint, t.directory_id)
+                        let state = if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "live"
+                        };
+                        format!(
+                            "{}\t{}…\tdirectory {}\t{state}",
+                            t.id, t.hint, t.directory_id
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
@@ -282,7 +308,11 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     } else {
         ctx.config.public_url.clone()
     };
-    println!("roster: listening on http://{local} ({}, SCIM base {public_url}{})", store.backend_name(), http::SCIM_PREFIX);
+    println!(
+        "roster: listening on http://{local} ({}, SCIM base {public_url}{})",
+        store.backend_name(),
+        http::SCIM_PREFIX
+    );
     let state = AppState {
         store: Arc::new(store),
         registry: SchemaRegistry::builtin(),

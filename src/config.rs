@@ -46,7 +46,9 @@ impl Config {
         bind: Option<String>,
         public_url: Option<String>,
     ) -> Config {
-        let bind = bind.or(file.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind = bind
+            .or(file.bind)
+            .unwrap_or_else(|| DEFAULT_BIND.to_string());
         let public_url = public_url
             .or(file.public_url)
             .unwrap_or_else(|| format!("http://{bind}"))
@@ -73,7 +75,8 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_and_the_file_beats_defaults() {
-        let file: FileConfig = toml::from_str("bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10").unwrap();
+        let file: FileConfig =
+            toml::from_str("bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10").unwrap();
         let c = Config::resolve(file, None, None, None);
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert_eq!(c.public_url, "http://0.0.0.0:9000");

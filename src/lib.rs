@@ -1,9 +1,9 @@
 //! Roster: a self-hosted SCIM 2.0 directory-sync server. Layers, outermost first:
 //! `http` → `scim` → `domain` → `store` (see DESIGN.md).
 
-pub mod domain;
-pub mod scim;
-pub mod store;
-pub mod http;
 pub mod cli;
 pub mod config;
+pub mod domain;
+pub mod http;
+pub mod scim;
+pub mod store;

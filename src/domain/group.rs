@@ -169,14 +169,14 @@ where
 {
     for _ in 0..MAX_ATTEMPTS {
         let outcome = store.write(|conn| -> Result<_, E> {
+            // Locking the row first serialises writers of one group: the read below and the
+            // membership checks see every earlier writer's result.
+            if !store::groups::lock(conn, scope, id)? {
+                return Err(not_found(id).into());
+            }
             let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let (write, member_changes) = change(&current)?;
-            // Locking the row at the version read serialises writers of one group, so the
-            // membership checks below see every earlier writer's result.
-            if !store::groups::lock_version(conn, scope, id, current.version)? {
-                return Ok(None);
-            }
             let mut events = Vec::new();
             for step in &member_changes {
                 apply_member_change(conn, scope, id, step, now, &mut events)?;
@@ -337,6 +337,9 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
+        if !store::groups::lock(conn, scope, id)? {
+            return Err(not_found(id));
+        }
         let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
         let mut events = detach_member(conn, scope, id.as_str(), now)?;

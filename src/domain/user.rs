@@ -157,6 +157,11 @@ where
 {
     for _ in 0..MAX_ATTEMPTS {
         let outcome = store.write(|conn| -> Result<_, E> {
+            // Locking the row first makes concurrent writers of one user queue up instead of
+            // failing their version checks.
+            if !store::users::lock(conn, scope, id)? {
+                return Err(not_found(id).into());
+            }
             let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let write = change(&current)?;
@@ -208,6 +213,9 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
+        if !store::users::lock(conn, scope, id)? {
+            return Err(not_found(id));
+        }
         let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
         let mut events = super::group::detach_member(conn, scope, id.as_str(), now)?;

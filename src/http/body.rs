@@ -32,15 +32,18 @@ impl FromRequest for ScimBody {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::Scim(ScimError::InvalidSyntax(e.to_string())))?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::Scim(ScimError::InvalidSyntax(e.to_string())))?;
                 if body.len() + chunk.len() > limit {
                     return Err(ApiError::PayloadTooLarge(limit));
                 }
                 body.extend_from_slice(&chunk);
             }
-            serde_json::from_slice(&body)
-                .map(ScimBody)
-                .map_err(|e| ApiError::Scim(ScimError::InvalidSyntax(format!("the body is not valid JSON: {e}"))))
+            serde_json::from_slice(&body).map(ScimBody).map_err(|e| {
+                ApiError::Scim(ScimError::InvalidSyntax(format!(
+                    "the body is not valid JSON: {e}"
+                )))
+            })
         })
     }
 }

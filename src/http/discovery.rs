@@ -25,13 +25,21 @@ pub async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
     listed(discovery::resource_types(&state.registry, &state.base_url))
 }
 
-pub async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn resource_type(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state
         .registry
         .resource_types()
         .iter()
         .find(|rt| rt.kind.name().eq_ignore_ascii_case(&id))
-        .map(|rt| response::scim(StatusCode::OK, &discovery::resource_type(rt, &state.base_url)))
+        .map(|rt| {
+            response::scim(
+                StatusCode::OK,
+                &discovery::resource_type(rt, &state.base_url),
+            )
+        })
         .ok_or_else(|| ApiError::NotFound(format!("resource type {id} not found")))
 }
 
@@ -39,11 +47,19 @@ pub async fn schemas(state: web::Data<AppState>) -> HttpResponse {
     listed(discovery::schemas(&state.registry, &state.base_url))
 }
 
-pub async fn schema(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn schema(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     state
         .registry
         .schema(&id)
-        .map(|s| response::scim(StatusCode::OK, &state.registry.schema_document(s, &state.base_url)))
+        .map(|s| {
+            response::scim(
+                StatusCode::OK,
+                &state.registry.schema_document(s, &state.base_url),
+            )
+        })
         .ok_or_else(|| ApiError::NotFound(format!("schema {id} not found")))
 }
 

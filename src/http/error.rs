@@ -131,27 +131,67 @@ mod tests {
     #[test]
     fn faults_map_to_status_and_scim_type() {
         let cases: Vec<(ApiError, u16, Option<&str>)> = vec![
-            (ScimError::InvalidSyntax("x".into()).into(), 400, Some("invalidSyntax")),
-            (ScimError::InvalidValue("x".into()).into(), 400, Some("invalidValue")),
-            (ScimError::InvalidFilter("x".into()).into(), 400, Some("invalidFilter")),
-            (ScimError::InvalidPath("x".into()).into(), 400, Some("invalidPath")),
-            (ScimError::NoTarget("x".into()).into(), 400, Some("noTarget")),
-            (ScimError::Mutability("x".into()).into(), 400, Some("mutability")),
-            (DomainError::UserNameTaken("a".into()).into(), 409, Some("uniqueness")),
             (
-                DomainError::NotFound { kind: "User", id: "1".into() }.into(),
+                ScimError::InvalidSyntax("x".into()).into(),
+                400,
+                Some("invalidSyntax"),
+            ),
+            (
+                ScimError::InvalidValue("x".into()).into(),
+                400,
+                Some("invalidValue"),
+            ),
+            (
+                ScimError::InvalidFilter("x".into()).into(),
+                400,
+                Some("invalidFilter"),
+            ),
+            (
+                ScimError::InvalidPath("x".into()).into(),
+                400,
+                Some("invalidPath"),
+            ),
+            (
+                ScimError::NoTarget("x".into()).into(),
+                400,
+                Some("noTarget"),
+            ),
+            (
+                ScimError::Mutability("x".into()).into(),
+                400,
+                Some("mutability"),
+            ),
+            (
+                DomainError::UserNameTaken("a".into()).into(),
+                409,
+                Some("uniqueness"),
+            ),
+            (
+                DomainError::NotFound {
+                    kind: "User",
+                    id: "1".into(),
+                }
+                .into(),
                 404,
                 None,
             ),
             (
-                DomainError::VersionMismatch { expected: "1".into(), current: "2".into() }.into(),
+                DomainError::VersionMismatch {
+                    expected: "1".into(),
+                    current: "2".into(),
+                }
+                .into(),
                 412,
                 None,
             ),
             (ApiError::Unauthenticated, 401, None),
             (ApiError::PayloadTooLarge(10), 413, None),
             (ApiError::MethodNotAllowed("x".into()), 405, None),
-            (StoreError::Connect("secret detail".into()).into(), 500, None),
+            (
+                StoreError::Connect("secret detail".into()).into(),
+                500,
+                None,
+            ),
         ];
         for (error, status, scim_type) in cases {
             let (s, t) = error.classify();

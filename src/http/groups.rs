@@ -10,24 +10,31 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
-use super::request::{if_match, if_none_match, list_params, names_attributes, projection, search_params};
+use super::request::{
+    if_match, if_none_match, list_params, names_attributes, projection, search_params,
+};
 use super::response;
 use crate::domain::clock;
 use crate::domain::group::{self, DirectoryGroup, MemberChange};
 use crate::domain::ids::GroupId;
 use crate::domain::tenancy::Scope;
+use crate::scim::group as scim_group;
 use crate::scim::list::list_response;
 use crate::scim::patch;
 use crate::scim::resource::{MemberRef, Projection, canonicalize, project, strip_secrets};
 use crate::scim::schema::ResourceKind::Group;
-use crate::scim::{group as scim_group};
 
 fn ids(members: &[MemberRef]) -> Vec<String> {
     members.iter().map(|m| m.value.clone()).collect()
 }
 
 /// Renders a group, reading its members only when the projection keeps them.
-async fn render(state: &web::Data<AppState>, scope: &Scope, g: &DirectoryGroup, p: &Projection) -> Result<(Value, Value), ApiError> {
+async fn render(
+    state: &web::Data<AppState>,
+    scope: &Scope,
+    g: &DirectoryGroup,
+    p: &Projection,
+) -> Result<(Value, Value), ApiError> {
     let members = if p.includes_members(&state.registry) {
         let st = state.clone();
         let scope = scope.clone();
@@ -41,7 +48,12 @@ async fn render(state: &web::Data<AppState>, scope: &Scope, g: &DirectoryGroup, 
     Ok((full, projected))
 }
 
-pub async fn create(state: web::Data<AppState>, auth: Authed, req: HttpRequest, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, Group, &req)?;
     let now = clock::now();
     let raw = strip_secrets(&body.0);
@@ -50,12 +62,18 @@ pub async fn create(state: web::Data<AppState>, auth: Authed, req: HttpRequest, 
     let write = scim_group::group_write(&state.registry, canonical.doc, raw);
     let st = state.clone();
     let scope = auth.scope.clone();
-    let created = web::block(move || group::create(&st.store, &scope, write, members, now)).await??;
+    let created =
+        web::block(move || group::create(&st.store, &scope, write, members, now)).await??;
     let (full, projected) = render(&state, &auth.scope, &created, &p).await?;
     Ok(response::resource(StatusCode::CREATED, &full, &projected))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, Group, &req)?;
     let id = GroupId::from_raw(id.into_inner());
     let st = state.clone();
@@ -68,9 +86,18 @@ pub async fn get(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id:
     Ok(response::resource(StatusCode::OK, &full, &projected))
 }
 
-async fn list_with(state: web::Data<AppState>, auth: Authed, params: crate::scim::list::ListParams) -> Result<HttpResponse, ApiError> {
+async fn list_with(
+    state: web::Data<AppState>,
+    auth: Authed,
+    params: crate::scim::list::ListParams,
+) -> Result<HttpResponse, ApiError> {
     let query = params.query(&state.registry, Group)?;
-    let p = Projection::parse(&state.registry, Group, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+    let p = Projection::parse(
+        &state.registry,
+        Group,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
     let st = state.clone();
     let scope = auth.scope.clone();
     let q = query.clone();
@@ -79,20 +106,37 @@ async fn list_with(state: web::Data<AppState>, auth: Authed, params: crate::scim
     for g in &page.items {
         resources.push(render(&state, &auth.scope, g, &p).await?.1);
     }
-    Ok(response::scim(StatusCode::OK, &list_response(page.total, query.start_index, resources)))
+    Ok(response::scim(
+        StatusCode::OK,
+        &list_response(page.total, query.start_index, resources),
+    ))
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Authed, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let params = list_params(&req)?;
     list_with(state, auth, params).await
 }
 
-pub async fn search(state: web::Data<AppState>, auth: Authed, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn search(
+    state: web::Data<AppState>,
+    auth: Authed,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let params = search_params(&body.0)?;
     list_with(state, auth, params).await
 }
 
-pub async fn replace(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, Group, &req)?;
     let now = clock::now();
     let id = GroupId::from_raw(id.into_inner());
@@ -106,7 +150,10 @@ pub async fn replace(state: web::Data<AppState>, auth: Authed, req: HttpRequest,
     let scope = auth.scope.clone();
     let updated = web::block(move || {
         group::update::<ApiError>(&st.store, &scope, &id, expected.as_deref(), now, |_| {
-            Ok((Some(write.clone()), vec![MemberChange::ReplaceAll(members.clone())]))
+            Ok((
+                Some(write.clone()),
+                vec![MemberChange::ReplaceAll(members.clone())],
+            ))
         })
     })
     .await??;
@@ -123,7 +170,13 @@ fn member_change(change: patch::MemberChange) -> MemberChange {
     }
 }
 
-pub async fn modify(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn modify(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, Group, &req)?;
     let now = clock::now();
     let id = GroupId::from_raw(id.into_inner());
@@ -132,29 +185,48 @@ pub async fn modify(state: web::Data<AppState>, auth: Authed, req: HttpRequest, 
     let st = state.clone();
     let scope = auth.scope.clone();
     let updated = web::block(move || {
-        group::update::<ApiError>(&st.store, &scope, &id, expected.as_deref(), now, |current| {
-            let mut doc = current.resource.as_object().cloned().unwrap_or_default();
-            let changes = patch::apply(&st.registry, Group, &mut doc, &ops)?;
-            let canonical = canonicalize(&st.registry, Group, &Value::Object(doc))?;
-            let write = scim_group::group_write(&st.registry, canonical.doc, Value::Null);
-            Ok((Some(write), changes.into_iter().map(member_change).collect()))
-        })
+        group::update::<ApiError>(
+            &st.store,
+            &scope,
+            &id,
+            expected.as_deref(),
+            now,
+            |current| {
+                let mut doc = current.resource.as_object().cloned().unwrap_or_default();
+                let changes = patch::apply(&st.registry, Group, &mut doc, &ops)?;
+                let canonical = canonicalize(&st.registry, Group, &Value::Object(doc))?;
+                let write = scim_group::group_write(&st.registry, canonical.doc, Value::Null);
+                Ok((
+                    Some(write),
+                    changes.into_iter().map(member_change).collect(),
+                ))
+            },
+        )
     })
     .await??;
     if !names_attributes(&req) {
         return Ok(HttpResponse::NoContent()
-            .insert_header((actix_web::http::header::ETAG, crate::scim::meta::etag(updated.version)))
+            .insert_header((
+                actix_web::http::header::ETAG,
+                crate::scim::meta::etag(updated.version),
+            ))
             .finish());
     }
     let (full, projected) = render(&state, &auth.scope, &updated, &p).await?;
     Ok(response::resource(StatusCode::OK, &full, &projected))
 }
 
-pub async fn delete(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let now = clock::now();
     let id = GroupId::from_raw(id.into_inner());
     let expected = if_match(&req);
     let st = state.clone();
-    web::block(move || group::delete(&st.store, &auth.scope, &id, expected.as_deref(), now)).await??;
+    web::block(move || group::delete(&st.store, &auth.scope, &id, expected.as_deref(), now))
+        .await??;
     Ok(HttpResponse::NoContent().finish())
 }

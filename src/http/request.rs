@@ -44,7 +44,11 @@ pub fn list_params(req: &HttpRequest) -> Result<ListParams, ApiError> {
 }
 
 /// `attributes`/`excludedAttributes` of the query string.
-pub fn projection(state: &AppState, kind: ResourceKind, req: &HttpRequest) -> Result<Projection, ApiError> {
+pub fn projection(
+    state: &AppState,
+    kind: ResourceKind,
+    req: &HttpRequest,
+) -> Result<Projection, ApiError> {
     let params = list_params(req)?;
     Ok(Projection::parse(
         &state.registry,
@@ -70,7 +74,10 @@ pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(SEARCH_REQUEST_SCHEMA)));
     if !is_search {
-        return Err(ScimError::InvalidValue(format!("'schemas' must contain {SEARCH_REQUEST_SCHEMA}")).into());
+        return Err(ScimError::InvalidValue(format!(
+            "'schemas' must contain {SEARCH_REQUEST_SCHEMA}"
+        ))
+        .into());
     }
     let mut params = ListParams::default();
     for (k, v) in obj {
@@ -82,7 +89,10 @@ pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
                     .filter_map(Value::as_str)
                     .collect::<Vec<_>>()
                     .join(",")),
-                _ => Err(ScimError::InvalidValue(format!("'{k}' must be a string or a list of strings")).into()),
+                _ => Err(ScimError::InvalidValue(format!(
+                    "'{k}' must be a string or a list of strings"
+                ))
+                .into()),
             }
         };
         let number = |v: &Value| -> Result<i64, ApiError> {

@@ -1,5 +1,5 @@
-use actix_web::http::{StatusCode, header};
 use actix_web::HttpResponse;
+use actix_web::http::{StatusCode, header};
 use serde_json::Value;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -18,10 +18,11 @@ pub fn resource(status: StatusCode, full: &Value, projected: &Value) -> HttpResp
     if let Some(version) = full.pointer("/meta/version").and_then(Value::as_str) {
         r.insert_header((header::ETAG, version));
     }
-    if status == StatusCode::CREATED {
-        if let Some(location) = full.pointer("/meta/location").and_then(Value::as_str) {
-            r.insert_header((header::LOCATION, location));
-        }
+    if let (StatusCode::CREATED, Some(location)) = (
+        status,
+        full.pointer("/meta/location").and_then(Value::as_str),
+    ) {
+        r.insert_header((header::LOCATION, location));
     }
     r.body(projected.to_string())
 }

@@ -18,19 +18,34 @@ use crate::scim::resource::{Projection, canonicalize, project, strip_secrets};
 use crate::scim::schema::ResourceKind::User;
 use crate::scim::{patch, user as scim_user};
 
-fn respond(state: &AppState, status: StatusCode, u: &user::DirectoryUser, groups: &[(String, String)], p: &Projection) -> HttpResponse {
+fn respond(
+    state: &AppState,
+    status: StatusCode,
+    u: &user::DirectoryUser,
+    groups: &[(String, String)],
+    p: &Projection,
+) -> HttpResponse {
     let full = scim_user::render(u, Some(groups), &state.base_url);
     let projected = project(&state.registry, User, &full, p);
     response::resource(status, &full, &projected)
 }
 
-async fn groups_of(state: &web::Data<AppState>, auth: &Authed, ids: Vec<String>) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, ApiError> {
+async fn groups_of(
+    state: &web::Data<AppState>,
+    auth: &Authed,
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, ApiError> {
     let state = state.clone();
     let scope = auth.scope.clone();
     Ok(web::block(move || group::groups_of_users(&state.store, &scope, &ids)).await??)
 }
 
-pub async fn create(state: web::Data<AppState>, auth: Authed, req: HttpRequest, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, User, &req)?;
     let now = clock::now();
     let raw = strip_secrets(&body.0);
@@ -42,7 +57,12 @@ pub async fn create(state: web::Data<AppState>, auth: Authed, req: HttpRequest, 
     Ok(respond(&state, StatusCode::CREATED, &created, &[], &p))
 }
 
-pub async fn get(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, User, &req)?;
     let id = UserId::from_raw(id.into_inner());
     let st = state.clone();
@@ -56,9 +76,18 @@ pub async fn get(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id:
     Ok(respond(&state, StatusCode::OK, &found, mine, &p))
 }
 
-async fn list_with(state: web::Data<AppState>, auth: Authed, params: crate::scim::list::ListParams) -> Result<HttpResponse, ApiError> {
+async fn list_with(
+    state: web::Data<AppState>,
+    auth: Authed,
+    params: crate::scim::list::ListParams,
+) -> Result<HttpResponse, ApiError> {
     let query = params.query(&state.registry, User)?;
-    let p = Projection::parse(&state.registry, User, params.attributes.as_deref(), params.excluded_attributes.as_deref())?;
+    let p = Projection::parse(
+        &state.registry,
+        User,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
     let st = state.clone();
     let scope = auth.scope.clone();
     let q = query.clone();
@@ -70,23 +99,45 @@ async fn list_with(state: web::Data<AppState>, auth: Authed, params: crate::scim
         .iter()
         .map(|u| {
             let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-            project(&state.registry, User, &scim_user::render(u, Some(mine), &state.base_url), &p)
+            project(
+                &state.registry,
+                User,
+                &scim_user::render(u, Some(mine), &state.base_url),
+                &p,
+            )
         })
         .collect();
-    Ok(response::scim(StatusCode::OK, &list_response(page.total, query.start_index, resources)))
+    Ok(response::scim(
+        StatusCode::OK,
+        &list_response(page.total, query.start_index, resources),
+    ))
 }
 
-pub async fn list(state: web::Data<AppState>, auth: Authed, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let params = list_params(&req)?;
     list_with(state, auth, params).await
 }
 
-pub async fn search(state: web::Data<AppState>, auth: Authed, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn search(
+    state: web::Data<AppState>,
+    auth: Authed,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let params = search_params(&body.0)?;
     list_with(state, auth, params).await
 }
 
-pub async fn replace(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn replace(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, User, &req)?;
     let now = clock::now();
     let id = UserId::from_raw(id.into_inner());
@@ -97,15 +148,25 @@ pub async fn replace(state: web::Data<AppState>, auth: Authed, req: HttpRequest,
     let st = state.clone();
     let scope = auth.scope.clone();
     let updated = web::block(move || {
-        user::update::<ApiError>(&st.store, &scope, &id, expected.as_deref(), now, |_| Ok(write.clone()))
+        user::update::<ApiError>(&st.store, &scope, &id, expected.as_deref(), now, |_| {
+            Ok(write.clone())
+        })
     })
     .await??;
     let groups = groups_of(&state, &auth, vec![updated.id.to_string()]).await?;
-    let mine = groups.get(updated.id.as_str()).map_or(&[][..], Vec::as_slice);
+    let mine = groups
+        .get(updated.id.as_str())
+        .map_or(&[][..], Vec::as_slice);
     Ok(respond(&state, StatusCode::OK, &updated, mine, &p))
 }
 
-pub async fn modify(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>, body: ScimBody) -> Result<HttpResponse, ApiError> {
+pub async fn modify(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, User, &req)?;
     let now = clock::now();
     let id = UserId::from_raw(id.into_inner());
@@ -114,26 +175,41 @@ pub async fn modify(state: web::Data<AppState>, auth: Authed, req: HttpRequest, 
     let st = state.clone();
     let scope = auth.scope.clone();
     let updated = web::block(move || {
-        user::update::<ApiError>(&st.store, &scope, &id, expected.as_deref(), now, |current| {
-            let mut doc = current.resource.as_object().cloned().unwrap_or_default();
-            patch::apply(&st.registry, User, &mut doc, &ops)?;
-            let canonical = canonicalize(&st.registry, User, &Value::Object(doc))?;
-            let mut write = scim_user::user_write(&st.registry, canonical.doc, Value::Null);
-            write.raw = Value::Null;
-            Ok(write)
-        })
+        user::update::<ApiError>(
+            &st.store,
+            &scope,
+            &id,
+            expected.as_deref(),
+            now,
+            |current| {
+                let mut doc = current.resource.as_object().cloned().unwrap_or_default();
+                patch::apply(&st.registry, User, &mut doc, &ops)?;
+                let canonical = canonicalize(&st.registry, User, &Value::Object(doc))?;
+                let mut write = scim_user::user_write(&st.registry, canonical.doc, Value::Null);
+                write.raw = Value::Null;
+                Ok(write)
+            },
+        )
     })
     .await??;
     let groups = groups_of(&state, &auth, vec![updated.id.to_string()]).await?;
-    let mine = groups.get(updated.id.as_str()).map_or(&[][..], Vec::as_slice);
+    let mine = groups
+        .get(updated.id.as_str())
+        .map_or(&[][..], Vec::as_slice);
     Ok(respond(&state, StatusCode::OK, &updated, mine, &p))
 }
 
-pub async fn delete(state: web::Data<AppState>, auth: Authed, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let now = clock::now();
     let id = UserId::from_raw(id.into_inner());
     let expected = if_match(&req);
     let st = state.clone();
-    web::block(move || user::delete(&st.store, &auth.scope, &id, expected.as_deref(), now)).await??;
+    web::block(move || user::delete(&st.store, &auth.scope, &id, expected.as_deref(), now))
+        .await??;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -82,10 +82,18 @@ impl Resolver<'_> {
                 }))
             }
             ValFilter::And(items) => Ok(Filter::And(
-                items.as_slice().iter().map(|i| self.member_filter(i)).collect::<ScimResult<_>>()?,
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.member_filter(i))
+                    .collect::<ScimResult<_>>()?,
             )),
             ValFilter::Or(items) => Ok(Filter::Or(
-                items.as_slice().iter().map(|i| self.member_filter(i)).collect::<ScimResult<_>>()?,
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.member_filter(i))
+                    .collect::<ScimResult<_>>()?,
             )),
             ValFilter::Not(inner) => Ok(Filter::Not(Box::new(self.member_filter(inner)?))),
             _ => Err(ScimError::InvalidFilter(
@@ -99,17 +107,30 @@ impl Resolver<'_> {
             ValFilter::Attr(exp) => self.expression(exp, Some(parent))?,
             ValFilter::Not(inner) => Filter::Not(Box::new(self.val_filter(inner, parent)?)),
             ValFilter::And(items) => Filter::And(
-                items.as_slice().iter().map(|i| self.val_filter(i, parent)).collect::<ScimResult<_>>()?,
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.val_filter(i, parent))
+                    .collect::<ScimResult<_>>()?,
             ),
             ValFilter::Or(items) => Filter::Or(
-                items.as_slice().iter().map(|i| self.val_filter(i, parent)).collect::<ScimResult<_>>()?,
+                items
+                    .as_slice()
+                    .iter()
+                    .map(|i| self.val_filter(i, parent))
+                    .collect::<ScimResult<_>>()?,
             ),
         })
     }
 
     fn resolve(&self, path: &AttrPath) -> ScimResult<ResolvedAttr<'_>> {
         self.reg
-            .resolve(self.kind, path.uri.as_deref(), &path.name, path.sub_attr.as_deref())
+            .resolve(
+                self.kind,
+                path.uri.as_deref(),
+                &path.name,
+                path.sub_attr.as_deref(),
+            )
             .ok_or_else(|| ScimError::InvalidFilter(format!("unknown attribute '{path}'")))
     }
 
@@ -173,15 +194,15 @@ impl Resolver<'_> {
         }
         // `emails co "x"` means the elements' value (RFC 7644 §3.4.2.2 on multi-valued
         // attributes); a presence test on a complex attribute tests its anchor rows.
-        if r.sub.is_none() && r.attr.kind == AttrType::Complex {
-            if let Some(value) = r.attr.sub_attribute("value") {
-                return Ok((
-                    Target::Indexed {
-                        path: fold_case(&format!("{canonical}.value")),
-                    },
-                    value,
-                ));
-            }
+        if let (None, AttrType::Complex, Some(value)) =
+            (r.sub, r.attr.kind, r.attr.sub_attribute("value"))
+        {
+            return Ok((
+                Target::Indexed {
+                    path: fold_case(&format!("{canonical}.value")),
+                },
+                value,
+            ));
         }
         Ok((
             Target::Indexed {
@@ -253,8 +274,9 @@ impl Resolver<'_> {
                 if substring {
                     return bad("dateTimes cannot be compared with co, sw or ew");
                 }
-                let normalized = normalize_datetime(s)
-                    .ok_or_else(|| ScimError::InvalidFilter(format!("'{name}': '{s}' is not an RFC 3339 dateTime")))?;
+                let normalized = normalize_datetime(s).ok_or_else(|| {
+                    ScimError::InvalidFilter(format!("'{name}': '{s}' is not an RFC 3339 dateTime"))
+                })?;
                 match target {
                     Target::Created | Target::LastModified => Operand::Time(
                         chrono::DateTime::parse_from_rfc3339(&normalized)
@@ -282,7 +304,6 @@ impl Resolver<'_> {
         }))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -327,7 +348,11 @@ mod tests {
             ),
             (
                 r#"emails.value eq "a@b.c""#,
-                test(indexed("emails.value"), Comparison::Eq, text("a@b.c", false)),
+                test(
+                    indexed("emails.value"),
+                    Comparison::Eq,
+                    text("a@b.c", false),
+                ),
             ),
             (
                 r#"emails co "@b.c""#,
@@ -340,7 +365,9 @@ mod tests {
             (
                 r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales""#,
                 test(
-                    indexed("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department"),
+                    indexed(
+                        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:department",
+                    ),
                     Comparison::Eq,
                     text("Sales", false),
                 ),
@@ -349,7 +376,11 @@ mod tests {
                 r#"emails[type eq "work"]"#,
                 Filter::Element {
                     path: "emails".into(),
-                    filter: Box::new(test(indexed("emails.type"), Comparison::Eq, text("work", false))),
+                    filter: Box::new(test(
+                        indexed("emails.type"),
+                        Comparison::Eq,
+                        text("work", false),
+                    )),
                 },
             ),
             (
@@ -368,7 +399,9 @@ mod tests {
     #[test]
     fn and_or_not_keep_their_structure() {
         let f = user(r#"userName eq "a" and (title pr or not (active eq false))"#).unwrap();
-        let Filter::And(items) = f else { panic!("and expected") };
+        let Filter::And(items) = f else {
+            panic!("and expected")
+        };
         assert_eq!(items.len(), 2);
         assert!(matches!(&items[1], Filter::Or(or) if matches!(or[1], Filter::Not(_))));
     }
@@ -392,7 +425,11 @@ mod tests {
                 other => panic!("{input}: expected invalidFilter, got {other:?}"),
             }
         }
-        let deep = format!("{}userName eq \"x\"{}", "not (".repeat(500), ")".repeat(500));
+        let deep = format!(
+            "{}userName eq \"x\"{}",
+            "not (".repeat(500),
+            ")".repeat(500)
+        );
         assert!(matches!(user(&deep), Err(ScimError::InvalidFilter(_))));
         let long = format!("userName eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
         assert!(matches!(user(&long), Err(ScimError::InvalidFilter(_))));

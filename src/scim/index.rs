@@ -20,7 +20,11 @@ fn kept_in_columns(kind: ResourceKind, name: &str) -> bool {
     )
 }
 
-pub fn indexed_values(reg: &SchemaRegistry, kind: ResourceKind, doc: &Map<String, Value>) -> Vec<IndexedValue> {
+pub fn indexed_values(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    doc: &Map<String, Value>,
+) -> Vec<IndexedValue> {
     let mut out = Vec::new();
     let core = reg.core_schema(kind);
     for attr in &core.attributes {
@@ -121,7 +125,10 @@ mod tests {
                 .iter()
                 .any(|v| v.path == path && v.elem == elem && v.value == value)
         };
-        assert!(!values.iter().any(|v| v.path == "username"), "userName lives in a column");
+        assert!(
+            !values.iter().any(|v| v.path == "username"),
+            "userName lives in a column"
+        );
         assert!(has("active", 0, "true"));
         assert!(has("name", 0, ""));
         assert!(has("name.givenname", 0, "Barbara"));

@@ -50,7 +50,9 @@ impl ListParams {
             _ => None,
         };
         // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
-        let start_index = u64::try_from(self.start_index.unwrap_or(1)).unwrap_or(1).max(1);
+        let start_index = u64::try_from(self.start_index.unwrap_or(1))
+            .unwrap_or(1)
+            .max(1);
         let count = self
             .count
             .map_or(DEFAULT_COUNT, |c| u64::try_from(c).unwrap_or(0))

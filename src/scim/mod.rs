@@ -7,5 +7,7 @@ pub mod group;
 pub mod index;
 pub mod list;
 pub mod meta;
+pub mod patch;
+pub mod resource;
 pub mod schema;
 pub mod user;

@@ -33,7 +33,7 @@ use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
 use super::schema::{
-    AttrType, Attribute, Mutability, ResourceKind, Returned, Schema, SchemaRegistry, split_urn,
+    AttrType, Attribute, Mutability, ResolvedAttr, ResourceKind, Returned, Schema, SchemaRegistry,
 };
 
 /// A request body in the form Roster stores.
@@ -82,7 +82,10 @@ pub fn canonicalize(
         if key.eq_ignore_ascii_case("schemas") {
             continue;
         }
-        if let Some(pos) = ext_in.iter().position(|(s, _)| s.id.eq_ignore_ascii_case(key)) {
+        if let Some(pos) = ext_in
+            .iter()
+            .position(|(s, _)| s.id.eq_ignore_ascii_case(key))
+        {
             let (schema, gathered) = &mut ext_in[pos];
             match value {
                 Value::Null => {}
@@ -113,7 +116,7 @@ pub fn canonicalize(
             }
             continue;
         }
-        let (uri, name) = split_urn(key);
+        let (uri, name) = split_qualified(key);
         let Some(r) = reg.resolve(kind, uri, name, None) else {
             continue;
         };
@@ -248,7 +251,12 @@ fn check_schemas(kind: ResourceKind, input: &Map<String, Value>) -> ScimResult<(
 }
 
 fn require(attr: &Attribute, value: Option<&Value>, path: &str) -> ScimResult<()> {
-    if !attr.required || matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+    if !attr.required
+        || matches!(
+            attr.mutability,
+            Mutability::ReadOnly | Mutability::WriteOnly
+        )
+    {
         return Ok(());
     }
     match value {
@@ -263,7 +271,11 @@ fn require(attr: &Attribute, value: Option<&Value>, path: &str) -> ScimResult<()
 
 /// Type-checks one attribute's value. `Ok(None)` means the attribute ends up unassigned.
 fn check_attribute(attr: &Attribute, raw: &Value, path: &str) -> ScimResult<Option<Value>> {
-    if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) || raw.is_null() {
+    if matches!(
+        attr.mutability,
+        Mutability::ReadOnly | Mutability::WriteOnly
+    ) || raw.is_null()
+    {
         return Ok(None);
     }
     if !attr.multi_valued {
@@ -362,8 +374,7 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
         Value::Array(items) => items,
         _ => {
             return Err(ScimError::InvalidValue(
-                "attribute 'members' must be an array of objects like {\"value\": \"<id>\"}"
-                    .into(),
+                "attribute 'members' must be an array of objects like {\"value\": \"<id>\"}".into(),
             ));
         }
     };
@@ -374,8 +385,7 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
             Value::Object(obj) => obj,
             _ => {
                 return Err(ScimError::InvalidValue(
-                    "each element of 'members' must be an object like {\"value\": \"<id>\"}"
-                        .into(),
+                    "each element of 'members' must be an object like {\"value\": \"<id>\"}".into(),
                 ));
             }
         };
@@ -408,6 +418,35 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
         }
     }
     Ok(out)
+}
+
+/// Splits `urn:…:Schema:attr.sub` into the URN and `attr.sub`, like
+/// [`split_urn`](super::schema::split_urn) but safe on any client input: `split_urn` slices
+/// `path[..4]`, which panics when the fourth byte falls inside a multi-byte character.
+pub(crate) fn split_qualified(path: &str) -> (Option<&str>, &str) {
+    match path.get(..4) {
+        Some(prefix) if path.len() > 4 && prefix.eq_ignore_ascii_case("urn:") => {
+            match path.rsplit_once(':') {
+                Some((uri, rest)) => (Some(uri), rest),
+                None => (None, path),
+            }
+        }
+        _ => (None, path),
+    }
+}
+
+/// [`SchemaRegistry::resolve_path`] over [`split_qualified`], for client-supplied names.
+pub(crate) fn resolve_dotted<'r>(
+    reg: &'r SchemaRegistry,
+    kind: ResourceKind,
+    path: &str,
+) -> Option<ResolvedAttr<'r>> {
+    let (uri, rest) = split_qualified(path);
+    let (name, sub) = match rest.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (rest, None),
+    };
+    reg.resolve(kind, uri, name, sub)
 }
 
 /// The value under `name` in any letter case (an exact match first).
@@ -481,12 +520,12 @@ fn canonical_names(reg: &SchemaRegistry, kind: ResourceKind, list: &str) -> Vec<
     for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let canonical = match reg.extension(kind, name) {
             Some(ext) => Some(ext.id.clone()),
-            None => reg.resolve_path(kind, name).map(|r| r.canonical_path()),
+            None => resolve_dotted(reg, kind, name).map(|r| r.canonical_path()),
         };
-        if let Some(c) = canonical {
-            if !out.contains(&c) {
-                out.push(c);
-            }
+        if let Some(c) = canonical
+            && !out.contains(&c)
+        {
+            out.push(c);
         }
     }
     out
@@ -496,7 +535,9 @@ fn canonical_names(reg: &SchemaRegistry, kind: ResourceKind, list: &str) -> Vec<
 enum Selection<'p> {
     Drop,
     /// Everything; `named` when `attributes` named the attribute itself.
-    All { named: bool },
+    All {
+        named: bool,
+    },
     /// Only these sub-attributes (plus those returned `always`).
     Only(Vec<&'p str>),
     /// All but these sub-attributes.
@@ -624,9 +665,9 @@ fn apply_selection(attr: &Attribute, value: &Value, sel: &Selection<'_>) -> Opti
         let named = |list: &[&str]| list.iter().any(|n| n.eq_ignore_ascii_case(&sub.name));
         match sel {
             Selection::Drop => false,
-            Selection::All { named: parent_named } => {
-                sub.returned == Returned::Default || *parent_named
-            }
+            Selection::All {
+                named: parent_named,
+            } => sub.returned == Returned::Default || *parent_named,
             Selection::Only(list) => named(list),
             Selection::AllBut(list) => sub.returned == Returned::Default && !named(list),
         }
@@ -680,7 +721,7 @@ pub fn strip_secrets(body: &Value) -> Value {
 
 /// `password`, `PASSWORD`, `urn:…:User:password`, as a key or a PATCH path.
 fn names_password(key: &str) -> bool {
-    let (_, name) = split_urn(key.trim());
+    let (_, name) = split_qualified(key.trim());
     name.eq_ignore_ascii_case("password")
 }
 
@@ -744,10 +785,19 @@ mod tests {
         let r = reg();
         let cases: &[(Value, Option<&str>)] = &[
             (json!({"userName": "a"}), Some("value")),
-            (json!({"schemas": USER_SCHEMA, "userName": "a"}), Some("syntax")),
+            (
+                json!({"schemas": USER_SCHEMA, "userName": "a"}),
+                Some("syntax"),
+            ),
             (json!({"schemas": [1], "userName": "a"}), Some("syntax")),
-            (json!({"schemas": [GROUP_SCHEMA], "userName": "a"}), Some("value")),
-            (json!({"schemas": [USER_SCHEMA.to_uppercase()], "userName": "a"}), None),
+            (
+                json!({"schemas": [GROUP_SCHEMA], "userName": "a"}),
+                Some("value"),
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA.to_uppercase()], "userName": "a"}),
+                None,
+            ),
             (json!([1, 2]), Some("syntax")),
             (json!("x"), Some("syntax")),
         ];
@@ -767,25 +817,67 @@ mod tests {
     #[test]
     fn type_errors_name_the_attribute() {
         let cases = [
-            (json!({"active": "true"}), "attribute 'active' must be a boolean"),
-            (json!({"displayName": 5}), "attribute 'displayName' must be a string"),
-            (json!({"profileUrl": false}), "attribute 'profileUrl' must be a string"),
-            (json!({"name": "Barbara"}), "attribute 'name' must be an object"),
-            (json!({"name": {"givenName": ["B"]}}), "attribute 'name.givenName' must be a string"),
-            (json!({"emails": {"value": "a@b"}}), "attribute 'emails' is multi-valued and must be an array"),
-            (json!({"emails": ["a@b"]}), "attribute 'emails' must be an object"),
-            (json!({"emails": [{"value": "a@b", "primary": "yes"}]}), "attribute 'emails.primary' must be a boolean"),
-            (json!({"x509Certificates": [{"value": 12}]}), "attribute 'x509Certificates.value' must be a string"),
-            (json!({"externalId": 7}), "attribute 'externalId' must be a string"),
-            (json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": 1}}}),
-             "attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value' must be a string"),
-            (json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "Sales"}),
-             "'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' must be an object holding the extension's attributes"),
-            (json!({"emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
-             "attribute 'emails' has 2 values with \"primary\": true; at most one may be primary"),
+            (
+                json!({"active": "true"}),
+                "attribute 'active' must be a boolean",
+            ),
+            (
+                json!({"displayName": 5}),
+                "attribute 'displayName' must be a string",
+            ),
+            (
+                json!({"profileUrl": false}),
+                "attribute 'profileUrl' must be a string",
+            ),
+            (
+                json!({"name": "Barbara"}),
+                "attribute 'name' must be an object",
+            ),
+            (
+                json!({"name": {"givenName": ["B"]}}),
+                "attribute 'name.givenName' must be a string",
+            ),
+            (
+                json!({"emails": {"value": "a@b"}}),
+                "attribute 'emails' is multi-valued and must be an array",
+            ),
+            (
+                json!({"emails": ["a@b"]}),
+                "attribute 'emails' must be an object",
+            ),
+            (
+                json!({"emails": [{"value": "a@b", "primary": "yes"}]}),
+                "attribute 'emails.primary' must be a boolean",
+            ),
+            (
+                json!({"x509Certificates": [{"value": 12}]}),
+                "attribute 'x509Certificates.value' must be a string",
+            ),
+            (
+                json!({"externalId": 7}),
+                "attribute 'externalId' must be a string",
+            ),
+            (
+                json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": 1}}}),
+                "attribute 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value' must be a string",
+            ),
+            (
+                json!({"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "Sales"}),
+                "'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User' must be an object holding the extension's attributes",
+            ),
+            (
+                json!({"emails": [{"value": "a", "primary": true}, {"value": "b", "primary": true}]}),
+                "attribute 'emails' has 2 values with \"primary\": true; at most one may be primary",
+            ),
             (json!({"userName": ""}), "attribute 'userName' is required"),
-            (json!({"userName": null}), "attribute 'userName' is required"),
-            (json!({"title": "a", "TITLE": "b"}), "attribute 'title' is given more than once with different values"),
+            (
+                json!({"userName": null}),
+                "attribute 'userName' is required",
+            ),
+            (
+                json!({"title": "a", "TITLE": "b"}),
+                "attribute 'title' is given more than once with different values",
+            ),
         ];
         for (extra, want) in cases {
             match canon_user(extra.clone()) {
@@ -797,7 +889,6 @@ mod tests {
 
     #[test]
     fn scalar_types_accepted() {
-        let r = reg();
         // The builtin schemas have no integer, decimal or dateTime attribute a client may
         // write, so exercise those types on synthetic attributes.
         let attr = |kind: AttrType| Attribute {
@@ -823,7 +914,11 @@ mod tests {
             (AttrType::Decimal, json!(5), true),
             (AttrType::Decimal, json!("5.5"), false),
             (AttrType::DateTime, json!("2024-05-01T12:00:00Z"), true),
-            (AttrType::DateTime, json!("2024-05-01T12:00:00.123+02:00"), true),
+            (
+                AttrType::DateTime,
+                json!("2024-05-01T12:00:00.123+02:00"),
+                true,
+            ),
             (AttrType::DateTime, json!("2024-05-01"), false),
             (AttrType::DateTime, json!(1714564800), false),
             (AttrType::Binary, json!("AAEC"), true),
@@ -835,13 +930,25 @@ mod tests {
             let got = check_attribute(&attr(kind), &v, "x");
             assert_eq!(got.is_ok(), ok, "{kind:?} {v}: {got:?}");
         }
-        let _ = r;
+    }
+
+    #[test]
+    fn multibyte_names_do_not_panic() {
+        let r = reg();
+        for key in ["abcé", "urné", "urn:é", "ééé:x", "urn:ietf:é:x.é", "é"] {
+            let out = canon_user(json!({ key: "x" })).unwrap();
+            assert_eq!(out, canon_user(json!({})).unwrap(), "{key}");
+            assert_eq!(strip_secrets(&json!({ key: 1 })), json!({ key: 1 }));
+            let p = Projection::parse(&r, ResourceKind::User, Some(key), None).unwrap();
+            assert_eq!(p, Projection::Include(vec![]));
+        }
     }
 
     #[test]
     fn group_members() {
         let r = reg();
-        let cases: &[(Value, Result<Option<Vec<(&str, Option<MemberKind>)>>, &str>)] = &[
+        type Want<'a> = Result<Option<Vec<(&'a str, Option<MemberKind>)>>, &'a str>;
+        let cases: &[(Value, Want)] = &[
             (json!({}), Ok(None)),
             (json!({"members": []}), Ok(Some(vec![]))),
             (json!({"members": null}), Ok(Some(vec![]))),
@@ -851,12 +958,27 @@ mod tests {
                     {"value": "g1", "type": "group"},
                     {"value": "u1", "type": "User"},
                 ]}),
-                Ok(Some(vec![("u1", Some(MemberKind::User)), ("g1", Some(MemberKind::Group))])),
+                Ok(Some(vec![
+                    ("u1", Some(MemberKind::User)),
+                    ("g1", Some(MemberKind::Group)),
+                ])),
             ),
-            (json!({"members": [{"value": ""}]}), Err("non-empty string 'value'")),
-            (json!({"members": [{"display": "x"}]}), Err("non-empty string 'value'")),
-            (json!({"members": [{"value": 3}]}), Err("non-empty string 'value'")),
-            (json!({"members": [{"value": "u", "type": "Robot"}]}), Err("must be \"User\" or \"Group\"")),
+            (
+                json!({"members": [{"value": ""}]}),
+                Err("non-empty string 'value'"),
+            ),
+            (
+                json!({"members": [{"display": "x"}]}),
+                Err("non-empty string 'value'"),
+            ),
+            (
+                json!({"members": [{"value": 3}]}),
+                Err("non-empty string 'value'"),
+            ),
+            (
+                json!({"members": [{"value": "u", "type": "Robot"}]}),
+                Err("must be \"User\" or \"Group\""),
+            ),
             (json!({"members": ["u1"]}), Err("must be an object")),
             (json!({"members": {"value": "u1"}}), Err("must be an array")),
         ];
@@ -888,7 +1010,9 @@ mod tests {
         let missing = canonicalize(&r, ResourceKind::Group, &json!({"schemas": [GROUP_SCHEMA]}));
         assert_eq!(
             missing,
-            Err(ScimError::InvalidValue("attribute 'displayName' is required".into()))
+            Err(ScimError::InvalidValue(
+                "attribute 'displayName' is required".into()
+            ))
         );
     }
 
@@ -952,20 +1076,27 @@ mod tests {
                 json!({"schemas": full["schemas"], "id": "u1", ENTERPRISE_USER_SCHEMA: full[ENTERPRISE_USER_SCHEMA]}),
             ),
             (
-                Some("urn:ietf:params:scim:schemas:core:2.0:User:name.familyName,meta.version,password"),
+                Some(
+                    "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName,meta.version,password",
+                ),
                 Some("name"),
                 json!({"schemas": full["schemas"], "id": "u1", "name": {"familyName": "Jensen"}, "meta": {"version": "W/\"1\""}}),
             ),
             (
                 None,
-                Some("name.givenName,emails,id,groups,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+                Some(
+                    "name.givenName,emails,id,groups,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+                ),
                 {
                     let mut v = no_password.clone();
                     let o = v.as_object_mut().unwrap();
                     o.remove("emails");
                     o.remove("groups");
                     o.insert("name".into(), json!({"familyName": "Jensen"}));
-                    o.insert(ENTERPRISE_USER_SCHEMA.into(), json!({"department": "Sales", "manager": {"displayName": "Boss"}}));
+                    o.insert(
+                        ENTERPRISE_USER_SCHEMA.into(),
+                        json!({"department": "Sales", "manager": {"displayName": "Boss"}}),
+                    );
                     v
                 },
             ),
@@ -980,7 +1111,9 @@ mod tests {
             ),
             (
                 None,
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"),
+                Some(
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                ),
                 {
                     let mut v = no_password.clone();
                     v.as_object_mut().unwrap().remove(ENTERPRISE_USER_SCHEMA);
@@ -990,7 +1123,11 @@ mod tests {
         ];
         for (attrs, excl, want) in cases {
             let p = Projection::parse(&r, ResourceKind::User, attrs, excl).unwrap();
-            assert_eq!(project(&r, ResourceKind::User, &full, &p), want, "{attrs:?} {excl:?}");
+            assert_eq!(
+                project(&r, ResourceKind::User, &full, &p),
+                want,
+                "{attrs:?} {excl:?}"
+            );
         }
     }
 
@@ -999,11 +1136,36 @@ mod tests {
         let r = reg();
         let cases: Vec<(Option<&str>, Option<&str>, Projection, bool)> = vec![
             (None, None, Projection::Default, true),
-            (Some("displayName"), None, Projection::Include(vec!["displayName".into()]), false),
-            (Some("Members.Value,members"), None, Projection::Include(vec!["members.value".into(), "members".into()]), true),
-            (None, Some("MEMBERS"), Projection::Exclude(vec!["members".into()]), false),
-            (None, Some("members.display"), Projection::Exclude(vec!["members.display".into()]), true),
-            (Some("displayName"), Some("members"), Projection::Include(vec!["displayName".into()]), false),
+            (
+                Some("displayName"),
+                None,
+                Projection::Include(vec!["displayName".into()]),
+                false,
+            ),
+            (
+                Some("Members.Value,members"),
+                None,
+                Projection::Include(vec!["members.value".into(), "members".into()]),
+                true,
+            ),
+            (
+                None,
+                Some("MEMBERS"),
+                Projection::Exclude(vec!["members".into()]),
+                false,
+            ),
+            (
+                None,
+                Some("members.display"),
+                Projection::Exclude(vec!["members.display".into()]),
+                true,
+            ),
+            (
+                Some("displayName"),
+                Some("members"),
+                Projection::Include(vec!["displayName".into()]),
+                false,
+            ),
             (Some("nope"), None, Projection::Include(vec![]), false),
         ];
         for (attrs, excl, want, members) in cases {
@@ -1023,8 +1185,14 @@ mod tests {
     #[test]
     fn strips_passwords_everywhere() {
         let cases = [
-            (json!({"userName": "a", "password": "x"}), json!({"userName": "a"})),
-            (json!({"PassWord": "x", "nested": {"password": "y", "k": 1}}), json!({"nested": {"k": 1}})),
+            (
+                json!({"userName": "a", "password": "x"}),
+                json!({"userName": "a"}),
+            ),
+            (
+                json!({"PassWord": "x", "nested": {"password": "y", "k": 1}}),
+                json!({"nested": {"k": 1}}),
+            ),
             (
                 json!({"urn:ietf:params:scim:schemas:core:2.0:User:password": "x", "a": [{"password": "y"}]}),
                 json!({"a": [{}]}),

@@ -347,12 +347,14 @@ impl SchemaRegistry {
 /// Splits `urn:...:Schema:attr.sub` into (`Some("urn:...:Schema")`, `attr.sub`). A path
 /// without a URN prefix comes back whole.
 pub fn split_urn(path: &str) -> (Option<&str>, &str) {
-    if path.len() > 4 && path[..4].eq_ignore_ascii_case("urn:") {
-        if let Some((uri, rest)) = path.rsplit_once(':') {
-            return (Some(uri), rest);
-        }
+    let is_urn = path.len() > 4
+        && path
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+    match path.rsplit_once(':') {
+        Some((uri, rest)) if is_urn => (Some(uri), rest),
+        _ => (None, path),
     }
-    (None, path)
 }
 
 #[cfg(test)]
@@ -395,6 +397,8 @@ mod tests {
     fn unknown_paths_do_not_resolve() {
         let reg = SchemaRegistry::builtin();
         for input in [
+            "abcé:x",
+            "urné:x",
             "nope",
             "emails.nope",
             "urn:example:unknown:attr",

@@ -122,7 +122,10 @@ impl Store {
         };
         let pool = r2d2::Pool::builder()
             .max_size(size)
-            .min_idle(Some(1))
+            // No background connects: r2d2 would otherwise open connections on its own thread
+            // at any time, and a short-lived CLI process exiting while libpq is mid-connect on
+            // that thread crashes in OpenSSL's exit handlers.
+            .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
@@ -169,10 +172,10 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
-            None => None,
-        };
+        let _guard = self
+            .write_lock
+            .as_ref()
+            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut pooled = self.conn()?;
         let conn: &mut DbConn = &mut pooled;
         conn.transaction(f)

@@ -120,27 +120,22 @@ pub fn list(
     })
 }
 
-/// Locks the group row if it is still at `version` (a write of the same value takes the row
-/// lock on PostgreSQL); `false` when another writer changed it.
-pub fn lock_version(
-    conn: &mut DbConn,
-    scope: &Scope,
-    id: &GroupId,
-    version: i64,
-) -> Result<bool, StoreError> {
+/// Locks a live group's row for the rest of the transaction; see `users::lock`. `false` when
+/// the directory has no such group.
+pub fn lock(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<bool, StoreError> {
     let n = diesel::update(
         g::table
             .filter(g::id.eq(id.as_str()))
             .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
             .filter(g::directory_id.eq(scope.directory_id.as_str()))
-            .filter(g::version.eq(version)),
+            .filter(g::deleted_at.is_null()),
     )
-    .set(g::version.eq(version))
+    .set(g::version.eq(g::version))
     .execute(conn)?;
     Ok(n == 1)
 }
 
-/// Writes a group whose row the caller has locked with `lock_version`. The stored raw body
+/// Writes a group whose row the caller has locked with `lock`. The stored raw body
 /// stays when `raw` is `None` or JSON null (a PATCH carries no resource body).
 pub fn update(
     conn: &mut DbConn,

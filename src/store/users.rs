@@ -129,6 +129,22 @@ pub fn insert(conn: &mut DbConn, user: &DirectoryUser, raw: &Value) -> Result<()
     Ok(())
 }
 
+/// Locks a live user's row for the rest of the transaction (on PostgreSQL a write of the
+/// same value waits for, then holds, the row lock; SQLite has one writer anyway), so what is
+/// read next is the latest committed state. `false` when the directory has no such user.
+pub fn lock(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        u::table
+            .filter(u::id.eq(id.as_str()))
+            .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(u::directory_id.eq(scope.directory_id.as_str()))
+            .filter(u::deleted_at.is_null()),
+    )
+    .set(u::version.eq(u::version))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 /// Writes `user` over the stored row if that row is still at `expected_version`; `false` when
 /// another writer got there first.
 pub fn update(

@@ -29,7 +29,10 @@ async fn first_start_prints_a_working_token_once() {
                 break;
             }
         }
-        let (token, origin) = (token.expect("token printed"), origin.expect("address printed"));
+        let (token, origin) = (
+            token.expect("token printed"),
+            origin.expect("address printed"),
+        );
         let r = reqwest::Client::new()
             .post(format!("{origin}/scim/v2/Users"))
             .bearer_auth(&token)
@@ -46,9 +49,18 @@ async fn first_start_prints_a_working_token_once() {
         assert_eq!(tenants["tenants"][0]["name"], json!("default"));
         // A second start creates nothing and prints no token.
         let server = TestServer::start_on(db, token, &[]).await;
-        assert_eq!(server.client.get("/Users").await.body["totalResults"], json!(1));
+        assert_eq!(
+            server.client.get("/Users").await.body["totalResults"],
+            json!(1)
+        );
         let db = server.stop();
-        assert_eq!(cli_json(&db, &["tenant", "list"])["tenants"].as_array().unwrap().len(), 1);
+        assert_eq!(
+            cli_json(&db, &["tenant", "list"])["tenants"]
+                .as_array()
+                .unwrap()
+                .len(),
+            1
+        );
     }
 }
 
@@ -61,17 +73,44 @@ fn administration_round_trip() {
         let dup = cli(&db, &["tenant", "create", "acme"]);
         assert!(!dup.status.success());
         assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
-        let d = cli_json(&db, &["directory", "create", "--tenant", "acme", "--kind", "entra", "azure"]);
+        let d = cli_json(
+            &db,
+            &[
+                "directory",
+                "create",
+                "--tenant",
+                "acme",
+                "--kind",
+                "entra",
+                "azure",
+            ],
+        );
         assert_eq!(d["kind"], json!("entra"));
         assert!(d["scim_base_url"].as_str().unwrap().ends_with("/scim/v2"));
         let token = d["token"].as_str().unwrap().to_string();
         assert!(token.starts_with("roster_"));
-        let bad_kind = cli(&db, &["directory", "create", "--tenant", "acme", "--kind", "ldap", "x"]);
-        assert!(String::from_utf8_lossy(&bad_kind.stderr).contains("unknown directory kind 'ldap'"));
+        let bad_kind = cli(
+            &db,
+            &[
+                "directory",
+                "create",
+                "--tenant",
+                "acme",
+                "--kind",
+                "ldap",
+                "x",
+            ],
+        );
+        assert!(
+            String::from_utf8_lossy(&bad_kind.stderr).contains("unknown directory kind 'ldap'")
+        );
         let listed = cli_json(&db, &["token", "list", "--directory", "azure"]);
         let row = &listed["tokens"][0];
         assert!(token.starts_with(row["hint"].as_str().unwrap()));
-        assert!(!listed.to_string().contains(&token), "listings never show a token");
+        assert!(
+            !listed.to_string().contains(&token),
+            "listings never show a token"
+        );
         let dirs = cli_json(&db, &["directory", "list", "--tenant", "acme"]);
         assert_eq!(dirs["directories"][0]["name"], json!("azure"));
         // Only the hash is stored.
@@ -97,7 +136,11 @@ fn bad_database_settings_name_the_real_cause() {
     };
     assert!(run("mysql://localhost/x").contains("unsupported database URL scheme 'mysql'"));
     let refused = run("postgres://postgres@127.0.0.1:1/none");
-    assert!(refused.contains("cannot connect to the database") && refused.to_lowercase().contains("refused"), "{refused}");
+    assert!(
+        refused.contains("cannot connect to the database")
+            && refused.to_lowercase().contains("refused"),
+        "{refused}"
+    );
     let config = std::env::temp_dir().join(format!("roster-bad-{}.toml", uuid::Uuid::new_v4()));
     std::fs::write(&config, "databse_url = \"sqlite://x.db\"\n").unwrap();
     let out = std::process::Command::new(roster_bin())

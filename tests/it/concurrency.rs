@@ -11,7 +11,11 @@ both_backends!(concurrent_member_adds_are_all_kept, |backend| async move {
     let c = &server.client;
     let mut users = Vec::new();
     for i in 0..16 {
-        users.push(c.post("/Users", &user_body(&format!("c{i}@example.com"))).await.id());
+        users.push(
+            c.post("/Users", &user_body(&format!("c{i}@example.com")))
+                .await
+                .id(),
+        );
     }
     let gid = c.post("/Groups", &group_body("Busy", &[])).await.id();
     let path = format!("/Groups/{gid}");
@@ -20,7 +24,8 @@ both_backends!(concurrent_member_adds_are_all_kept, |backend| async move {
         .map(|u| {
             let c = c.clone();
             let path = path.clone();
-            let body = patch_body(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
+            let body =
+                patch_body(json!([{"op": "add", "path": "members", "value": [{"value": u}]}]));
             tokio::spawn(async move { c.patch(&path, &body).await.status })
         })
         .collect();
@@ -28,16 +33,27 @@ both_backends!(concurrent_member_adds_are_all_kept, |backend| async move {
         assert_eq!(t.await.unwrap(), StatusCode::NO_CONTENT);
     }
     let group = c.get(&path).await;
-    assert_eq!(group.body["members"].as_array().map(Vec::len), Some(16), "{}", group.body);
-    assert_eq!(group.body["meta"]["version"], json!("W/\"17\""), "one version per change");
+    assert_eq!(
+        group.body["members"].as_array().map(Vec::len),
+        Some(16),
+        "{}",
+        group.body
+    );
+    assert_eq!(
+        group.body["meta"]["version"],
+        json!("W/\"17\""),
+        "one version per change"
+    );
 });
 
-both_backends!(concurrent_patches_to_one_user_are_all_kept, |backend| async move {
-    let server = TestServer::start(backend).await;
-    let c = &server.client;
-    let id = c.post("/Users", &user_body("busy@example.com")).await.id();
-    let path = format!("/Users/{id}");
-    let tasks: Vec<_> = (0..12)
+both_backends!(
+    concurrent_patches_to_one_user_are_all_kept,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let id = c.post("/Users", &user_body("busy@example.com")).await.id();
+        let path = format!("/Users/{id}");
+        let tasks: Vec<_> = (0..12)
         .map(|i| {
             let c = c.clone();
             let path = path.clone();
@@ -45,13 +61,18 @@ both_backends!(concurrent_patches_to_one_user_are_all_kept, |backend| async move
             tokio::spawn(async move { c.patch(&path, &body).await.status })
         })
         .collect();
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), StatusCode::OK);
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), StatusCode::OK);
+        }
+        let user = c.get(&path).await;
+        let phones: Vec<&Value> = user.body["phoneNumbers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(phones.len(), 12, "no PATCH was lost: {}", user.body);
     }
-    let user = c.get(&path).await;
-    let phones: Vec<&Value> = user.body["phoneNumbers"].as_array().unwrap().iter().collect();
-    assert_eq!(phones.len(), 12, "no PATCH was lost: {}", user.body);
-});
+);
 
 both_backends!(event_cursors_follow_commit_order, |backend| async move {
     let server = TestServer::start(backend).await;
@@ -59,7 +80,11 @@ both_backends!(event_cursors_follow_commit_order, |backend| async move {
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let c = c.clone();
-            tokio::spawn(async move { c.post("/Users", &user_body(&format!("e{i}@example.com"))).await.status })
+            tokio::spawn(async move {
+                c.post("/Users", &user_body(&format!("e{i}@example.com")))
+                    .await
+                    .status
+            })
         })
         .collect();
     for t in tasks {

@@ -19,17 +19,33 @@ both_backends!(discovery_documents_tell_the_truth, |backend| async move {
     let types = c.get("/ResourceTypes").await;
     assert_eq!(types.body["totalResults"], json!(2));
     let user_type = c.get("/ResourceTypes/User").await;
-    assert_eq!(user_type.body["schemaExtensions"][0]["schema"], json!("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
-    assert_eq!(c.get("/ResourceTypes/Nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        user_type.body["schemaExtensions"][0]["schema"],
+        json!("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+    );
+    assert_eq!(
+        c.get("/ResourceTypes/Nope").await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let schemas = c.get("/Schemas").await;
     assert_eq!(schemas.body["totalResults"], json!(3));
-    let user_schema = c.get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    let user_schema = c
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
     assert_eq!(user_schema.status, StatusCode::OK);
     assert_eq!(user_schema.body["attributes"][0]["name"], json!("userName"));
-    assert_eq!(c.get("/Schemas/urn:nope").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        c.get("/Schemas/urn:nope").await.status,
+        StatusCode::NOT_FOUND
+    );
 
-    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"] {
+    for path in [
+        "/ServiceProviderConfig",
+        "/ResourceTypes",
+        "/Schemas",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+    ] {
         for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
             let r = c.raw(method.clone(), path, "{}").await;
             assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");

@@ -13,7 +13,10 @@ both_backends!(bad_requests_get_scim_errors, |backend| async move {
     assert_eq!(existing.status, StatusCode::CREATED);
     let id = existing.id();
     let user_path = format!("/Users/{id}");
-    let huge = format!("{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"{}\"}}", "x".repeat(2 * 1024 * 1024));
+    let huge = format!(
+        "{{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"{}\"}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let cases: Vec<(Method, String, String, u16, Option<&str>)> = vec![
         (Method::POST, "/Users".into(), "{not json".into(), 400, Some("invalidSyntax")),
         (Method::POST, "/Users".into(), json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "x"}).to_string(), 400, Some("invalidValue")),
@@ -34,16 +37,38 @@ both_backends!(bad_requests_get_scim_errors, |backend| async move {
     ];
     for (method, path, body, status, scim_type) in cases {
         let r = c.raw(method.clone(), &path, &body).await;
-        let label = format!("{method} {path} {}", &body.chars().take(80).collect::<String>());
+        let label = format!(
+            "{method} {path} {}",
+            &body.chars().take(80).collect::<String>()
+        );
         assert_eq!(r.status.as_u16(), status, "{label}: {}", r.body);
-        assert_eq!(r.header("content-type"), Some("application/scim+json"), "{label}");
-        assert_eq!(r.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]), "{label}");
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/scim+json"),
+            "{label}"
+        );
+        assert_eq!(
+            r.body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+            "{label}"
+        );
         assert_eq!(r.body["status"], json!(status.to_string()), "{label}");
-        assert_eq!(r.body["scimType"].as_str(), scim_type, "{label}: {}", r.body);
-        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{label}");
+        assert_eq!(
+            r.body["scimType"].as_str(),
+            scim_type,
+            "{label}: {}",
+            r.body
+        );
+        assert!(
+            r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{label}"
+        );
     }
     let after = c.get(&user_path).await;
-    assert_eq!(after.body["meta"]["version"], existing.body["meta"]["version"], "failed writes changed nothing");
+    assert_eq!(
+        after.body["meta"]["version"], existing.body["meta"]["version"],
+        "failed writes changed nothing"
+    );
     assert_eq!(after.body["name"], existing.body["name"]);
     let list = c.get("/Users").await;
     assert_eq!(list.body["totalResults"], json!(1));
@@ -52,17 +77,41 @@ both_backends!(bad_requests_get_scim_errors, |backend| async move {
 both_backends!(bad_and_revoked_tokens_get_401, |backend| async move {
     let server = TestServer::start(backend).await;
     let c = &server.client;
-    for token in ["", "nonsense", "roster_0000000000000000000000000000000000000000000000000000000000000000"] {
+    for token in [
+        "",
+        "nonsense",
+        "roster_0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
         let r = c.with_token(token).get("/Users").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{token:?}");
-        assert!(r.header("www-authenticate").is_some_and(|h| h.starts_with("Bearer")));
-        assert_eq!(r.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
+        assert!(
+            r.header("www-authenticate")
+                .is_some_and(|h| h.starts_with("Bearer"))
+        );
+        assert_eq!(
+            r.body["schemas"],
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+        );
     }
     let issued = cli_json(&server.db, &["token", "issue", "--directory", "main"]);
     let second = issued["token"].as_str().unwrap();
-    assert_eq!(c.with_token(second).get("/Users").await.status, StatusCode::OK);
-    let revoked = cli(&server.db, &["token", "revoke", issued["id"].as_str().unwrap()]);
+    assert_eq!(
+        c.with_token(second).get("/Users").await.status,
+        StatusCode::OK
+    );
+    let revoked = cli(
+        &server.db,
+        &["token", "revoke", issued["id"].as_str().unwrap()],
+    );
     assert!(revoked.status.success());
-    assert_eq!(c.with_token(second).get("/Users").await.status, StatusCode::UNAUTHORIZED, "revocation takes effect at once");
-    assert_eq!(c.get("/Users").await.status, StatusCode::OK, "other tokens keep working");
+    assert_eq!(
+        c.with_token(second).get("/Users").await.status,
+        StatusCode::UNAUTHORIZED,
+        "revocation takes effect at once"
+    );
+    assert_eq!(
+        c.get("/Users").await.status,
+        StatusCode::OK,
+        "other tokens keep working"
+    );
 });

@@ -8,7 +8,11 @@ use crate::users::urlencode;
 fn member_ids(group: &Value) -> Vec<String> {
     let mut ids: Vec<String> = group["members"]
         .as_array()
-        .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default();
     ids.sort();
     ids
@@ -27,7 +31,9 @@ both_backends!(groups_and_memberships, |backend| async move {
     let b = c.post("/Users", &user_body("b@example.com")).await.id();
     let d = c.post("/Users", &user_body("d@example.com")).await.id();
 
-    let created = c.post("/Groups", &group_body("Engineering", &[&a, &b])).await;
+    let created = c
+        .post("/Groups", &group_body("Engineering", &[&a, &b]))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     assert!(created.header("location").is_some());
     let gid = created.id();
@@ -42,36 +48,95 @@ both_backends!(groups_and_memberships, |backend| async move {
     assert_eq!(lean.body["displayName"], json!("Engineering"));
 
     let user = c.get(&format!("/Users/{a}")).await;
-    assert_eq!(user.body["groups"][0]["value"], json!(gid), "a user shows its groups");
+    assert_eq!(
+        user.body["groups"][0]["value"],
+        json!(gid),
+        "a user shows its groups"
+    );
 
     // Okta adds one member at a time.
-    let added = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}]))).await;
+    let added = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}])),
+        )
+        .await;
     assert_eq!(added.status, StatusCode::NO_CONTENT, "{}", added.body);
     assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&a, &b, &d]));
     // Adding an existing member again changes nothing.
-    let again = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}]))).await;
+    let again = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": d}]}])),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::NO_CONTENT);
     // Okta's removal shape: a value filter and no value.
-    let okta_remove = c.patch(&path, &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{b}\"]")}]))).await;
-    assert_eq!(okta_remove.status, StatusCode::NO_CONTENT, "{}", okta_remove.body);
+    let okta_remove = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{b}\"]")}])),
+        )
+        .await;
+    assert_eq!(
+        okta_remove.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        okta_remove.body
+    );
     assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&a, &d]));
     // Entra's removal shape: path "members" with the members to remove as the value; only
     // those leave.
-    let entra_remove = c.patch(&path, &patch_body(json!([{"op": "remove", "path": "members", "value": [{"value": a}]}]))).await;
-    assert_eq!(entra_remove.status, StatusCode::NO_CONTENT, "{}", entra_remove.body);
+    let entra_remove = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "remove", "path": "members", "value": [{"value": a}]}])),
+        )
+        .await;
+    assert_eq!(
+        entra_remove.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        entra_remove.body
+    );
     assert_eq!(member_ids(&c.get(&path).await.body), sorted(&[&d]));
     // Asking for attributes gets the resource back.
     let renamed = c
-        .patch(&format!("{path}?excludedAttributes=members"), &patch_body(json!([{"op": "replace", "path": "displayName", "value": "Platform"}])))
+        .patch(
+            &format!("{path}?excludedAttributes=members"),
+            &patch_body(json!([{"op": "replace", "path": "displayName", "value": "Platform"}])),
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
     assert_eq!(renamed.body["displayName"], json!("Platform"));
 
-    let by_name = c.get(&format!("/Groups?filter={}", urlencode(r#"displayName eq "platform""#))).await;
+    let by_name = c
+        .get(&format!(
+            "/Groups?filter={}",
+            urlencode(r#"displayName eq "platform""#)
+        ))
+        .await;
     assert_eq!(by_name.body["totalResults"], json!(1));
-    let by_member = c.get(&format!("/Groups?filter={}", urlencode(&format!(r#"members[value eq "{d}"]"#)))).await;
-    assert_eq!(by_member.body["totalResults"], json!(1), "{}", by_member.body);
-    let unknown = c.patch(&path, &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]))).await;
+    let by_member = c
+        .get(&format!(
+            "/Groups?filter={}",
+            urlencode(&format!(r#"members[value eq "{d}"]"#))
+        ))
+        .await;
+    assert_eq!(
+        by_member.body["totalResults"],
+        json!(1),
+        "{}",
+        by_member.body
+    );
+    let unknown = c
+        .patch(
+            &path,
+            &patch_body(
+                json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]),
+            ),
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 
     // PUT replaces membership.
@@ -80,7 +145,10 @@ both_backends!(groups_and_memberships, |backend| async move {
     assert_eq!(member_ids(&put.body), sorted(&[&a]));
 
     // Deleting a user takes it out of its groups.
-    assert_eq!(c.delete(&format!("/Users/{a}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.delete(&format!("/Users/{a}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(member_ids(&c.get(&path).await.body), Vec::<String>::new());
 
     assert_eq!(c.delete(&path).await.status, StatusCode::NO_CONTENT);
@@ -94,5 +162,8 @@ both_backends!(groups_and_memberships, |backend| async move {
     assert_eq!(count("group.updated"), 1, "{types:?}");
     assert_eq!(count("group.deleted"), 1);
     let cursors: Vec<i64> = events(&server.db).into_iter().map(|(c, _, _)| c).collect();
-    assert!(cursors.windows(2).all(|w| w[1] == w[0] + 1), "cursors increase without gaps: {cursors:?}");
+    assert!(
+        cursors.windows(2).all(|w| w[1] == w[0] + 1),
+        "cursors increase without gaps: {cursors:?}"
+    );
 });

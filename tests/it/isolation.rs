@@ -11,11 +11,28 @@ both_backends!(directories_are_isolated, |backend| async move {
     let server = TestServer::start(backend).await;
     let a = &server.client;
     cli_json(&server.db, &["tenant", "create", "globex"]);
-    let other = cli_json(&server.db, &["directory", "create", "--tenant", "globex", "--kind", "okta", "okta-main"]);
+    let other = cli_json(
+        &server.db,
+        &[
+            "directory",
+            "create",
+            "--tenant",
+            "globex",
+            "--kind",
+            "okta",
+            "okta-main",
+        ],
+    );
     let b = a.with_token(other["token"].as_str().unwrap());
 
-    let user = a.post("/Users", &user_body("shared@example.com")).await.id();
-    let group = a.post("/Groups", &group_body("A-team", &[&user])).await.id();
+    let user = a
+        .post("/Users", &user_body("shared@example.com"))
+        .await
+        .id();
+    let group = a
+        .post("/Groups", &group_body("A-team", &[&user]))
+        .await
+        .id();
 
     // The same userName is free in another directory.
     let b_user = b.post("/Users", &user_body("shared@example.com")).await;
@@ -23,12 +40,31 @@ both_backends!(directories_are_isolated, |backend| async move {
 
     for path in [format!("/Users/{user}"), format!("/Groups/{group}")] {
         assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
-        assert_eq!(b.delete(&path).await.status, StatusCode::NOT_FOUND, "{path}");
-        let patched = b.patch(&path, &patch_body(json!([{"op": "replace", "path": "displayName", "value": "pwned"}]))).await;
+        assert_eq!(
+            b.delete(&path).await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+        let patched = b
+            .patch(
+                &path,
+                &patch_body(json!([{"op": "replace", "path": "displayName", "value": "pwned"}])),
+            )
+            .await;
         assert_eq!(patched.status, StatusCode::NOT_FOUND, "{path}");
     }
-    assert_eq!(b.put(&format!("/Users/{user}"), &user_body("x@example.com")).await.status, StatusCode::NOT_FOUND);
-    let listed = b.get(&format!("/Users?filter={}", urlencode(r#"userName eq "shared@example.com""#))).await;
+    assert_eq!(
+        b.put(&format!("/Users/{user}"), &user_body("x@example.com"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let listed = b
+        .get(&format!(
+            "/Users?filter={}",
+            urlencode(r#"userName eq "shared@example.com""#)
+        ))
+        .await;
     assert_eq!(listed.body["totalResults"], json!(1));
     assert_eq!(listed.body["Resources"][0]["id"], b_user.body["id"]);
     assert_eq!(b.get("/Groups").await.body["totalResults"], json!(0));

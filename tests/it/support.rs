@@ -99,8 +99,11 @@ impl Drop for TestDb {
             }
             Backend::Postgres => {
                 if let Ok(mut conn) = PgConnection::establish(&admin_url()) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                        .execute(&mut conn);
+                    let _ = diesel::sql_query(format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                    .execute(&mut conn);
                 }
             }
         }
@@ -128,11 +131,16 @@ pub fn cli_json(db: &TestDb, args: &[&str]) -> Value {
     let out = cli(db, &full);
     assert!(
         out.status.success(),
-        "roster {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+        "roster {args:?} failed ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
     );
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("roster {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+        panic!(
+            "roster {args:?} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
     })
 }
 
@@ -168,7 +176,13 @@ impl Client {
         }
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, headers: &[(&str, &str)]) -> Response {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -190,7 +204,11 @@ impl Client {
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -226,7 +244,11 @@ impl Client {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp.json().await.unwrap_or(Value::Null);
-        Response { status, headers, body }
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -234,7 +256,6 @@ impl Client {
 pub struct TestServer {
     pub db: TestDb,
     pub client: Client,
-    pub origin: String,
     child: Child,
 }
 
@@ -243,9 +264,24 @@ impl TestServer {
     pub async fn start(backend: Backend) -> TestServer {
         let db = TestDb::new(backend);
         let migrated = cli(&db, &["migrate"]);
-        assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+        assert!(
+            migrated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
         cli_json(&db, &["tenant", "create", "acme"]);
-        let dir = cli_json(&db, &["directory", "create", "--tenant", "acme", "--kind", "generic", "main"]);
+        let dir = cli_json(
+            &db,
+            &[
+                "directory",
+                "create",
+                "--tenant",
+                "acme",
+                "--kind",
+                "generic",
+                "main",
+            ],
+        );
         let token = dir["token"].as_str().expect("token").to_string();
         Self::start_on(db, token, &[]).await
     }
@@ -290,7 +326,6 @@ impl TestServer {
                 token,
                 http: reqwest::Client::new(),
             },
-            origin,
             db,
             child,
         }
@@ -300,7 +335,7 @@ impl TestServer {
     pub fn stop(mut self) -> TestDb {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let db = std::mem::replace(
+        std::mem::replace(
             &mut self.db,
             TestDb {
                 url: String::new(),
@@ -308,8 +343,7 @@ impl TestServer {
                 name: String::new(),
                 file: None,
             },
-        );
-        db
+        )
     }
 }
 
@@ -334,7 +368,10 @@ pub fn user_body(user_name: &str) -> Value {
 }
 
 pub fn group_body(name: &str, members: &[&str]) -> Value {
-    let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+    let members: Vec<Value> = members
+        .iter()
+        .map(|m| serde_json::json!({"value": m}))
+        .collect();
     serde_json::json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": name,

@@ -9,22 +9,30 @@ both_backends!(create_read_replace_delete, |backend| async move {
     let c = &server.client;
     let mut body = user_body("bjensen@example.com");
     body["password"] = json!("t1meMa$heen");
-    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] =
-        json!({"department": "Tour Operations", "employeeNumber": "701984", "manager": {"value": "m-1"}});
+    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"department": "Tour Operations", "employeeNumber": "701984", "manager": {"value": "m-1"}});
     body["schemas"] = json!([
         "urn:ietf:params:scim:schemas:core:2.0:User",
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
     ]);
     let created = c.post("/Users", &body).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    assert_eq!(created.header("content-type"), Some("application/scim+json"));
+    assert_eq!(
+        created.header("content-type"),
+        Some("application/scim+json")
+    );
     let id = created.id();
     let location = format!("{}/Users/{id}", c.base);
     assert_eq!(created.header("location"), Some(location.as_str()));
     assert_eq!(created.body["meta"]["location"], json!(location));
     assert_eq!(created.body["meta"]["resourceType"], json!("User"));
-    assert_eq!(created.header("etag"), created.body["meta"]["version"].as_str());
-    assert!(created.body.get("password").is_none(), "passwords are never returned");
+    assert_eq!(
+        created.header("etag"),
+        created.body["meta"]["version"].as_str()
+    );
+    assert!(
+        created.body.get("password").is_none(),
+        "passwords are never returned"
+    );
     assert_eq!(created.body["userName"], json!("bjensen@example.com"));
     assert_eq!(
         created.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"],
@@ -34,7 +42,10 @@ both_backends!(create_read_replace_delete, |backend| async move {
     let read = c.get(&format!("/Users/{id}")).await;
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.body["name"]["givenName"], json!("Barbara"));
-    assert_eq!(read.body["meta"]["created"], created.body["meta"]["created"]);
+    assert_eq!(
+        read.body["meta"]["created"],
+        created.body["meta"]["created"]
+    );
 
     let mut replacement = user_body("bjensen@example.com");
     replacement["displayName"] = json!("Barbara J.");
@@ -43,17 +54,32 @@ both_backends!(create_read_replace_delete, |backend| async move {
     assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
     assert_eq!(replaced.body["displayName"], json!("Barbara J."));
     assert_eq!(replaced.body["active"], json!(false));
-    assert_ne!(replaced.body["meta"]["version"], created.body["meta"]["version"]);
+    assert_ne!(
+        replaced.body["meta"]["version"],
+        created.body["meta"]["version"]
+    );
     assert!(
-        replaced.body.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User").is_none(),
+        replaced
+            .body
+            .get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+            .is_none(),
         "PUT replaces: attributes it leaves out are gone"
     );
 
-    assert_eq!(c.delete(&format!("/Users/{id}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.delete(&format!("/Users/{id}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     let gone = c.get(&format!("/Users/{id}")).await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    assert_eq!(gone.body["schemas"], json!(["urn:ietf:params:scim:api:messages:2.0:Error"]));
-    assert_eq!(c.delete(&format!("/Users/{id}")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        gone.body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(
+        c.delete(&format!("/Users/{id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     let types: Vec<String> = events(&server.db).into_iter().map(|(_, t, _)| t).collect();
     assert_eq!(types, ["user.created", "user.updated", "user.deleted"]);
@@ -63,7 +89,10 @@ both_backends!(passwords_are_not_stored_anywhere, |backend| async move {
     let server = TestServer::start(backend).await;
     let mut body = user_body("pw@example.com");
     body["password"] = json!("Sup3rSecretValue!");
-    assert_eq!(server.client.post("/Users", &body).await.status, StatusCode::CREATED);
+    assert_eq!(
+        server.client.post("/Users", &body).await.status,
+        StatusCode::CREATED
+    );
     let db = server.stop();
     let store = roster::store::Store::open(&db.url).unwrap();
     let mut conn = store.conn().unwrap();
@@ -74,7 +103,10 @@ both_backends!(passwords_are_not_stored_anywhere, |backend| async move {
         .first(&mut *conn)
         .unwrap();
     assert!(!resource.contains("Sup3rSecretValue!") && !raw.contains("Sup3rSecretValue!"));
-    assert!(raw.contains("pw@example.com"), "the raw body is kept, minus secrets");
+    assert!(
+        raw.contains("pw@example.com"),
+        "the raw body is kept, minus secrets"
+    );
 });
 
 both_backends!(filters_run_and_page, |backend| async move {
@@ -99,19 +131,39 @@ both_backends!(filters_run_and_page, |backend| async move {
         (r#"externalId eq "ext-user3@example.com""#.into(), vec![3]),
         (r#"externalId eq "EXT-USER3@EXAMPLE.COM""#.into(), vec![]),
         (r#"emails.value eq "home4@example.net""#.into(), vec![4]),
-        (r#"emails[type eq "work" and value eq "user0@example.com"]"#.into(), vec![0]),
-        (r#"emails[type eq "work" and value eq "home0@example.net"]"#.into(), vec![]),
+        (
+            r#"emails[type eq "work" and value eq "user0@example.com"]"#.into(),
+            vec![0],
+        ),
+        (
+            r#"emails[type eq "work" and value eq "home0@example.net"]"#.into(),
+            vec![],
+        ),
         (r#"displayName eq "User 2""#.into(), vec![2]),
         (format!(r#"id eq "{}""#, ids[3]), vec![3]),
-        (r#"userName eq "user1@example.com" and displayName eq "User 1""#.into(), vec![1]),
-        (r#"userName eq "user1@example.com" and displayName eq "User 2""#.into(), vec![]),
-        (r#"userName eq "user1@example.com" or userName eq "user4@example.com""#.into(), vec![1, 4]),
-        (r#"userName sw "user" and not (userName ew "0@example.com")"#.into(), vec![1, 2, 3, 4]),
+        (
+            r#"userName eq "user1@example.com" and displayName eq "User 1""#.into(),
+            vec![1],
+        ),
+        (
+            r#"userName eq "user1@example.com" and displayName eq "User 2""#.into(),
+            vec![],
+        ),
+        (
+            r#"userName eq "user1@example.com" or userName eq "user4@example.com""#.into(),
+            vec![1, 4],
+        ),
+        (
+            r#"userName sw "user" and not (userName ew "0@example.com")"#.into(),
+            vec![1, 2, 3, 4],
+        ),
         (r#"emails.value co "%""#.into(), vec![]),
         (r#"userName eq "nobody@example.com""#.into(), vec![]),
     ];
     for (filter, expected) in cases {
-        let r = c.get(&format!("/Users?filter={}", urlencode(&filter))).await;
+        let r = c
+            .get(&format!("/Users?filter={}", urlencode(&filter)))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
         let mut found: Vec<String> = r.body["Resources"]
             .as_array()
@@ -129,16 +181,24 @@ both_backends!(filters_run_and_page, |backend| async move {
     assert_eq!(page.body["totalResults"], json!(5));
     assert_eq!(page.body["itemsPerPage"], json!(2));
     assert_eq!(page.body["startIndex"], json!(2));
-    let page_ids: Vec<&str> = page.body["Resources"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    let page_ids: Vec<&str> = page.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
     assert_eq!(page_ids, [ids[1].as_str(), ids[2].as_str()]);
     let none = c.get("/Users?count=0").await;
     assert_eq!(none.body["totalResults"], json!(5));
     assert_eq!(none.body["Resources"], json!([]));
     let searched = c
-        .post("/Users/.search", &json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-            "filter": "userName eq \"user3@example.com\"",
-        }))
+        .post(
+            "/Users/.search",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "userName eq \"user3@example.com\"",
+            }),
+        )
         .await;
     assert_eq!(searched.status, StatusCode::OK, "{}", searched.body);
     assert_eq!(searched.body["Resources"][0]["id"], json!(ids[3]));
@@ -150,27 +210,76 @@ both_backends!(patch_operations, |backend| async move {
     let id = c.post("/Users", &user_body("p@example.com")).await.id();
     let path = format!("/Users/{id}");
     let cases = [
-        (json!([{"op": "replace", "path": "active", "value": false}]), "/active", json!(false)),
-        (json!([{"op": "add", "path": "title", "value": "Engineer"}]), "/title", json!("Engineer")),
-        (json!([{"op": "replace", "value": {"displayName": "Pat"}}]), "/displayName", json!("Pat")),
-        (json!([{"op": "replace", "path": "name.familyName", "value": "Smith"}]), "/name/familyName", json!("Smith")),
-        (json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]), "/emails/0/value", json!("new@example.com")),
-        (json!([{"op": "remove", "path": "title"}]), "/title", serde_json::Value::Null),
+        (
+            json!([{"op": "replace", "path": "active", "value": false}]),
+            "/active",
+            json!(false),
+        ),
+        (
+            json!([{"op": "add", "path": "title", "value": "Engineer"}]),
+            "/title",
+            json!("Engineer"),
+        ),
+        (
+            json!([{"op": "replace", "value": {"displayName": "Pat"}}]),
+            "/displayName",
+            json!("Pat"),
+        ),
+        (
+            json!([{"op": "replace", "path": "name.familyName", "value": "Smith"}]),
+            "/name/familyName",
+            json!("Smith"),
+        ),
+        (
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}]),
+            "/emails/0/value",
+            json!("new@example.com"),
+        ),
+        (
+            json!([{"op": "remove", "path": "title"}]),
+            "/title",
+            serde_json::Value::Null,
+        ),
     ];
     for (ops, pointer, expected) in cases {
         let r = c.patch(&path, &patch_body(ops.clone())).await;
         assert_eq!(r.status, StatusCode::OK, "{ops}: {}", r.body);
-        assert_eq!(r.body.pointer(pointer).cloned().unwrap_or_default(), expected, "{ops}");
+        assert_eq!(
+            r.body.pointer(pointer).cloned().unwrap_or_default(),
+            expected,
+            "{ops}"
+        );
         let read = c.get(&path).await;
-        assert_eq!(read.body.pointer(pointer).cloned().unwrap_or_default(), expected, "{ops} (re-read)");
+        assert_eq!(
+            read.body.pointer(pointer).cloned().unwrap_or_default(),
+            expected,
+            "{ops} (re-read)"
+        );
     }
-    let filtered = c.get(&format!("/Users?filter={}", urlencode(r#"emails.value eq "new@example.com""#))).await;
-    assert_eq!(filtered.body["totalResults"], json!(1), "the index follows PATCHes");
+    let filtered = c
+        .get(&format!(
+            "/Users?filter={}",
+            urlencode(r#"emails.value eq "new@example.com""#)
+        ))
+        .await;
+    assert_eq!(
+        filtered.body["totalResults"],
+        json!(1),
+        "the index follows PATCHes"
+    );
 
     let before = c.get(&path).await;
-    let same = c.patch(&path, &patch_body(json!([{"op": "replace", "path": "active", "value": false}]))).await;
+    let same = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
     assert_eq!(same.status, StatusCode::OK);
-    assert_eq!(same.body["meta"]["version"], before.body["meta"]["version"], "a no-op PATCH keeps the version");
+    assert_eq!(
+        same.body["meta"]["version"], before.body["meta"]["version"],
+        "a no-op PATCH keeps the version"
+    );
 });
 
 both_backends!(preconditions, |backend| async move {
@@ -179,18 +288,45 @@ both_backends!(preconditions, |backend| async move {
     let created = c.post("/Users", &user_body("e@example.com")).await;
     let path = format!("/Users/{}", created.id());
     let etag = created.header("etag").unwrap().to_string();
-    let not_modified = c.send(reqwest::Method::GET, &path, None, &[("if-none-match", &etag)]).await;
+    let not_modified = c
+        .send(
+            reqwest::Method::GET,
+            &path,
+            None,
+            &[("if-none-match", &etag)],
+        )
+        .await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
     let ok = c
-        .send(reqwest::Method::PATCH, &path, Some(&patch_body(json!([{"op": "replace", "path": "title", "value": "A"}]))), &[("if-match", &etag)])
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&patch_body(
+                json!([{"op": "replace", "path": "title", "value": "A"}]),
+            )),
+            &[("if-match", &etag)],
+        )
         .await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     let stale = c
-        .send(reqwest::Method::PATCH, &path, Some(&patch_body(json!([{"op": "replace", "path": "title", "value": "B"}]))), &[("if-match", &etag)])
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(&patch_body(
+                json!([{"op": "replace", "path": "title", "value": "B"}]),
+            )),
+            &[("if-match", &etag)],
+        )
         .await;
     assert_eq!(stale.status, StatusCode::PRECONDITION_FAILED);
-    assert_eq!(c.get(&path).await.body["title"], json!("A"), "a failed precondition changes nothing");
-    let stale_delete = c.send(reqwest::Method::DELETE, &path, None, &[("if-match", &etag)]).await;
+    assert_eq!(
+        c.get(&path).await.body["title"],
+        json!("A"),
+        "a failed precondition changes nothing"
+    );
+    let stale_delete = c
+        .send(reqwest::Method::DELETE, &path, None, &[("if-match", &etag)])
+        .await;
     assert_eq!(stale_delete.status, StatusCode::PRECONDITION_FAILED);
 });
 
