@@ -136,6 +136,8 @@ export ROSTER_BIND=127.0.0.1:$port
 export ROSTER_PUBLIC_URL=http://127.0.0.1:$port
 # Loopback only: never let a proxy from the environment get in the way.
 export NO_PROXY=127.0.0.1,localhost no_proxy=127.0.0.1,localhost
+# Plain server logs (tracing-subscriber honours NO_COLOR).
+export NO_COLOR=1
 
 # Last JSON object printed on stdout ($1 = output, $2.. = keys to print, one per line).
 json_field() {
@@ -190,12 +192,12 @@ urllib.request.urlopen(sys.argv[1], timeout=2)' "http://127.0.0.1:$port/healthz"
 deadline=$((SECONDS + ${ROSTER_HEALTH_TIMEOUT:-60}))
 until healthy; do
     if ! kill -0 "$server_pid" 2>/dev/null; then
-        tail -n 50 "$server_log" >&2
+        tail -n 50 "$server_log" | cut -c1-400 >&2
         server_pid=""
         die "roster serve exited before answering /healthz (log above)"
     fi
     if ((SECONDS >= deadline)); then
-        tail -n 50 "$server_log" >&2
+        tail -n 50 "$server_log" | cut -c1-400 >&2
         die "roster serve did not answer http://127.0.0.1:$port/healthz within ${ROSTER_HEALTH_TIMEOUT:-60}s"
     fi
     sleep 0.3
@@ -213,7 +215,9 @@ if ! kill -0 "$server_pid" 2>/dev/null; then
 fi
 stop_server
 if [[ $rc -ne 0 ]]; then
-    log "scim2-tester failed (exit $rc); last 40 lines of the server log:"
-    tail -n 40 "$server_log" >&2 || true
+    # The tester's own clean-up DELETEs of already deleted resources (404) are noise here.
+    log "scim2-tester failed (exit $rc); last 40 lines of the server log, less DELETE 404s, cut to 400 characters" \
+        "(keep the whole log with ROSTER_CONFORMANCE_OUT=DIR):"
+    grep -v -E 'http\.method=DELETE .*http\.status_code=404' "$server_log" | tail -n 40 | cut -c1-400 >&2 || true
 fi
 exit "$rc"

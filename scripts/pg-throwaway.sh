@@ -90,11 +90,12 @@ _roster_pg_start_throwaway() {
         return 1
     fi
 
-    _roster_pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/roster-pg.XXXXXX")
+    _roster_pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/roster-pg.XXXXXX") || return 1
     _roster_pg_owner_pid=$BASHPID
     chmod 700 "$_roster_pg_dir"
-    if [[ $(id -u) -eq 0 ]]; then
-        chown "$_roster_pg_user" "$_roster_pg_dir"
+    if [[ $(id -u) -eq 0 ]] && ! chown "$_roster_pg_user" "$_roster_pg_dir"; then
+        roster_pg_cleanup
+        return 1
     fi
 
     _roster_pg_log "starting a throwaway PostgreSQL ($bindir) in $_roster_pg_dir"
@@ -172,7 +173,7 @@ roster_pg_ensure() {
             return 1
         }
     else
-        _roster_pg_log "FATAL: ROSTER_TEST_POSTGRES_URL=$(roster_pg_redact "$url") does not answer. Start that server, unset the variable to use (or start a throwaway in place of) the default $ROSTER_PG_DEFAULT_URL, or set ROSTER_PG_THROWAWAY=1"
+        _roster_pg_log "FATAL: ROSTER_TEST_POSTGRES_URL=$(roster_pg_redact "$url") does not answer. Start that server, or unset ROSTER_TEST_POSTGRES_URL (the default $ROSTER_PG_DEFAULT_URL is then used, or a throwaway cluster when it is down), or set ROSTER_PG_THROWAWAY=1"
         return 1
     fi
 

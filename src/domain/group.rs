@@ -31,12 +31,11 @@ impl MemberKind {
     }
 }
 
-/// A member as stored: its id, what it is, and a name to show.
+/// A member as stored: its id and what it is.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Member {
     pub id: String,
     pub kind: MemberKind,
-    pub display: Option<String>,
 }
 
 /// One step of a membership change, applied in the order given.

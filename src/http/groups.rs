@@ -86,6 +86,29 @@ pub async fn get(
     Ok(response::resource(StatusCode::OK, &full, &projected))
 }
 
+pub(super) async fn render_page(
+    state: &web::Data<AppState>,
+    auth: &Authed,
+    items: &[DirectoryGroup],
+    p: &Projection,
+) -> Result<Vec<Value>, ApiError> {
+    let mut resources = Vec::with_capacity(items.len());
+    for g in items {
+        resources.push(render(state, &auth.scope, g, p).await?.1);
+    }
+    Ok(resources)
+}
+
+pub(super) async fn page(
+    state: &web::Data<AppState>,
+    auth: &Authed,
+    query: crate::domain::query::ListQuery,
+) -> Result<crate::domain::query::Page<DirectoryGroup>, ApiError> {
+    let st = state.clone();
+    let scope = auth.scope.clone();
+    Ok(web::block(move || group::list(&st.store, &scope, &query)).await??)
+}
+
 async fn list_with(
     state: web::Data<AppState>,
     auth: Authed,
@@ -98,17 +121,12 @@ async fn list_with(
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),
     )?;
-    let st = state.clone();
-    let scope = auth.scope.clone();
-    let q = query.clone();
-    let page = web::block(move || group::list(&st.store, &scope, &q)).await??;
-    let mut resources = Vec::with_capacity(page.items.len());
-    for g in &page.items {
-        resources.push(render(&state, &auth.scope, g, &p).await?.1);
-    }
+    let start_index = query.start_index;
+    let found = page(&state, &auth, query).await?;
+    let resources = render_page(&state, &auth, &found.items, &p).await?;
     Ok(response::scim(
         StatusCode::OK,
-        &list_response(page.total, query.start_index, resources),
+        &list_response(found.total, start_index, resources),
     ))
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod groups;
 pub mod request;
 pub mod response;
+pub mod search;
 pub mod users;
 
 use std::net::TcpListener;
@@ -38,7 +39,8 @@ async fn healthz() -> HttpResponse {
 }
 
 fn resource_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/Users", web::get().to(users::list))
+    cfg.route("/.search", web::post().to(search::search_all))
+        .route("/Users", web::get().to(users::list))
         .route("/Users", web::post().to(users::create))
         .route("/Users/.search", web::post().to(users::search))
         .route("/Users/{id}", web::get().to(users::get))

@@ -76,6 +76,39 @@ pub async fn get(
     Ok(respond(&state, StatusCode::OK, &found, mine, &p))
 }
 
+/// Renders one page of users, reading all their groups in one query.
+pub(super) async fn render_page(
+    state: &web::Data<AppState>,
+    auth: &Authed,
+    items: &[user::DirectoryUser],
+    p: &Projection,
+) -> Result<Vec<Value>, ApiError> {
+    let ids = items.iter().map(|u| u.id.to_string()).collect();
+    let groups = groups_of(state, auth, ids).await?;
+    Ok(items
+        .iter()
+        .map(|u| {
+            let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
+            project(
+                &state.registry,
+                User,
+                &scim_user::render(u, Some(mine), &state.base_url),
+                p,
+            )
+        })
+        .collect())
+}
+
+pub(super) async fn page(
+    state: &web::Data<AppState>,
+    auth: &Authed,
+    query: crate::domain::query::ListQuery,
+) -> Result<crate::domain::query::Page<user::DirectoryUser>, ApiError> {
+    let st = state.clone();
+    let scope = auth.scope.clone();
+    Ok(web::block(move || user::list(&st.store, &scope, &query)).await??)
+}
+
 async fn list_with(
     state: web::Data<AppState>,
     auth: Authed,
@@ -88,28 +121,12 @@ async fn list_with(
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),
     )?;
-    let st = state.clone();
-    let scope = auth.scope.clone();
-    let q = query.clone();
-    let page = web::block(move || user::list(&st.store, &scope, &q)).await??;
-    let ids = page.items.iter().map(|u| u.id.to_string()).collect();
-    let groups = groups_of(&state, &auth, ids).await?;
-    let resources: Vec<Value> = page
-        .items
-        .iter()
-        .map(|u| {
-            let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-            project(
-                &state.registry,
-                User,
-                &scim_user::render(u, Some(mine), &state.base_url),
-                &p,
-            )
-        })
-        .collect();
+    let start_index = query.start_index;
+    let found = page(&state, &auth, query).await?;
+    let resources = render_page(&state, &auth, &found.items, &p).await?;
     Ok(response::scim(
         StatusCode::OK,
-        &list_response(page.total, query.start_index, resources),
+        &list_response(found.total, start_index, resources),
     ))
 }
 

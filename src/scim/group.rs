@@ -38,15 +38,11 @@ pub fn render(group: &DirectoryGroup, members: Option<&[Member]>, base_url: &str
                     crate::domain::group::MemberKind::User => "Users",
                     crate::domain::group::MemberKind::Group => "Groups",
                 };
-                let mut v = json!({
+                json!({
                     "value": m.id,
                     "$ref": format!("{base_url}/{endpoint}/{}", m.id),
                     "type": m.kind.as_str(),
-                });
-                if let (Some(display), Value::Object(obj)) = (&m.display, &mut v) {
-                    obj.insert("display".into(), json!(display));
-                }
-                v
+                })
             })
             .collect();
         doc.insert("members".into(), Value::Array(members));

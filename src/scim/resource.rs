@@ -1156,8 +1156,8 @@ mod tests {
             ),
             (
                 None,
-                Some("members.display"),
-                Projection::Exclude(vec!["members.display".into()]),
+                Some("members.type"),
+                Projection::Exclude(vec!["members.type".into()]),
                 true,
             ),
             (

@@ -192,35 +192,20 @@ pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), Stor
     Ok(())
 }
 
-/// Every member of a group, with a name to show: a user's displayName (else userName) or a
-/// group's displayName.
+/// Every member of a group, from the membership rows alone.
 pub fn members(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<Vec<Member>, StoreError> {
-    let users: Vec<(String, String, Option<String>)> = m::table
-        .inner_join(u::table.on(u::id.eq(m::member_id)))
+    let rows: Vec<(String, String)> = m::table
         .filter(m::group_id.eq(id.as_str()))
         .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .order(m::created_at)
-        .select((m::member_id, u::user_name, u::display_name))
+        .order((m::created_at, m::member_id))
+        .select((m::member_id, m::member_type))
         .load(conn)?;
-    let groups: Vec<(String, String)> = m::table
-        .inner_join(g::table.on(g::id.eq(m::member_id)))
-        .filter(m::group_id.eq(id.as_str()))
-        .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .order(m::created_at)
-        .select((m::member_id, g::display_name))
-        .load(conn)?;
-    Ok(users
+    Ok(rows
         .into_iter()
-        .map(|(id, user_name, display)| Member {
+        .map(|(id, kind)| Member {
+            kind: member_kind(&kind),
             id,
-            kind: MemberKind::User,
-            display: Some(display.unwrap_or(user_name)),
         })
-        .chain(groups.into_iter().map(|(id, display)| Member {
-            id,
-            kind: MemberKind::Group,
-            display: Some(display),
-        }))
         .collect())
 }
 

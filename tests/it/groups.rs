@@ -167,3 +167,44 @@ both_backends!(groups_and_memberships, |backend| async move {
         "cursors increase without gaps: {cursors:?}"
     );
 });
+
+both_backends!(root_search_spans_users_then_groups, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let mut user = user_body("s@example.com");
+    user["displayName"] = json!("Shared Name");
+    let uid = c.post("/Users", &user).await.id();
+    let gid = c
+        .post("/Groups", &group_body("Shared Name", &[&uid]))
+        .await
+        .id();
+    c.post("/Groups", &group_body("Other", &[])).await;
+    let search = |body: Value| async move {
+        let mut body = body;
+        body["schemas"] = json!(["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]);
+        c.post("/.search", &body).await
+    };
+    let both = search(json!({"filter": "displayName eq \"shared name\""})).await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.body);
+    assert_eq!(both.body["totalResults"], json!(2));
+    assert_eq!(both.body["Resources"][0]["id"], json!(uid));
+    assert_eq!(both.body["Resources"][1]["id"], json!(gid));
+    let second =
+        search(json!({"filter": "displayName eq \"shared name\"", "startIndex": 2, "count": 1}))
+            .await;
+    assert_eq!(second.body["Resources"].as_array().map(Vec::len), Some(1));
+    assert_eq!(second.body["Resources"][0]["id"], json!(gid));
+    let users_only =
+        search(json!({"filter": "userName eq \"s@example.com\"", "attributes": ["userName"]}))
+            .await;
+    assert_eq!(users_only.body["totalResults"], json!(1));
+    assert_eq!(
+        users_only.body["Resources"][0],
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": uid, "userName": "s@example.com"})
+    );
+    let everything = search(json!({})).await;
+    assert_eq!(everything.body["totalResults"], json!(3));
+    let bad = search(json!({"filter": "nosuch eq 1"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["scimType"], json!("invalidFilter"));
+});

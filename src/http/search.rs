@@ -1,0 +1,62 @@
+//! `POST /.search` at the root (RFC 7644 §3.4.3): one list over users, then groups.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use super::AppState;
+use super::auth::Authed;
+use super::body::ScimBody;
+use super::error::ApiError;
+use super::request::search_params;
+use super::{groups, response, users};
+use crate::scim::list::list_response;
+use crate::scim::resource::Projection;
+use crate::scim::schema::ResourceKind::{Group, User};
+
+pub async fn search_all(
+    state: web::Data<AppState>,
+    auth: Authed,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
+    let params = search_params(&body.0)?;
+    // A filter naming attributes only one type has selects only that type; a filter neither
+    // type understands is the client's error.
+    let (user_query, group_query) = match (
+        params.query(&state.registry, User),
+        params.query(&state.registry, Group),
+    ) {
+        (Err(e), Err(_)) => return Err(e.into()),
+        (u, g) => (u.ok(), g.ok()),
+    };
+    let (start_index, count) = user_query
+        .as_ref()
+        .or(group_query.as_ref())
+        .map_or((1, 0), |q| (q.start_index, q.count));
+    let reg = &state.registry;
+    let attrs = params.attributes.as_deref();
+    let excluded = params.excluded_attributes.as_deref();
+
+    let mut resources = Vec::new();
+    let mut user_total = 0;
+    if let Some(q) = user_query {
+        let found = users::page(&state, &auth, q).await?;
+        user_total = found.total;
+        let p = Projection::parse(reg, User, attrs, excluded)?;
+        resources.extend(users::render_page(&state, &auth, &found.items, &p).await?);
+    }
+    let mut group_total = 0;
+    if let Some(mut q) = group_query {
+        // Groups follow all users in the combined order.
+        let skip = (start_index - 1).saturating_sub(user_total);
+        q.start_index = skip + 1;
+        q.count = count.saturating_sub(resources.len() as u64);
+        let found = groups::page(&state, &auth, q).await?;
+        group_total = found.total;
+        let p = Projection::parse(reg, Group, attrs, excluded)?;
+        resources.extend(groups::render_page(&state, &auth, &found.items, &p).await?);
+    }
+    Ok(response::scim(
+        StatusCode::OK,
+        &list_response(user_total + group_total, start_index, resources),
+    ))
+}
