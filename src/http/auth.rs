@@ -41,7 +41,6 @@ impl FromRequest for Authed {
             };
             let found = web::block(move || token::authenticate(&state.store, &presented)).await??;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
-            tracing::Span::current().record("directory", scope.directory_id.as_str());
             Ok(Authed { scope, kind })
         })
     }

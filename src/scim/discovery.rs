@@ -8,7 +8,6 @@ use super::schema::{ResourceType, SchemaRegistry};
 pub fn service_provider_config(base_url: &str, max_body_bytes: usize) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": "https://github.com/roster/roster#readme",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": max_body_bytes},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
