@@ -11,11 +11,11 @@ use crate::domain::tenancy::Scope;
 #[derive(Insertable)]
 #[diesel(table_name = attribute_values)]
 struct ValueRow<'a> {
+    directory_id: &'a str,
     resource_id: &'a str,
     path: &'a str,
     elem: i32,
     tenant_id: &'a str,
-    directory_id: &'a str,
     resource_type: &'a str,
     value: &'a str,
     value_ci: String,
@@ -52,8 +52,8 @@ pub fn replace(
 pub fn remove(conn: &mut DbConn, scope: &Scope, resource_id: &str) -> Result<(), StoreError> {
     diesel::delete(
         attribute_values::table
-            .filter(attribute_values::resource_id.eq(resource_id))
-            .filter(attribute_values::directory_id.eq(scope.directory_id.as_str())),
+            .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
+            .filter(attribute_values::resource_id.eq(resource_id)),
     )
     .execute(conn)?;
     Ok(())

@@ -172,7 +172,7 @@ impl Builder<'_> {
                 match element {
                     Some(e) => {
                         out.sql(&format!(
-                            "EXISTS (SELECT 1 FROM attribute_values x WHERE x.resource_id = {e}.resource_id AND x.elem = {e}.elem AND x.path = "
+                            "EXISTS (SELECT 1 FROM attribute_values x WHERE x.directory_id = {e}.directory_id AND x.resource_id = {e}.resource_id AND x.path = "
                         ));
                     }
                     None => {
@@ -186,6 +186,9 @@ impl Builder<'_> {
                     }
                 }
                 out.text(path.as_str());
+                if let Some(e) = element {
+                    out.sql(&format!(" AND x.elem = {e}.elem"));
+                }
                 if let Op::Compare(cmp, operand) = &test.op {
                     out.sql(" AND ");
                     let column = match operand {
@@ -231,9 +234,11 @@ impl Builder<'_> {
                             },
                             _ => operand.clone(),
                         };
-                        out.sql("COALESCE(");
+                        // Never NULL, so `not (...)` of it is exact; the bare comparison
+                        // stays visible to the column's index.
+                        out.sql(&format!("({column} IS NOT NULL AND "));
                         compare(&column, *cmp, &operand, out);
-                        out.sql(", FALSE)");
+                        out.sql(")");
                     }
                 }
             }

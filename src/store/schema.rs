@@ -87,12 +87,12 @@ diesel::table! {
 }
 
 diesel::table! {
-    attribute_values (resource_id, path, elem) {
+    attribute_values (directory_id, resource_id, path, elem) {
+        directory_id -> Text,
         resource_id -> Text,
         path -> Text,
         elem -> Integer,
         tenant_id -> Text,
-        directory_id -> Text,
         resource_type -> Text,
         value -> Text,
         value_ci -> Text,

@@ -98,7 +98,7 @@ CREATE TABLE attribute_values (
     value TEXT NOT NULL,
     value_ci TEXT NOT NULL,
     value_num DOUBLE PRECISION,
-    PRIMARY KEY (resource_id, path, elem)
+    PRIMARY KEY (directory_id, resource_id, path, elem)
 );
 CREATE INDEX attribute_values_ci ON attribute_values (directory_id, resource_type, path, value_ci);
 CREATE INDEX attribute_values_exact ON attribute_values (directory_id, resource_type, path, value);

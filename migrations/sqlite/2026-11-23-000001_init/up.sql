@@ -98,7 +98,7 @@ CREATE TABLE attribute_values (
     value TEXT NOT NULL,
     value_ci TEXT NOT NULL,
     value_num DOUBLE PRECISION,
-    PRIMARY KEY (resource_id, path, elem)
+    PRIMARY KEY (directory_id, resource_id, path, elem)
 );
 CREATE INDEX attribute_values_ci ON attribute_values (directory_id, resource_type, path, value_ci);
 CREATE INDEX attribute_values_exact ON attribute_values (directory_id, resource_type, path, value);
@@ -124,3 +124,31 @@ CREATE TABLE event_counter (
     last_cursor BIGINT NOT NULL
 );
 INSERT INTO event_counter (id, last_cursor) VALUES (1, 0);
+
+-- Fixed planner statistics (https://sqlite.org/optoverview.html, "Manual Control Of Query Plans
+-- Using SQLITE_STAT Tables"). They describe the shape of the data, not its size: a directory
+-- holds many users, an id names one row. Without them SQLite guesses, and with a filter such as
+-- `emails.value eq "x"` it scans the whole directory by `directory_id` instead of probing the
+-- matching ids. Real ANALYZE statistics would go stale between runs on long-lived connections;
+-- these ratios hold at any size. Roster never runs ANALYZE.
+ANALYZE sqlite_schema;
+INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES
+    ('directory_users', 'sqlite_autoindex_directory_users_1', '100000 1'),
+    ('directory_users', 'directory_users_user_name', '100000 10000 1'),
+    ('directory_users', 'directory_users_external_id', '100000 10000 1'),
+    ('directory_users', 'directory_users_listing', '100000 10000 1 1'),
+    ('directory_groups', 'sqlite_autoindex_directory_groups_1', '10000 1'),
+    ('directory_groups', 'directory_groups_display_name', '10000 1000 2'),
+    ('directory_groups', 'directory_groups_external_id', '10000 1000 1'),
+    ('directory_groups', 'directory_groups_listing', '10000 1000 1 1'),
+    ('memberships', 'sqlite_autoindex_memberships_1', '1000000 100 1'),
+    ('memberships', 'memberships_member', '1000000 10'),
+    ('attribute_values', 'sqlite_autoindex_attribute_values_1', '1000000 100000 10 1 1'),
+    ('attribute_values', 'attribute_values_ci', '1000000 100000 50000 10000 2'),
+    ('attribute_values', 'attribute_values_exact', '1000000 100000 50000 10000 2'),
+    ('events', 'sqlite_autoindex_events_1', '1000000 1'),
+    ('events', 'sqlite_autoindex_events_2', '1000000 1'),
+    ('events', 'events_directory', '1000000 100000 1'),
+    ('tokens', 'sqlite_autoindex_tokens_1', '1000 1'),
+    ('tokens', 'sqlite_autoindex_tokens_2', '1000 1'),
+    ('tokens', 'tokens_directory', '1000 2');
