@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 use crate::config::{Config, FileConfig};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
-use crate::domain::{clock, ids::TokenId, token};
+use crate::domain::{clock, ids::TokenId, settings, token};
 use crate::http::{self, AppState};
+use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
@@ -313,7 +314,9 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         store.backend_name(),
         http::SCIM_PREFIX
     );
+    let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let state = AppState {
+        cursor_key,
         store: Arc::new(store),
         registry: SchemaRegistry::builtin(),
         base_url: format!("{public_url}{}", http::SCIM_PREFIX),

@@ -70,12 +70,39 @@ pub enum Operand {
     Time(NaiveDateTime),
 }
 
-/// One page of a list: `start_index` is 1-based as in SCIM.
+/// What a list is ordered by. Resources without a value sort last in either direction; ties
+/// break on id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    pub target: Target,
+    /// How an indexed value compares: as folded text, exact text, or a number.
+    pub compare: SortCompare,
+    pub descending: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortCompare {
+    Folded,
+    Exact,
+    Numeric,
+}
+
+/// A position in the default order (creation time, then id): the page starts after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct After {
+    pub created: NaiveDateTime,
+    pub id: String,
+}
+
+/// One page of a list: `start_index` is 1-based as in SCIM. `after` (cursor pagination) applies
+/// only to the default order.
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
     pub start_index: u64,
     pub count: u64,
+    pub sort: Option<Sort>,
+    pub after: Option<After>,
 }
 
 #[derive(Debug, Clone)]

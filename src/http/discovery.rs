@@ -7,7 +7,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::response;
 use crate::scim::discovery;
-use crate::scim::list::list_response;
+use crate::scim::list::{Paging, list_response};
 
 pub async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse {
     response::scim(
@@ -18,7 +18,10 @@ pub async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse
 
 fn listed(items: Vec<serde_json::Value>) -> HttpResponse {
     let total = items.len() as u64;
-    response::scim(StatusCode::OK, &list_response(total, 1, items))
+    response::scim(
+        StatusCode::OK,
+        &list_response(total, 1, items, &Paging::Index, None),
+    )
 }
 
 pub async fn resource_types(state: web::Data<AppState>) -> HttpResponse {

@@ -64,6 +64,8 @@ impl ApiError {
                 ScimError::NoTarget(_) => (S::BAD_REQUEST, Some("noTarget")),
                 ScimError::Mutability(_) => (S::BAD_REQUEST, Some("mutability")),
                 ScimError::TooMany(_) => (S::BAD_REQUEST, Some("tooMany")),
+                ScimError::InvalidCursor(_) => (S::BAD_REQUEST, Some("invalidCursor")),
+                ScimError::ExpiredCursor(_) => (S::BAD_REQUEST, Some("expiredCursor")),
                 ScimError::NotImplemented(_) => (S::NOT_IMPLEMENTED, None),
             },
             ApiError::Domain(e) => match e {

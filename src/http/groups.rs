@@ -19,7 +19,7 @@ use crate::domain::group::{self, DirectoryGroup, MemberChange};
 use crate::domain::ids::GroupId;
 use crate::domain::tenancy::Scope;
 use crate::scim::group as scim_group;
-use crate::scim::list::list_response;
+use crate::scim::list::{ListParams, list_response, next_cursor};
 use crate::scim::patch;
 use crate::scim::resource::{MemberRef, Projection, canonicalize, project, strip_secrets};
 use crate::scim::schema::ResourceKind::Group;
@@ -112,21 +112,30 @@ pub(super) async fn page(
 async fn list_with(
     state: web::Data<AppState>,
     auth: Authed,
-    params: crate::scim::list::ListParams,
+    params: ListParams,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.query(&state.registry, Group)?;
+    let now = chrono::Utc::now();
+    let (query, paging) = params.query(&state.registry, Group, &state.cursor_key, now)?;
     let p = Projection::parse(
         &state.registry,
         Group,
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),
     )?;
-    let start_index = query.start_index;
-    let found = page(&state, &auth, query).await?;
+    let (start_index, sorted) = (query.start_index, query.sort.is_some());
+    let mut found = page(&state, &auth, query).await?;
+    let next = next_cursor(
+        &paging,
+        sorted,
+        &mut found.items,
+        |r: &DirectoryGroup| (r.created_at, r.id.to_string()),
+        &state.cursor_key,
+        now,
+    );
     let resources = render_page(&state, &auth, &found.items, &p).await?;
     Ok(response::scim(
         StatusCode::OK,
-        &list_response(found.total, start_index, resources),
+        &list_response(found.total, start_index, resources, &paging, next),
     ))
 }
 

@@ -26,6 +26,7 @@ pub struct AppState {
     /// The SCIM base URL clients use, e.g. `https://roster.example.com/scim/v2`.
     pub base_url: String,
     pub max_body_bytes: usize,
+    pub cursor_key: crate::scim::cursor::CursorKey,
 }
 
 pub const SCIM_PREFIX: &str = "/scim/v2";

@@ -105,6 +105,9 @@ pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
             "count" => params.count = Some(number(v)?),
             "attributes" => params.attributes = Some(text(v)?),
             "excludedattributes" => params.excluded_attributes = Some(text(v)?),
+            "sortby" => params.sort_by = Some(text(v)?),
+            "sortorder" => params.sort_order = Some(text(v)?),
+            "cursor" => params.cursor = Some(text(v)?),
             _ => {}
         }
     }

@@ -9,7 +9,8 @@ use super::body::ScimBody;
 use super::error::ApiError;
 use super::request::search_params;
 use super::{groups, response, users};
-use crate::scim::list::list_response;
+use crate::scim::error::ScimError;
+use crate::scim::list::{Paging, list_response};
 use crate::scim::resource::Projection;
 use crate::scim::schema::ResourceKind::{Group, User};
 
@@ -19,14 +20,22 @@ pub async fn search_all(
     body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
     let params = search_params(&body.0)?;
+    if params.cursor.is_some() {
+        return Err(ScimError::InvalidValue(
+            "cursor pagination is offered per resource type: search /Users/.search or /Groups/.search".into(),
+        )
+        .into());
+    }
+    let now = chrono::Utc::now();
     // A filter naming attributes only one type has selects only that type; a filter neither
     // type understands is the client's error.
+    let key = &state.cursor_key;
     let (user_query, group_query) = match (
-        params.query(&state.registry, User),
-        params.query(&state.registry, Group),
+        params.query(&state.registry, User, key, now),
+        params.query(&state.registry, Group, key, now),
     ) {
         (Err(e), Err(_)) => return Err(e.into()),
-        (u, g) => (u.ok(), g.ok()),
+        (u, g) => (u.ok().map(|q| q.0), g.ok().map(|q| q.0)),
     };
     let (start_index, count) = user_query
         .as_ref()
@@ -57,6 +66,12 @@ pub async fn search_all(
     }
     Ok(response::scim(
         StatusCode::OK,
-        &list_response(user_total + group_total, start_index, resources),
+        &list_response(
+            user_total + group_total,
+            start_index,
+            resources,
+            &Paging::Index,
+            None,
+        ),
     ))
 }

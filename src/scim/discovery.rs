@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::list::MAX_COUNT;
+use super::cursor::CURSOR_TIMEOUT_SECS;
+use super::list::{DEFAULT_COUNT, MAX_COUNT};
 use super::schema::{ResourceType, SchemaRegistry};
 
 pub fn service_provider_config(base_url: &str, max_body_bytes: usize) -> Value {
@@ -12,7 +13,15 @@ pub fn service_provider_config(base_url: &str, max_body_bytes: usize) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": max_body_bytes},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
+        "sort": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS,
+        },
         "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",

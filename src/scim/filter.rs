@@ -5,9 +5,9 @@ use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter as ScimFil
 
 use super::error::{ScimError, ScimResult};
 use super::index::normalize_datetime;
-use super::schema::{AttrType, Attribute, ResolvedAttr, ResourceKind, SchemaRegistry};
+use super::schema::{AttrType, Attribute, ResolvedAttr, ResourceKind, SchemaRegistry, split_urn};
 use crate::domain::index::fold_case;
-use crate::domain::query::{Comparison, Filter, Op, Operand, Target, Test};
+use crate::domain::query::{Comparison, Filter, Op, Operand, SortCompare, Target, Test};
 
 /// Longer filters are refused before parsing.
 pub const MAX_FILTER_LEN: usize = 8192;
@@ -22,6 +22,43 @@ pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult
         .parse()
         .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?;
     Resolver { reg, kind }.filter(&parsed)
+}
+
+/// What `sortBy` names, as a sort target (RFC 7644 §3.4.2.3). A complex attribute sorts by its
+/// `value` sub-attribute, as a filter compares it.
+pub fn sort_target(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    path: &str,
+) -> ScimResult<(Target, SortCompare)> {
+    let unknown = || ScimError::InvalidValue(format!("sortBy: unknown attribute '{path}'"));
+    let (uri, rest) = split_urn(path);
+    let (name, sub) = match rest.split_once('.') {
+        Some((n, s)) => (n, Some(s)),
+        None => (rest, None),
+    };
+    let attr_path = AttrPath {
+        uri: uri.map(str::to_string),
+        name: name.to_string(),
+        sub_attr: sub.map(str::to_string),
+    };
+    let resolver = Resolver { reg, kind };
+    let resolved = resolver.resolve(&attr_path).map_err(|_| unknown())?;
+    let (target, leaf) = resolver
+        .target(&resolved, &attr_path)
+        .map_err(|_| ScimError::InvalidValue(format!("sortBy: cannot sort by '{path}'")))?;
+    let compare = match (&target, leaf.kind) {
+        (Target::Member, _) => {
+            return Err(ScimError::InvalidValue(format!(
+                "sortBy: cannot sort by '{path}'"
+            )));
+        }
+        (_, AttrType::Integer | AttrType::Decimal) => SortCompare::Numeric,
+        (Target::Name, _) => SortCompare::Folded,
+        (_, AttrType::String | AttrType::Reference) if !leaf.case_exact => SortCompare::Folded,
+        _ => SortCompare::Exact,
+    };
+    Ok((target, compare))
 }
 
 struct Resolver<'a> {

@@ -1,14 +1,16 @@
-//! List parameters (RFC 7644 §3.4.2.4) and the ListResponse.
+//! List parameters (RFC 7644 §3.4.2), cursor pagination (RFC 9865) and the ListResponse.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
+use super::cursor::{self, CursorKey, Position};
 use super::error::{ScimError, ScimResult};
 use super::filter;
 use super::schema::{LIST_RESPONSE_SCHEMA, ResourceKind, SchemaRegistry};
-use crate::domain::query::ListQuery;
+use crate::domain::query::{After, ListQuery, Sort};
 
 /// Page size when the client names none, and the most one page holds (advertised as
-/// `filter.maxResults`).
+/// `filter.maxResults` and `pagination.maxPageSize`).
 pub const DEFAULT_COUNT: u64 = 100;
 pub const MAX_COUNT: u64 = 1000;
 
@@ -20,6 +22,22 @@ pub struct ListParams {
     pub count: Option<i64>,
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    /// RFC 9865: present (even empty, for the first page) switches to cursor pagination.
+    pub cursor: Option<String>,
+}
+
+/// How the response pages: by index, or by cursor (then with the query's fingerprint, to sign
+/// the next cursor).
+#[derive(Debug, Clone)]
+pub enum Paging {
+    Index,
+    Cursor {
+        query: String,
+        count: u64,
+        offset: u64,
+    },
 }
 
 impl ListParams {
@@ -38,39 +56,160 @@ impl ListParams {
                 "count" => p.count = Some(number(v)?),
                 "attributes" => p.attributes = Some(v.to_string()),
                 "excludedattributes" => p.excluded_attributes = Some(v.to_string()),
+                "sortby" => p.sort_by = Some(v.to_string()),
+                "sortorder" => p.sort_order = Some(v.to_string()),
+                "cursor" => p.cursor = Some(v.to_string()),
                 _ => {}
             }
         }
         Ok(p)
     }
 
-    pub fn query(&self, reg: &SchemaRegistry, kind: ResourceKind) -> ScimResult<ListQuery> {
+    pub fn query(
+        &self,
+        reg: &SchemaRegistry,
+        kind: ResourceKind,
+        key: &CursorKey,
+        now: DateTime<Utc>,
+    ) -> ScimResult<(ListQuery, Paging)> {
         let filter = match self.filter.as_deref().map(str::trim) {
             Some(text) if !text.is_empty() => Some(filter::parse(reg, kind, text)?),
             _ => None,
         };
-        // RFC 7644 §3.4.2.4: a startIndex below 1 is read as 1, a negative count as 0.
-        let start_index = u64::try_from(self.start_index.unwrap_or(1))
-            .unwrap_or(1)
-            .max(1);
+        let sort = self.sort(reg, kind)?;
+        // RFC 7644 §3.4.2.4: a negative count is read as 0.
         let count = self
             .count
             .map_or(DEFAULT_COUNT, |c| u64::try_from(c).unwrap_or(0))
             .min(MAX_COUNT);
-        Ok(ListQuery {
+        let mut query = ListQuery {
             filter,
-            start_index,
+            start_index: 1,
             count,
-        })
+            sort,
+            after: None,
+        };
+        let Some(cursor) = &self.cursor else {
+            // A startIndex below 1 is read as 1.
+            query.start_index = u64::try_from(self.start_index.unwrap_or(1))
+                .unwrap_or(1)
+                .max(1);
+            return Ok((query, Paging::Index));
+        };
+        if self.start_index.is_some() {
+            return Err(ScimError::InvalidValue(
+                "'cursor' and 'startIndex' cannot be combined".into(),
+            ));
+        }
+        let fingerprint = cursor::fingerprint(&[
+            kind.name(),
+            self.filter.as_deref().unwrap_or(""),
+            self.sort_by.as_deref().unwrap_or(""),
+            self.sort_order.as_deref().unwrap_or(""),
+        ]);
+        let mut offset = 0;
+        if !cursor.is_empty() {
+            match cursor::decode(key, cursor, &fingerprint, now)? {
+                Position::After { created, id } => query.after = Some(After { created, id }),
+                Position::Offset(n) => {
+                    offset = n;
+                    query.start_index = n + 1;
+                }
+            }
+        }
+        // One row more than asked tells whether a next page exists.
+        query.count = count + 1;
+        Ok((
+            query,
+            Paging::Cursor {
+                query: fingerprint,
+                count,
+                offset,
+            },
+        ))
+    }
+
+    fn sort(&self, reg: &SchemaRegistry, kind: ResourceKind) -> ScimResult<Option<Sort>> {
+        let descending = match self
+            .sort_order
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("ascending") => false,
+            Some("descending") => true,
+            Some(other) => {
+                return Err(ScimError::InvalidValue(format!(
+                    "sortOrder must be 'ascending' or 'descending', not '{other}'"
+                )));
+            }
+        };
+        match self.sort_by.as_deref().map(str::trim) {
+            Some(path) if !path.is_empty() => {
+                let (target, compare) = filter::sort_target(reg, kind, path)?;
+                Ok(Some(Sort {
+                    target,
+                    compare,
+                    descending,
+                }))
+            }
+            _ => Ok(None),
+        }
     }
 }
 
-pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
-    json!({
+/// Trims a cursor page to its size and signs the cursor of the next page, if there is one.
+/// `position_of` gives an item's creation time and id.
+pub fn next_cursor<T>(
+    paging: &Paging,
+    sorted: bool,
+    items: &mut Vec<T>,
+    position_of: impl Fn(&T) -> (NaiveDateTime, String),
+    key: &CursorKey,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let Paging::Cursor {
+        query,
+        count,
+        offset,
+    } = paging
+    else {
+        return None;
+    };
+    let count = usize::try_from(*count).unwrap_or(usize::MAX);
+    if items.len() <= count {
+        return None;
+    }
+    items.truncate(count);
+    let position = if sorted {
+        Position::Offset(offset + count as u64)
+    } else {
+        let (created, id) = position_of(items.last()?);
+        Position::After { created, id }
+    };
+    Some(cursor::encode(key, query, position, now))
+}
+
+pub fn list_response(
+    total: u64,
+    start_index: u64,
+    resources: Vec<Value>,
+    paging: &Paging,
+    next: Option<String>,
+) -> Value {
+    let mut response = json!({
         "schemas": [LIST_RESPONSE_SCHEMA],
         "totalResults": total,
-        "startIndex": start_index,
         "itemsPerPage": resources.len(),
         "Resources": resources,
-    })
+    });
+    match paging {
+        Paging::Index => response["startIndex"] = json!(start_index),
+        Paging::Cursor { .. } => {
+            if let Some(next) = next {
+                response["nextCursor"] = json!(next);
+            }
+        }
+    }
+    response
 }

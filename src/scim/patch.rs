@@ -184,17 +184,7 @@ fn parse_operation(op: &Value) -> ScimResult<PatchOperation> {
 
 /// Prefixes an error's detail with the operation it came from.
 fn in_operation(i: usize, e: ScimError) -> ScimError {
-    let at = |m: String| format!("Operations[{i}]: {m}");
-    match e {
-        ScimError::InvalidSyntax(m) => ScimError::InvalidSyntax(at(m)),
-        ScimError::InvalidValue(m) => ScimError::InvalidValue(at(m)),
-        ScimError::InvalidFilter(m) => ScimError::InvalidFilter(at(m)),
-        ScimError::InvalidPath(m) => ScimError::InvalidPath(at(m)),
-        ScimError::NoTarget(m) => ScimError::NoTarget(at(m)),
-        ScimError::Mutability(m) => ScimError::Mutability(at(m)),
-        ScimError::TooMany(m) => ScimError::TooMany(at(m)),
-        ScimError::NotImplemented(m) => ScimError::NotImplemented(at(m)),
-    }
+    e.map_detail(|m| format!("Operations[{i}]: {m}"))
 }
 
 /// Applies `ops` in order to `doc` (a canonical document without Group members) and returns

@@ -8,11 +8,15 @@ use diesel::expression::{
     AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
 };
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use std::marker::PhantomData;
+
 use diesel::sql_types::{Bool, Double, Text, Timestamp};
 
 use super::conn::MultiBackend;
 use crate::domain::index::fold_case;
-use crate::domain::query::{Comparison, Filter, Op, Operand, Target, Test};
+use crate::domain::query::{
+    After, Comparison, Filter, Op, Operand, Sort, SortCompare, Target, Test,
+};
 use crate::domain::tenancy::Scope;
 
 #[derive(Debug, Clone)]
@@ -23,13 +27,27 @@ enum Part {
     Time(NaiveDateTime),
 }
 
-/// A boolean SQL expression assembled at run time, with its bind parameters.
-#[derive(Debug, Clone, Default)]
-pub struct SqlCondition {
+/// SQL assembled at run time, with its bind parameters: a boolean condition, or an ORDER BY
+/// list (`ST` is then only nominal).
+#[derive(Debug, Clone)]
+pub struct SqlFragment<ST> {
     parts: Vec<Part>,
+    sql_type: PhantomData<ST>,
 }
 
-impl SqlCondition {
+pub type SqlCondition = SqlFragment<Bool>;
+pub type SqlOrder = SqlFragment<Text>;
+
+impl<ST> Default for SqlFragment<ST> {
+    fn default() -> Self {
+        SqlFragment {
+            parts: Vec::new(),
+            sql_type: PhantomData,
+        }
+    }
+}
+
+impl<ST> SqlFragment<ST> {
     fn sql(&mut self, s: &str) -> &mut Self {
         self.parts.push(Part::Sql(s.to_string()));
         self
@@ -41,23 +59,23 @@ impl SqlCondition {
     }
 }
 
-impl Expression for SqlCondition {
-    type SqlType = Bool;
+impl<ST: diesel::sql_types::SingleValue> Expression for SqlFragment<ST> {
+    type SqlType = ST;
 }
 
-impl<QS> AppearsOnTable<QS> for SqlCondition {}
-impl<QS> SelectableExpression<QS> for SqlCondition {}
+impl<QS, ST: diesel::sql_types::SingleValue> AppearsOnTable<QS> for SqlFragment<ST> {}
+impl<QS, ST: diesel::sql_types::SingleValue> SelectableExpression<QS> for SqlFragment<ST> {}
 
-impl ValidGrouping<()> for SqlCondition {
+impl<ST> ValidGrouping<()> for SqlFragment<ST> {
     type IsAggregate = is_aggregate::Never;
 }
 
-impl QueryId for SqlCondition {
+impl<ST: 'static> QueryId for SqlFragment<ST> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl QueryFragment<MultiBackend> for SqlCondition {
+impl<ST> QueryFragment<MultiBackend> for SqlFragment<ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         for part in &self.parts {
             match part {
@@ -91,6 +109,67 @@ pub const GROUPS: ResourceTable = ResourceTable {
     resource_type: "Group",
     name_ci: "display_name_ci",
 };
+
+/// Rows strictly after `after` in the default order (creation time, then id).
+pub fn after(after: &After, table: ResourceTable) -> SqlCondition {
+    let t = table.table;
+    let mut out = SqlCondition::default();
+    out.sql(&format!("({t}.created_at > "));
+    out.parts.push(Part::Time(after.created));
+    out.sql(&format!(" OR ({t}.created_at = "));
+    out.parts.push(Part::Time(after.created));
+    out.sql(&format!(" AND {t}.id > ")).text(after.id.as_str());
+    out.sql("))");
+    out
+}
+
+/// The ORDER BY list: the sort key with missing values last, then id; or the default order.
+pub fn order(sort: Option<&Sort>, table: ResourceTable) -> SqlOrder {
+    let t = table.table;
+    let mut out = SqlOrder::default();
+    let Some(sort) = sort else {
+        out.sql(&format!("{t}.created_at, {t}.id"));
+        return out;
+    };
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let mut key = SqlOrder::default();
+    match &sort.target {
+        Target::Indexed { path } => {
+            let column = match sort.compare {
+                SortCompare::Folded => "value_ci",
+                SortCompare::Exact => "value",
+                SortCompare::Numeric => "value_num",
+            };
+            // A multi-valued attribute sorts by its least value.
+            key.sql(&format!(
+                "(SELECT MIN(x.{column}) FROM attribute_values x WHERE x.directory_id = {t}.directory_id AND x.resource_id = {t}.id AND x.path = "
+            ));
+            key.text(path.as_str());
+            key.sql(")");
+        }
+        Target::Id => {
+            key.sql(&format!("{t}.id"));
+        }
+        Target::ExternalId => {
+            key.sql(&format!("{t}.external_id"));
+        }
+        Target::Name => {
+            key.sql(&format!("{t}.{}", table.name_ci));
+        }
+        Target::Created => {
+            key.sql(&format!("{t}.created_at"));
+        }
+        Target::LastModified | Target::Member => {
+            key.sql(&format!("{t}.updated_at"));
+        }
+    }
+    out.parts.push(Part::Sql("(".into()));
+    out.parts.extend(key.parts.iter().cloned());
+    out.sql(" IS NULL), ");
+    out.parts.extend(key.parts);
+    out.sql(&format!(" {direction}, {t}.id {direction}"));
+    out
+}
 
 pub fn condition(filter: &Filter, scope: &Scope, table: ResourceTable) -> SqlCondition {
     let mut out = SqlCondition::default();

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::conn::{DbConn, MultiBackend};
 use super::error::StoreError;
-use super::filter::{GROUPS, condition};
+use super::filter::{GROUPS, after, condition, order};
 use super::schema::{directory_groups as g, directory_users as u, memberships as m};
 use crate::domain::group::{DirectoryGroup, Member, MemberKind};
 use crate::domain::ids::{DirectoryId, GroupId, TenantId};
@@ -100,12 +100,16 @@ pub fn list(
             None => q,
         }
     };
+    let page = || match &query.after {
+        Some(a) => filtered().filter(after(a, GROUPS)),
+        None => filtered(),
+    };
     let total: i64 = filtered().count().get_result(conn)?;
     let items = if query.count == 0 {
         Vec::new()
     } else {
-        filtered()
-            .order((g::created_at, g::id))
+        page()
+            .order(order(query.sort.as_ref(), GROUPS))
             .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
             .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
             .select(GroupView::as_select())

@@ -8,6 +8,7 @@ pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod schema;
+pub mod settings;
 pub mod tenancy;
 pub mod tokens;
 pub mod users;

@@ -135,4 +135,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     attribute_values,
     events,
     event_counter,
+    settings,
 );
+
+diesel::table! {
+    settings (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::conn::DbConn;
 use super::error::StoreError;
-use super::filter::{USERS, condition};
+use super::filter::{USERS, after, condition, order};
 use super::schema::directory_users as u;
 use crate::domain::ids::{DirectoryId, TenantId, UserId};
 use crate::domain::index::fold_case;
@@ -205,12 +205,16 @@ pub fn list(
             None => q,
         }
     };
+    let page = || match &query.after {
+        Some(a) => filtered().filter(after(a, USERS)),
+        None => filtered(),
+    };
     let total: i64 = filtered().count().get_result(conn)?;
     let items = if query.count == 0 {
         Vec::new()
     } else {
-        filtered()
-            .order((u::created_at, u::id))
+        page()
+            .order(order(query.sort.as_ref(), USERS))
             .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
             .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
             .select(UserView::as_select())

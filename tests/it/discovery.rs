@@ -14,7 +14,9 @@ both_backends!(discovery_documents_tell_the_truth, |backend| async move {
     assert_eq!(spc.body["filter"]["supported"], json!(true));
     assert_eq!(spc.body["etag"]["supported"], json!(true));
     assert_eq!(spc.body["bulk"]["supported"], json!(false));
-    assert_eq!(spc.body["sort"]["supported"], json!(false));
+    assert_eq!(spc.body["sort"]["supported"], json!(true));
+    assert_eq!(spc.body["pagination"]["cursor"], json!(true));
+    assert_eq!(spc.body["pagination"]["maxPageSize"], json!(1000));
 
     let types = c.get("/ResourceTypes").await;
     assert_eq!(types.body["totalResults"], json!(2));

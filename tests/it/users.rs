@@ -333,3 +333,119 @@ both_backends!(preconditions, |backend| async move {
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+both_backends!(sorting_and_cursor_pagination, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    // (displayName, title): titles are missing on two users, and differ in case.
+    let people = [
+        ("Dana", Some("b")),
+        ("alice", None),
+        ("Carol", Some("A")),
+        ("bob", Some("c")),
+        ("Eve", None),
+    ];
+    let mut ids = Vec::new();
+    for (i, (name, title)) in people.iter().enumerate() {
+        let mut body = user_body(&format!("sort{i}@example.com"));
+        body["displayName"] = json!(name);
+        if let Some(t) = title {
+            body["title"] = json!(t);
+        }
+        ids.push(c.post("/Users", &body).await.id());
+    }
+    let order = |r: &Response| -> Vec<String> {
+        r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["displayName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let cases = [
+        (
+            "sortBy=displayName",
+            vec!["alice", "bob", "Carol", "Dana", "Eve"],
+        ),
+        (
+            "sortBy=DISPLAYNAME&sortOrder=descending",
+            vec!["Eve", "Dana", "Carol", "bob", "alice"],
+        ),
+        ("sortBy=title", vec!["Carol", "Dana", "bob", "alice", "Eve"]),
+        (
+            "sortBy=title&sortOrder=descending",
+            vec!["bob", "Dana", "Carol", "Eve", "alice"],
+        ),
+        (
+            "sortBy=userName&count=2&startIndex=2",
+            vec!["alice", "Carol"],
+        ),
+    ];
+    for (query, expected) in cases {
+        let r = c.get(&format!("/Users?{query}")).await;
+        assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+        assert_eq!(order(&r), expected, "{query}");
+    }
+    for bad in ["sortBy=nosuch", "sortBy=displayName&sortOrder=sideways"] {
+        let r = c.get(&format!("/Users?{bad}")).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(r.body["scimType"], json!("invalidValue"), "{bad}");
+    }
+
+    // Cursor pages in the default order (creation) cover everything once, then stop.
+    let mut seen = Vec::new();
+    let mut next = Some(String::new());
+    let mut pages = 0;
+    while let Some(cursor) = next {
+        let r = c
+            .get(&format!("/Users?count=2&cursor={}", urlencode(&cursor)))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["totalResults"], json!(5));
+        assert!(r.body.get("startIndex").is_none());
+        seen.extend(
+            r.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string()),
+        );
+        next = r.body["nextCursor"].as_str().map(str::to_string);
+        pages += 1;
+        assert!(pages <= 3, "cursor pagination must end");
+    }
+    assert_eq!(seen, ids);
+
+    // Sorted cursor pages follow the sort.
+    let first = c.get("/Users?count=3&cursor=&sortBy=displayName").await;
+    assert_eq!(order(&first), ["alice", "bob", "Carol"]);
+    let cursor = first.body["nextCursor"].as_str().unwrap().to_string();
+    let second = c
+        .get(&format!(
+            "/Users?count=3&sortBy=displayName&cursor={}",
+            urlencode(&cursor)
+        ))
+        .await;
+    assert_eq!(order(&second), ["Dana", "Eve"]);
+    assert!(second.body.get("nextCursor").is_none());
+
+    // A cursor is good only for the query it came from, and cannot be edited.
+    let mut tampered = cursor.clone();
+    tampered.replace_range(0..2, if &cursor[0..2] == "7b" { "7c" } else { "7b" });
+    for query in [
+        format!("/Users?count=3&sortBy=title&cursor={}", urlencode(&cursor)),
+        format!(
+            "/Users?count=3&sortBy=displayName&cursor={}",
+            urlencode(&tampered)
+        ),
+        "/Users?cursor=not-a-cursor".to_string(),
+    ] {
+        let r = c.get(&query).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(r.body["scimType"], json!("invalidCursor"), "{query}");
+    }
+    assert_eq!(
+        c.get("/Users?cursor=&startIndex=2").await.status,
+        StatusCode::BAD_REQUEST
+    );
+});
