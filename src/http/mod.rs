@@ -4,11 +4,11 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
-pub mod groups;
+pub mod operations;
 pub mod request;
+pub mod resources;
 pub mod response;
 pub mod search;
-pub mod users;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
 use tracing_actix_web::TracingLogger;
 
-use crate::scim::schema::SchemaRegistry;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::store::Store;
 use error::ApiError;
 
@@ -40,21 +40,39 @@ async fn healthz() -> HttpResponse {
 }
 
 fn resource_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.search", web::post().to(search::search_all))
-        .route("/Users", web::get().to(users::list))
-        .route("/Users", web::post().to(users::create))
-        .route("/Users/.search", web::post().to(users::search))
-        .route("/Users/{id}", web::get().to(users::get))
-        .route("/Users/{id}", web::put().to(users::replace))
-        .route("/Users/{id}", web::patch().to(users::modify))
-        .route("/Users/{id}", web::delete().to(users::delete))
-        .route("/Groups", web::get().to(groups::list))
-        .route("/Groups", web::post().to(groups::create))
-        .route("/Groups/.search", web::post().to(groups::search))
-        .route("/Groups/{id}", web::get().to(groups::get))
-        .route("/Groups/{id}", web::put().to(groups::replace))
-        .route("/Groups/{id}", web::patch().to(groups::modify))
-        .route("/Groups/{id}", web::delete().to(groups::delete));
+    cfg.route("/.search", web::post().to(search::search_all));
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let collection = format!("/{}", kind.endpoint());
+        let item = format!("/{}/{{id}}", kind.endpoint());
+        cfg.route(
+            &collection,
+            web::get().to(move |s, a, r| resources::list(kind, s, a, r)),
+        )
+        .route(
+            &collection,
+            web::post().to(move |s, a, r, b| resources::create(kind, s, a, r, b)),
+        )
+        .route(
+            &format!("{collection}/.search"),
+            web::post().to(move |s, a, b| resources::search(kind, s, a, b)),
+        )
+        .route(
+            &item,
+            web::get().to(move |s, a, r, i| resources::get(kind, s, a, r, i)),
+        )
+        .route(
+            &item,
+            web::put().to(move |s, a, r, i, b| resources::replace(kind, s, a, r, i, b)),
+        )
+        .route(
+            &item,
+            web::patch().to(move |s, a, r, i, b| resources::modify(kind, s, a, r, i, b)),
+        )
+        .route(
+            &item,
+            web::delete().to(move |s, a, r, i| resources::delete(kind, s, a, r, i)),
+        );
+    }
 }
 
 fn discovery_routes(cfg: &mut web::ServiceConfig) {

@@ -7,8 +7,10 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
+use super::operations;
 use super::request::search_params;
-use super::{groups, response, users};
+use super::resources::blocking;
+use super::response;
 use crate::scim::error::ScimError;
 use crate::scim::list::{Paging, list_response};
 use crate::scim::resource::Projection;
@@ -41,29 +43,46 @@ pub async fn search_all(
         .as_ref()
         .or(group_query.as_ref())
         .map_or((1, 0), |q| (q.start_index, q.count));
-    let reg = &state.registry;
-    let attrs = params.attributes.as_deref();
-    let excluded = params.excluded_attributes.as_deref();
-
-    let mut resources = Vec::new();
-    let mut user_total = 0;
-    if let Some(q) = user_query {
-        let found = users::page(&state, &auth, q).await?;
-        user_total = found.total;
-        let p = Projection::parse(reg, User, attrs, excluded)?;
-        resources.extend(users::render_page(&state, &auth, &found.items, &p).await?);
-    }
-    let mut group_total = 0;
-    if let Some(mut q) = group_query {
-        // Groups follow all users in the combined order.
-        let skip = (start_index - 1).saturating_sub(user_total);
-        q.start_index = skip + 1;
-        q.count = count.saturating_sub(resources.len() as u64);
-        let found = groups::page(&state, &auth, q).await?;
-        group_total = found.total;
-        let p = Projection::parse(reg, Group, attrs, excluded)?;
-        resources.extend(groups::render_page(&state, &auth, &found.items, &p).await?);
-    }
+    let user_projection = Projection::parse(
+        &state.registry,
+        User,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
+    let group_projection = Projection::parse(
+        &state.registry,
+        Group,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
+    let (resources, user_total, group_total) = blocking(move || {
+        let mut resources = Vec::new();
+        let mut user_total = 0;
+        if let Some(q) = user_query {
+            let found = operations::list(&state, &auth.scope, User, &q)?;
+            user_total = found.total;
+            resources.extend(
+                operations::render(&state, &auth.scope, &found.items, &user_projection)?
+                    .into_iter()
+                    .map(|(_, p)| p),
+            );
+        }
+        let mut group_total = 0;
+        if let Some(mut q) = group_query {
+            // Groups follow all users in the combined order.
+            q.start_index = (start_index - 1).saturating_sub(user_total) + 1;
+            q.count = count.saturating_sub(resources.len() as u64);
+            let found = operations::list(&state, &auth.scope, Group, &q)?;
+            group_total = found.total;
+            resources.extend(
+                operations::render(&state, &auth.scope, &found.items, &group_projection)?
+                    .into_iter()
+                    .map(|(_, p)| p),
+            );
+        }
+        Ok((resources, user_total, group_total))
+    })
+    .await?;
     Ok(response::scim(
         StatusCode::OK,
         &list_response(

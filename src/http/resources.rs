@@ -1,0 +1,216 @@
+//! `/Users` and `/Groups`: the same handlers for both resource types. A Group PATCH answers 204
+//! unless the client names attributes, so a large group is never echoed back for a one-member
+//! change (DESIGN.md, "Large groups").
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+
+use super::AppState;
+use super::auth::Authed;
+use super::body::ScimBody;
+use super::error::ApiError;
+use super::operations::{self, Resource};
+use super::request::{
+    if_match, if_none_match, list_params, names_attributes, projection, search_params,
+};
+use super::response;
+use crate::domain::clock;
+use crate::scim::list::{ListParams, list_response, next_cursor};
+use crate::scim::meta::etag;
+use crate::scim::resource::Projection;
+use crate::scim::schema::ResourceKind;
+
+/// Runs blocking work (database, rendering) off the async workers.
+pub(super) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    web::block(work).await?
+}
+
+fn rendered_one(
+    state: &AppState,
+    auth: &Authed,
+    resource: Resource,
+    p: &Projection,
+) -> Result<(Value, Value), ApiError> {
+    operations::render(state, &auth.scope, &[resource], p)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal("rendering lost the resource".into()))
+}
+
+pub async fn create(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
+    let p = projection(&state, kind, &req)?;
+    let now = clock::now();
+    let (full, projected) = blocking(move || {
+        let created = operations::create(&state, &auth.scope, kind, &body.0, now)?;
+        rendered_one(&state, &auth, created, &p)
+    })
+    .await?;
+    Ok(response::resource(StatusCode::CREATED, &full, &projected))
+}
+
+pub async fn get(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let p = projection(&state, kind, &req)?;
+    let unless = if_none_match(&req);
+    let (full, projected) = blocking(move || {
+        let found = operations::get(&state, &auth.scope, kind, &id)?;
+        if unless.is_some_and(|v| v == found.version().to_string() || v == "*") {
+            return Err(ApiError::NotModified);
+        }
+        rendered_one(&state, &auth, found, &p)
+    })
+    .await?;
+    Ok(response::resource(StatusCode::OK, &full, &projected))
+}
+
+async fn list_with(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    params: ListParams,
+) -> Result<HttpResponse, ApiError> {
+    let now = chrono::Utc::now();
+    let (query, paging) = params.query(&state.registry, kind, &state.cursor_key, now)?;
+    let p = Projection::parse(
+        &state.registry,
+        kind,
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+    )?;
+    let body = blocking(move || {
+        let (start_index, sorted) = (query.start_index, query.sort.is_some());
+        let mut found = operations::list(&state, &auth.scope, kind, &query)?;
+        let next = next_cursor(
+            &paging,
+            sorted,
+            &mut found.items,
+            Resource::position,
+            &state.cursor_key,
+            now,
+        );
+        let resources = operations::render(&state, &auth.scope, &found.items, &p)?
+            .into_iter()
+            .map(|(_, projected)| projected)
+            .collect();
+        Ok(list_response(
+            found.total,
+            start_index,
+            resources,
+            &paging,
+            next,
+        ))
+    })
+    .await?;
+    Ok(response::scim(StatusCode::OK, &body))
+}
+
+pub async fn list(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let params = list_params(&req)?;
+    list_with(kind, state, auth, params).await
+}
+
+pub async fn search(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
+    let params = search_params(&body.0)?;
+    list_with(kind, state, auth, params).await
+}
+
+pub async fn replace(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
+    let p = projection(&state, kind, &req)?;
+    let now = clock::now();
+    let expected = if_match(&req);
+    let (full, projected) = blocking(move || {
+        let replaced = operations::replace(
+            &state,
+            &auth.scope,
+            kind,
+            &id,
+            &body.0,
+            expected.as_deref(),
+            now,
+        )?;
+        rendered_one(&state, &auth, replaced, &p)
+    })
+    .await?;
+    Ok(response::resource(StatusCode::OK, &full, &projected))
+}
+
+pub async fn modify(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: ScimBody,
+) -> Result<HttpResponse, ApiError> {
+    let p = projection(&state, kind, &req)?;
+    let now = clock::now();
+    let expected = if_match(&req);
+    let echo = kind == ResourceKind::User || names_attributes(&req);
+    let outcome = blocking(move || {
+        let patched = operations::modify(
+            &state,
+            &auth.scope,
+            kind,
+            &id,
+            &body.0,
+            expected.as_deref(),
+            now,
+        )?;
+        if echo {
+            rendered_one(&state, &auth, patched, &p).map(Ok)
+        } else {
+            Ok(Err(patched.version()))
+        }
+    })
+    .await?;
+    Ok(match outcome {
+        Ok((full, projected)) => response::resource(StatusCode::OK, &full, &projected),
+        Err(version) => HttpResponse::NoContent()
+            .insert_header((header::ETAG, etag(version)))
+            .finish(),
+    })
+}
+
+pub async fn delete(
+    kind: ResourceKind,
+    state: web::Data<AppState>,
+    auth: Authed,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let now = clock::now();
+    let expected = if_match(&req);
+    blocking(move || operations::delete(&state, &auth.scope, kind, &id, expected.as_deref(), now))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
