@@ -25,6 +25,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    /// A bulk request over `bulk.maxOperations` (RFC 7644 §3.7.4).
+    #[error("{0}")]
+    TooManyOperations(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("not modified")]
@@ -82,6 +85,7 @@ impl ApiError {
             ApiError::Unauthenticated => (S::UNAUTHORIZED, None),
             ApiError::NotFound(_) => (S::NOT_FOUND, None),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, None),
+            ApiError::TooManyOperations(_) => (S::PAYLOAD_TOO_LARGE, Some("tooMany")),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, None),
             ApiError::NotModified => (S::NOT_MODIFIED, None),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, None),
@@ -89,17 +93,11 @@ impl ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.classify().0
-    }
-
-    fn error_response(&self) -> HttpResponse {
+impl ApiError {
+    /// The status and SCIM error document for this fault. Causes of server faults are logged,
+    /// never sent: no database text reaches a client.
+    pub fn document(&self) -> (StatusCode, serde_json::Value) {
         let (status, scim_type) = self.classify();
-        if status == StatusCode::NOT_MODIFIED {
-            return HttpResponse::NotModified().finish();
-        }
-        // Causes of server faults are logged, never sent: no database text reaches a client.
         let detail = if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
             tracing::error!(error = %self, "request failed");
             "internal server error".to_string()
@@ -114,6 +112,20 @@ impl ResponseError for ApiError {
         if let (Some(t), Some(obj)) = (scim_type, body.as_object_mut()) {
             obj.insert("scimType".into(), json!(t));
         }
+        (status, body)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.classify().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if matches!(self, ApiError::NotModified) {
+            return HttpResponse::NotModified().finish();
+        }
+        let (status, body) = self.document();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
@@ -188,6 +200,11 @@ mod tests {
             ),
             (ApiError::Unauthenticated, 401, None),
             (ApiError::PayloadTooLarge(10), 413, None),
+            (
+                ApiError::TooManyOperations("x".into()),
+                413,
+                Some("tooMany"),
+            ),
             (ApiError::MethodNotAllowed("x".into()), 405, None),
             (
                 StoreError::Connect("secret detail".into()).into(),

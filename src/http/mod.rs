@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod operations;
@@ -40,7 +41,8 @@ async fn healthz() -> HttpResponse {
 }
 
 fn resource_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/.search", web::post().to(search::search_all));
+    cfg.route("/.search", web::post().to(search::search_all))
+        .route("/Bulk", web::post().to(bulk::bulk));
     for kind in [ResourceKind::User, ResourceKind::Group] {
         let collection = format!("/{}", kind.endpoint());
         let item = format!("/{}/{{id}}", kind.endpoint());

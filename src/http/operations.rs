@@ -32,6 +32,13 @@ impl Resource {
         }
     }
 
+    pub fn id(&self) -> &str {
+        match self {
+            Resource::User(u) => u.id.as_str(),
+            Resource::Group(g) => g.id.as_str(),
+        }
+    }
+
     pub fn position(&self) -> (NaiveDateTime, String) {
         match self {
             Resource::User(u) => (u.created_at, u.id.to_string()),

@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use super::bulk::MAX_OPERATIONS as BULK_MAX_OPERATIONS;
 use super::cursor::CURSOR_TIMEOUT_SECS;
 use super::list::{DEFAULT_COUNT, MAX_COUNT};
 use super::schema::{ResourceType, SchemaRegistry};
@@ -10,7 +11,7 @@ pub fn service_provider_config(base_url: &str, max_body_bytes: usize) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": max_body_bytes},
+        "bulk": {"supported": true, "maxOperations": BULK_MAX_OPERATIONS, "maxPayloadSize": max_body_bytes},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

@@ -1,5 +1,6 @@
 //! SCIM 2.0 wire protocol (RFC 7643/7644): schemas, resource documents, filters, PATCH, lists.
 
+pub mod bulk;
 pub mod cursor;
 pub mod discovery;
 pub mod error;

@@ -13,7 +13,8 @@ both_backends!(discovery_documents_tell_the_truth, |backend| async move {
     assert_eq!(spc.body["patch"]["supported"], json!(true));
     assert_eq!(spc.body["filter"]["supported"], json!(true));
     assert_eq!(spc.body["etag"]["supported"], json!(true));
-    assert_eq!(spc.body["bulk"]["supported"], json!(false));
+    assert_eq!(spc.body["bulk"]["supported"], json!(true));
+    assert_eq!(spc.body["bulk"]["maxOperations"], json!(1000));
     assert_eq!(spc.body["sort"]["supported"], json!(true));
     assert_eq!(spc.body["pagination"]["cursor"], json!(true));
     assert_eq!(spc.body["pagination"]["maxPageSize"], json!(1000));

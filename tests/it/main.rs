@@ -3,6 +3,7 @@
 
 mod support;
 
+mod bulk;
 mod cli;
 mod concurrency;
 mod discovery;
