@@ -34,6 +34,8 @@ pub enum Target {
     LastModified,
     /// A group's member ids.
     Member,
+    /// The ids of the groups a user belongs to directly.
+    GroupOf,
     /// A value from the attribute index; `path` is canonical and case-folded.
     Indexed {
         path: String,

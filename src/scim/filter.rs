@@ -48,7 +48,7 @@ pub fn sort_target(
         .target(&resolved, &attr_path)
         .map_err(|_| ScimError::InvalidValue(format!("sortBy: cannot sort by '{path}'")))?;
     let compare = match (&target, leaf.kind) {
-        (Target::Member, _) => {
+        (Target::Member | Target::GroupOf, _) => {
             return Err(ScimError::InvalidValue(format!(
                 "sortBy: cannot sort by '{path}'"
             )));
@@ -219,6 +219,7 @@ impl Resolver<'_> {
                 Some(Target::Name)
             }
             (ResourceKind::Group, "members" | "members.value") => Some(Target::Member),
+            (ResourceKind::User, "groups" | "groups.value") => Some(Target::GroupOf),
             _ => None,
         };
         if let Some(t) = column {
@@ -287,7 +288,7 @@ impl Resolver<'_> {
         }
         let kind = leaf.map_or(AttrType::String, |a| a.kind);
         let case_exact = match &target {
-            Target::Id | Target::ExternalId | Target::Member => true,
+            Target::Id | Target::ExternalId | Target::Member | Target::GroupOf => true,
             Target::Name => false,
             _ => leaf.is_some_and(|a| a.case_exact),
         };

@@ -159,7 +159,7 @@ pub fn order(sort: Option<&Sort>, table: ResourceTable) -> SqlOrder {
         Target::Created => {
             key.sql(&format!("{t}.created_at"));
         }
-        Target::LastModified | Target::Member => {
+        Target::LastModified | Target::Member | Target::GroupOf => {
             key.sql(&format!("{t}.updated_at"));
         }
     }
@@ -281,14 +281,19 @@ impl Builder<'_> {
                 }
                 out.sql(")");
             }
-            Target::Member => {
+            Target::Member | Target::GroupOf => {
+                // A group's members, or a user's groups: either side of a membership row.
+                let (this, other) = match test.target {
+                    Target::Member => ("m.group_id", "m.member_id"),
+                    _ => ("m.member_id", "m.group_id"),
+                };
                 out.sql(&format!(
-                    "{t}.id IN (SELECT m.group_id FROM memberships m WHERE m.directory_id = "
+                    "{t}.id IN (SELECT {this} FROM memberships m WHERE m.directory_id = "
                 ));
                 out.text(self.scope.directory_id.as_str());
                 if let Op::Compare(cmp, operand) = &test.op {
                     out.sql(" AND ");
-                    compare("m.member_id", *cmp, operand, out);
+                    compare(other, *cmp, operand, out);
                 }
                 out.sql(")");
             }

@@ -208,3 +208,50 @@ both_backends!(root_search_spans_users_then_groups, |backend| async move {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["scimType"], json!("invalidFilter"));
 });
+
+both_backends!(members_page_through_a_users_filter, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let mut members = Vec::new();
+    for i in 0..5 {
+        members.push(
+            c.post("/Users", &user_body(&format!("m{i}@example.com")))
+                .await
+                .id(),
+        );
+    }
+    let outsider = c.post("/Users", &user_body("out@example.com")).await.id();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    let gid = c.post("/Groups", &group_body("Big", &refs)).await.id();
+    let filter = urlencode(&format!(r#"groups.value eq "{gid}""#));
+    let mut seen = Vec::new();
+    let mut next = Some(String::new());
+    while let Some(cursor) = next {
+        let r = c
+            .get(&format!(
+                "/Users?filter={filter}&count=2&attributes=id&cursor={}",
+                urlencode(&cursor)
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["totalResults"], json!(5));
+        seen.extend(
+            r.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_string()),
+        );
+        next = r.body["nextCursor"].as_str().map(str::to_string);
+        assert!(seen.len() <= 5);
+    }
+    assert_eq!(seen, members);
+    assert!(!seen.contains(&outsider));
+    let not_member = c
+        .get(&format!(
+            "/Users?filter={}",
+            urlencode(&format!(r#"not (groups.value eq "{gid}")"#))
+        ))
+        .await;
+    assert_eq!(not_member.body["totalResults"], json!(1));
+});
