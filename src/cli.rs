@@ -27,7 +27,7 @@ pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://roster.db]
     #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with database_url, bind, public_url, max_body_bytes.
+    /// A TOML file with database_url, bind, public_url, max_body_bytes, schema_dir.
     #[arg(long, env = "ROSTER_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Print one JSON object instead of text.
@@ -47,6 +47,9 @@ enum Command {
         /// URL clients use to reach this server [default: http://BIND].
         #[arg(long, env = "ROSTER_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Directory of extension schema documents (*.json) to serve besides the built-in ones.
+        #[arg(long, env = "ROSTER_SCHEMA_DIR")]
+        schema_dir: Option<PathBuf>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -122,15 +125,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    let (bind, public_url) = match &cli.command {
-        Command::Serve { bind, public_url } => (bind.clone(), public_url.clone()),
+    // Only `serve` loads extension schemas, so a broken schema directory never stands in the way
+    // of `migrate` or the administration commands.
+    let (bind, public_url, schema_dir) = match &cli.command {
+        Command::Serve {
+            bind,
+            public_url,
+            schema_dir,
+        } => (bind.clone(), public_url.clone(), schema_dir.clone()),
         _ => (
             std::env::var("ROSTER_BIND").ok(),
             std::env::var("ROSTER_PUBLIC_URL").ok(),
+            None,
         ),
     };
     let ctx = Cmd {
-        config: Config::resolve(file, cli.database_url, bind, public_url),
+        config: Config::resolve(file, cli.database_url, bind, public_url, schema_dir),
         json: cli.json,
     };
     match cli.command {
@@ -288,8 +298,22 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
 }
 
 fn serve(ctx: &Cmd) -> anyhow::Result<()> {
+    // Before the database is touched: a schema mistake stops the start with nothing changed.
+    let registry = match &ctx.config.schema_dir {
+        Some(dir) => SchemaRegistry::with_extensions(dir)?,
+        None => SchemaRegistry::builtin(),
+    };
     let store = ctx.store()?;
-    let base_url = ctx.config.scim_base_url();
+    let listener = TcpListener::bind(&ctx.config.bind)
+        .with_context(|| format!("cannot listen on {}", ctx.config.bind))?;
+    let local = listener.local_addr()?;
+    // Port 0 asks the OS for a free port: the URL to print is only known once bound.
+    let public_url = if ctx.config.bind.ends_with(":0") {
+        format!("http://{local}")
+    } else {
+        ctx.config.public_url.clone()
+    };
+    let base_url = format!("{public_url}{}", http::SCIM_PREFIX);
     if let Some(first) = tenancy::bootstrap_if_empty(&store, clock::now())? {
         // Printed once, on the first start of an empty database; only its hash is stored.
         println!(
@@ -301,25 +325,16 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
             first.token.secret.expose()
         );
     }
-    let listener = TcpListener::bind(&ctx.config.bind)
-        .with_context(|| format!("cannot listen on {}", ctx.config.bind))?;
-    let local = listener.local_addr()?;
-    let public_url = if ctx.config.bind.ends_with(":0") {
-        format!("http://{local}")
-    } else {
-        ctx.config.public_url.clone()
-    };
     println!(
-        "roster: listening on http://{local} ({}, SCIM base {public_url}{})",
+        "roster: listening on http://{local} ({}, SCIM base {base_url})",
         store.backend_name(),
-        http::SCIM_PREFIX
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let state = AppState {
         cursor_key,
         store: Arc::new(store),
-        registry: SchemaRegistry::builtin(),
-        base_url: format!("{public_url}{}", http::SCIM_PREFIX),
+        registry,
+        base_url,
         max_body_bytes: ctx.config.max_body_bytes,
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;

@@ -1,7 +1,7 @@
 //! Settings: command-line flags, then `ROSTER_*` environment variables, then the config file,
 //! then defaults. One typed struct, passed by value; no globals.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -18,6 +18,7 @@ pub struct FileConfig {
     pub bind: Option<String>,
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
+    pub schema_dir: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -37,6 +38,9 @@ pub struct Config {
     /// printed SCIM base URL start with it.
     pub public_url: String,
     pub max_body_bytes: usize,
+    /// A directory of extension schema documents (`*.json`) loaded on top of the built-in ones;
+    /// `None` serves the built-in schemas only.
+    pub schema_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -45,6 +49,7 @@ impl Config {
         database_url: Option<String>,
         bind: Option<String>,
         public_url: Option<String>,
+        schema_dir: Option<PathBuf>,
     ) -> Config {
         let bind = bind
             .or(file.bind)
@@ -61,6 +66,7 @@ impl Config {
             bind,
             public_url,
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            schema_dir: schema_dir.or(file.schema_dir),
         }
     }
 
@@ -75,21 +81,31 @@ mod tests {
 
     #[test]
     fn flags_beat_the_file_and_the_file_beats_defaults() {
-        let file: FileConfig =
-            toml::from_str("bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10").unwrap();
-        let c = Config::resolve(file, None, None, None);
+        let file: FileConfig = toml::from_str(
+            "bind = \"0.0.0.0:9000\"\nmax_body_bytes = 10\nschema_dir = \"/etc/roster/schemas\"",
+        )
+        .unwrap();
+        let c = Config::resolve(file, None, None, None, None);
         assert_eq!(c.bind, "0.0.0.0:9000");
         assert_eq!(c.public_url, "http://0.0.0.0:9000");
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.max_body_bytes, 10);
+        assert_eq!(c.schema_dir, Some(PathBuf::from("/etc/roster/schemas")));
         let c = Config::resolve(
-            FileConfig::default(),
+            FileConfig {
+                schema_dir: Some("/from/file".into()),
+                ..FileConfig::default()
+            },
             Some("postgres://x/y".into()),
             Some("127.0.0.1:1".into()),
             Some("https://r.example/".into()),
+            Some("/from/flag".into()),
         );
         assert_eq!(c.scim_base_url(), "https://r.example/scim/v2");
         assert_eq!(c.database_url, "postgres://x/y");
+        assert_eq!(c.schema_dir, Some(PathBuf::from("/from/flag")));
+        let c = Config::resolve(FileConfig::default(), None, None, None, None);
+        assert_eq!(c.schema_dir, None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod cli;
 mod concurrency;
 mod discovery;
 mod errors;
+mod extensions;
 mod groups;
 mod isolation;
 mod users;
