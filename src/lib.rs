@@ -5,5 +5,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod idp;
 pub mod scim;
 pub mod store;

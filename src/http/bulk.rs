@@ -19,6 +19,7 @@ use super::response;
 use crate::domain::clock;
 use crate::domain::error::DomainError;
 use crate::domain::tenancy::Scope;
+use crate::idp;
 use crate::scim::bulk::{self, BULK_RESPONSE_SCHEMA, BulkOperation, BulkRequest, Method};
 use crate::scim::error::ScimError;
 use crate::scim::meta::{etag, version_of_etag};
@@ -28,10 +29,20 @@ pub async fn bulk(
     auth: Authed,
     body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    let request = bulk::parse_request(&body.0).map_err(|e| match e {
+    let mut request = bulk::parse_request(&body.0).map_err(|e| match e {
         ScimError::TooMany(detail) => ApiError::TooManyOperations(detail),
         other => ApiError::Scim(other),
     })?;
+    let adapter = idp::for_kind(auth.kind);
+    for op in &mut request.operations {
+        match op.method {
+            Method::Post | Method::Put => {
+                adapter.normalize_resource(&state.registry, op.kind, &mut op.data)
+            }
+            Method::Patch => adapter.normalize_patch(&state.registry, op.kind, &mut op.data),
+            Method::Delete => {}
+        }
+    }
     let now = clock::now();
     let results = blocking(move || Ok(run(&state, &auth.scope, &request, now))).await?;
     Ok(response::scim(

@@ -14,7 +14,7 @@ pub mod search;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::{App, HttpResponse, HttpServer, dev::Server, web};
+use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
 use tracing_actix_web::TracingLogger;
 
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
@@ -43,9 +43,19 @@ async fn healthz() -> HttpResponse {
 fn resource_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/.search", web::post().to(search::search_all))
         .route("/Bulk", web::post().to(bulk::bulk));
-    for kind in [ResourceKind::User, ResourceKind::Group] {
-        let collection = format!("/{}", kind.endpoint());
-        let item = format!("/{}/{{id}}", kind.endpoint());
+    // Endpoints also answer in lower case (`/users`): Microsoft's validator and sample server
+    // use it, and no other resource could be meant.
+    let spellings = [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .flat_map(|kind| {
+            [
+                (kind, kind.endpoint().to_string()),
+                (kind, kind.endpoint().to_lowercase()),
+            ]
+        });
+    for (kind, endpoint) in spellings {
+        let collection = format!("/{endpoint}");
+        let item = format!("/{endpoint}/{{id}}");
         cfg.route(
             &collection,
             web::get().to(move |s, a, r| resources::list(kind, s, a, r)),
@@ -105,6 +115,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            // `/Users/` and `/Users` are the same collection to every IdP.
+            .wrap(middleware::NormalizePath::trim())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .route("/healthz", web::get().to(healthz))

@@ -1,6 +1,5 @@
-//! `/Users` and `/Groups`: the same handlers for both resource types. A Group PATCH answers 204
-//! unless the client names attributes, so a large group is never echoed back for a one-member
-//! change (DESIGN.md, "Large groups").
+//! `/Users` and `/Groups`: the same handlers for both resource types. The directory's IdP
+//! adapter normalizes request bodies first and decides how a PATCH is answered.
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,6 +15,7 @@ use super::request::{
 };
 use super::response;
 use crate::domain::clock;
+use crate::idp::{self, PatchReply};
 use crate::scim::list::{ListParams, list_response, next_cursor};
 use crate::scim::meta::etag;
 use crate::scim::resource::Projection;
@@ -44,8 +44,9 @@ pub async fn create(
     state: web::Data<AppState>,
     auth: Authed,
     req: HttpRequest,
-    body: ScimBody,
+    mut body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
+    idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let (full, projected) = blocking(move || {
@@ -143,8 +144,9 @@ pub async fn replace(
     auth: Authed,
     req: HttpRequest,
     id: web::Path<String>,
-    body: ScimBody,
+    mut body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
+    idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let expected = if_match(&req);
@@ -170,12 +172,14 @@ pub async fn modify(
     auth: Authed,
     req: HttpRequest,
     id: web::Path<String>,
-    body: ScimBody,
+    mut body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
+    let adapter = idp::for_kind(auth.kind);
+    adapter.normalize_patch(&state.registry, kind, &mut body.0);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let expected = if_match(&req);
-    let echo = kind == ResourceKind::User || names_attributes(&req);
+    let echo = adapter.patch_reply(kind) == PatchReply::Resource || names_attributes(&req);
     let outcome = blocking(move || {
         let patched = operations::modify(
             &state,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adapters;
 mod bulk;
 mod cli;
 mod concurrency;

@@ -1,0 +1,53 @@
+//! Per-IdP quirk adapters: what each identity provider really sends, turned into standard SCIM
+//! before the protocol layer (which stays RFC-strict), and the responses each expects. The
+//! directory's kind picks the adapter. See `../shared/reference/idp-behaviour.md`.
+
+mod entra;
+mod generic;
+
+use serde_json::Value;
+
+use crate::domain::tenancy::DirectoryKind;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+
+/// How a PATCH is answered (RFC 7644 §3.5.2 allows either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatchReply {
+    /// 200 with the resource.
+    Resource,
+    /// 204 No Content.
+    NoContent,
+}
+
+pub trait Adapter: Sync {
+    /// Rewrites a POST or PUT body (or a bulk operation's data) into standard SCIM.
+    fn normalize_resource(&self, _reg: &SchemaRegistry, _kind: ResourceKind, _body: &mut Value) {}
+
+    /// Rewrites a PATCH request body into standard SCIM.
+    fn normalize_patch(&self, _reg: &SchemaRegistry, _kind: ResourceKind, _body: &mut Value) {}
+
+    /// How a PATCH that names no `attributes`/`excludedAttributes` is answered. By default a
+    /// User comes back whole and a Group does not: echoing a large group for a one-member
+    /// change is not acceptable (DESIGN.md, "Large groups").
+    fn patch_reply(&self, kind: ResourceKind) -> PatchReply {
+        match kind {
+            ResourceKind::User => PatchReply::Resource,
+            ResourceKind::Group => PatchReply::NoContent,
+        }
+    }
+}
+
+/// The adapter for a directory's kind. Kinds without documented deviations from the RFC that
+/// Roster must absorb use the generic one.
+pub fn for_kind(kind: DirectoryKind) -> &'static dyn Adapter {
+    match kind {
+        DirectoryKind::Entra => &entra::Entra,
+        DirectoryKind::Okta
+        | DirectoryKind::OneLogin
+        | DirectoryKind::JumpCloud
+        | DirectoryKind::Ping
+        | DirectoryKind::Rippling
+        | DirectoryKind::Generic
+        | DirectoryKind::Google => &generic::Generic,
+    }
+}
