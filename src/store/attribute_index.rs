@@ -22,6 +22,9 @@ struct ValueRow<'a> {
     value_num: Option<f64>,
 }
 
+/// Rows per INSERT: nine bound parameters each, well under SQLite's 32,766 limit.
+const INSERT_CHUNK: usize = 500;
+
 /// Replaces the indexed values of one resource with `values`.
 pub fn replace(
     conn: &mut DbConn,
@@ -31,20 +34,31 @@ pub fn replace(
     values: &[IndexedValue],
 ) -> Result<(), StoreError> {
     remove(conn, scope, resource_id)?;
-    for v in values {
-        diesel::insert_into(attribute_values::table)
-            .values(ValueRow {
-                resource_id,
-                path: &v.path,
-                elem: v.elem,
-                tenant_id: scope.tenant_id.as_str(),
-                directory_id: scope.directory_id.as_str(),
-                resource_type,
-                value: &v.value,
-                value_ci: fold_case(&v.value),
-                value_num: v.number,
-            })
-            .execute(conn)?;
+    let rows: Vec<ValueRow> = values
+        .iter()
+        .map(|v| ValueRow {
+            directory_id: scope.directory_id.as_str(),
+            resource_id,
+            path: &v.path,
+            elem: v.elem,
+            tenant_id: scope.tenant_id.as_str(),
+            resource_type,
+            value: &v.value,
+            value_ci: fold_case(&v.value),
+            value_num: v.number,
+        })
+        .collect();
+    // One multi-row INSERT per chunk. Diesel builds those per backend only (SQLite lacks the
+    // DEFAULT keyword MultiBackend would need), hence the match on the inner connection.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConn::Postgres(c) => diesel::insert_into(attribute_values::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(attribute_values::table)
+                .values(chunk)
+                .execute(c)?,
+        };
     }
     Ok(())
 }
