@@ -147,8 +147,16 @@ pub fn groups_of_users(
     Ok(store.read(|conn| store::groups::groups_of(conn, scope, user_ids))?)
 }
 
-pub fn members(store: &Store, scope: &Scope, id: &GroupId) -> DomainResult<Vec<Member>> {
-    Ok(store.read(|conn| store::groups::members(conn, scope, id))?)
+/// The members of each of `groups`, in one query.
+pub fn members(
+    store: &Store,
+    scope: &Scope,
+    groups: &[String],
+) -> DomainResult<std::collections::HashMap<String, Vec<Member>>> {
+    if groups.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(store.read(|conn| store::groups::members(conn, scope, groups))?)
 }
 
 const MAX_ATTEMPTS: usize = 8;

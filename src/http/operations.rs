@@ -263,7 +263,7 @@ pub fn delete(
 }
 
 /// Full and projected SCIM documents of resources, reading what the projection needs: all the
-/// users' groups in one query; a group's members only when they are kept.
+/// users' groups in one query, and all the groups' members in one more only when they are kept.
 pub fn render(
     state: &AppState,
     scope: &Scope,
@@ -272,16 +272,20 @@ pub fn render(
 ) -> Result<Vec<(Value, Value)>, ApiError> {
     let reg = &state.registry;
     let base = &state.base_url;
-    let user_ids: Vec<String> = items
-        .iter()
-        .filter_map(|r| match r {
-            Resource::User(u) => Some(u.id.to_string()),
-            Resource::Group(_) => None,
-        })
-        .collect();
+    let (mut user_ids, mut group_ids) = (Vec::new(), Vec::new());
+    for r in items {
+        match r {
+            Resource::User(u) => user_ids.push(u.id.to_string()),
+            Resource::Group(g) => group_ids.push(g.id.to_string()),
+        }
+    }
     let groups: HashMap<String, Vec<(String, String)>> =
         group::groups_of_users(&state.store, scope, &user_ids)?;
-    let with_members = p.includes_members(reg);
+    let members = if p.includes_members(reg) {
+        Some(group::members(&state.store, scope, &group_ids)?)
+    } else {
+        None
+    };
     items
         .iter()
         .map(|r| {
@@ -291,15 +295,10 @@ pub fn render(
                     (ResourceKind::User, scim_user::render(u, Some(mine), base))
                 }
                 Resource::Group(g) => {
-                    let members = if with_members {
-                        Some(group::members(&state.store, scope, &g.id)?)
-                    } else {
-                        None
-                    };
-                    (
-                        ResourceKind::Group,
-                        scim_group::render(g, members.as_deref(), base),
-                    )
+                    let mine = members
+                        .as_ref()
+                        .map(|m| m.get(g.id.as_str()).map_or(&[][..], Vec::as_slice));
+                    (ResourceKind::Group, scim_group::render(g, mine, base))
                 }
             };
             let projected = project(reg, kind, &full, p);

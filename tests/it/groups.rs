@@ -255,3 +255,29 @@ both_backends!(members_page_through_a_users_filter, |backend| async move {
         .await;
     assert_eq!(not_member.body["totalResults"], json!(1));
 });
+
+both_backends!(
+    group_lists_carry_each_groups_own_members,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let a = c.post("/Users", &user_body("la@example.com")).await.id();
+        let b = c.post("/Users", &user_body("lb@example.com")).await.id();
+        c.post("/Groups", &group_body("One", &[&a])).await;
+        c.post("/Groups", &group_body("Both", &[&a, &b])).await;
+        c.post("/Groups", &group_body("None", &[])).await;
+        let listed = c.get("/Groups").await;
+        let groups = listed.body["Resources"].as_array().unwrap();
+        assert_eq!(member_ids(&groups[0]), sorted(&[&a]));
+        assert_eq!(member_ids(&groups[1]), sorted(&[&a, &b]));
+        assert!(groups[2].get("members").is_none());
+        let lean = c.get("/Groups?excludedAttributes=members").await;
+        assert!(
+            lean.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|g| g.get("members").is_none())
+        );
+    }
+);
