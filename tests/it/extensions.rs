@@ -71,23 +71,7 @@ fn acme_group_schema() -> Value {
 /// A server over a fresh database with tenant `acme`/directory `main`, loading `schemas` through
 /// `ROSTER_SCHEMA_DIR`.
 async fn start_with_schemas(backend: Backend, schemas: &SchemaDir) -> TestServer {
-    let db = TestDb::new(backend);
-    cli_json(&db, &["migrate"]);
-    cli_json(&db, &["tenant", "create", "acme"]);
-    let dir = cli_json(
-        &db,
-        &[
-            "directory",
-            "create",
-            "--tenant",
-            "acme",
-            "--kind",
-            "generic",
-            "main",
-        ],
-    );
-    let token = dir["token"].as_str().expect("token").to_string();
-    TestServer::start_on(db, token, &[("ROSTER_SCHEMA_DIR", schemas.path())]).await
+    TestServer::start_with_env(backend, &[("ROSTER_SCHEMA_DIR", schemas.path())]).await
 }
 
 fn acme_user(user_name: &str, ext: Value) -> Value {

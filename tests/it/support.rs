@@ -262,6 +262,11 @@ pub struct TestServer {
 impl TestServer {
     /// A server whose database holds tenant `acme` with directory `main` (kind `generic`).
     pub async fn start(backend: Backend) -> TestServer {
+        Self::start_with_env(backend, &[]).await
+    }
+
+    /// `start`, with extra environment for `roster serve`.
+    pub async fn start_with_env(backend: Backend, env: &[(&str, &str)]) -> TestServer {
         let db = TestDb::new(backend);
         let migrated = cli(&db, &["migrate"]);
         assert!(
@@ -283,7 +288,7 @@ impl TestServer {
             ],
         );
         let token = dir["token"].as_str().expect("token").to_string();
-        Self::start_on(db, token, &[]).await
+        Self::start_on(db, token, env).await
     }
 
     /// Starts `roster serve` on an existing database, with extra environment.
