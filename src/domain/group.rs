@@ -159,8 +159,6 @@ pub fn members(
     Ok(store.read(|conn| store::groups::members(conn, scope, groups))?)
 }
 
-const MAX_ATTEMPTS: usize = 8;
-
 /// Read-modify-write of one group: `change` sees the current group and returns the new
 /// attributes (or `None` to keep them) and the membership steps to apply.
 pub fn update<E>(
@@ -169,54 +167,48 @@ pub fn update<E>(
     id: &GroupId,
     expected_version: Option<&str>,
     now: NaiveDateTime,
-    mut change: impl FnMut(&DirectoryGroup) -> Result<(Option<GroupWrite>, Vec<MemberChange>), E>,
+    change: impl FnOnce(&DirectoryGroup) -> Result<(Option<GroupWrite>, Vec<MemberChange>), E>,
 ) -> Result<DirectoryGroup, E>
 where
     E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
 {
-    for _ in 0..MAX_ATTEMPTS {
-        let outcome = store.write(|conn| -> Result<_, E> {
-            // Locking the row first serialises writers of one group: the read below and the
-            // membership checks see every earlier writer's result.
-            if !store::groups::lock(conn, scope, id)? {
-                return Err(not_found(id).into());
-            }
-            let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
-            check_version(expected_version, current.version)?;
-            let (write, member_changes) = change(&current)?;
-            let mut events = Vec::new();
-            for step in &member_changes {
-                apply_member_change(conn, scope, id, step, now, &mut events)?;
-            }
-            let mut next = current.clone();
-            if let Some(w) = &write {
-                next.display_name = w.display_name.clone();
-                next.external_id = w.external_id.clone();
-                next.resource = w.resource.clone();
-            }
-            let attributes_changed = next.display_name != current.display_name
-                || next.external_id != current.external_id
-                || next.resource != current.resource;
-            if !attributes_changed && events.is_empty() {
-                return Ok(Some(current));
-            }
-            next.version = current.version + 1;
-            next.updated_at = now;
-            store::groups::update(conn, &next, write.as_ref().map(|w| &w.raw))?;
-            if let Some(w) = &write {
-                store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
-            }
-            if attributes_changed {
-                events.insert(0, group_event(EventKind::GroupUpdated, &next));
-            }
-            store::events::append(conn, scope, &events, now)?;
-            Ok(Some(next))
-        })?;
-        if let Some(group) = outcome {
-            return Ok(group);
+    store.write(|conn| -> Result<_, E> {
+        // Locking the row first serialises writers of one group: the read below and the
+        // membership checks see every earlier writer's result.
+        if !store::groups::lock(conn, scope, id)? {
+            return Err(not_found(id).into());
         }
-    }
-    Err(DomainError::Invalid("the group is being changed by too many writers; retry".into()).into())
+        let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+        check_version(expected_version, current.version)?;
+        let (write, member_changes) = change(&current)?;
+        let mut events = Vec::new();
+        for step in &member_changes {
+            apply_member_change(conn, scope, id, step, now, &mut events)?;
+        }
+        let mut next = current.clone();
+        if let Some(w) = &write {
+            next.display_name = w.display_name.clone();
+            next.external_id = w.external_id.clone();
+            next.resource = w.resource.clone();
+        }
+        let attributes_changed = next.display_name != current.display_name
+            || next.external_id != current.external_id
+            || next.resource != current.resource;
+        if !attributes_changed && events.is_empty() {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        next.updated_at = now;
+        store::groups::update(conn, &next, write.as_ref().map(|w| &w.raw))?;
+        if let Some(w) = &write {
+            store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
+        }
+        if attributes_changed {
+            events.insert(0, group_event(EventKind::GroupUpdated, &next));
+        }
+        store::events::append(conn, scope, &events, now)?;
+        Ok(next)
+    })
 }
 
 fn apply_member_change(

@@ -137,10 +137,6 @@ pub fn list(store: &Store, scope: &Scope, query: &ListQuery) -> DomainResult<Pag
     Ok(store.read(|conn| store::users::list(conn, scope, query))?)
 }
 
-/// How many times a read-modify-write is retried when another writer changed the row between
-/// the read and the write. Each retry re-reads, so no update is lost.
-const MAX_ATTEMPTS: usize = 8;
-
 /// Read-modify-write of one user: `change` sees the current user and returns what to store.
 /// `expected_version` is the client's `If-Match`. Nothing is written, and the version stays,
 /// when the result equals what is stored.
@@ -150,47 +146,46 @@ pub fn update<E>(
     id: &UserId,
     expected_version: Option<&str>,
     now: NaiveDateTime,
-    mut change: impl FnMut(&DirectoryUser) -> Result<UserWrite, E>,
+    change: impl FnOnce(&DirectoryUser) -> Result<UserWrite, E>,
 ) -> Result<DirectoryUser, E>
 where
     E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
 {
-    for _ in 0..MAX_ATTEMPTS {
-        let outcome = store.write(|conn| -> Result<_, E> {
-            // Locking the row first makes concurrent writers of one user queue up instead of
-            // failing their version checks.
-            if !store::users::lock(conn, scope, id)? {
-                return Err(not_found(id).into());
-            }
-            let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
-            check_version(expected_version, current.version)?;
-            let write = change(&current)?;
-            if write.profile == current.profile && write.resource == current.resource {
-                return Ok(Some(current));
-            }
-            let next = DirectoryUser {
-                state: UserState::of(write.profile.active),
-                profile: write.profile,
-                resource: write.resource,
-                version: current.version + 1,
-                updated_at: now,
-                ..current.clone()
-            };
-            let user_name = next.profile.user_name.clone();
-            let stored = store::users::update(conn, &next, &write.raw, current.version)
-                .map_err(|e| user_name_taken(e, &user_name))?;
-            if !stored {
-                return Ok(None);
-            }
-            store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
-            store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
-            Ok(Some(next))
-        })?;
-        if let Some(user) = outcome {
-            return Ok(user);
+    store.write(|conn| -> Result<_, E> {
+        // Locking the row first makes concurrent writers of one user queue up instead of
+        // failing their version checks.
+        if !store::users::lock(conn, scope, id)? {
+            return Err(not_found(id).into());
         }
-    }
-    Err(DomainError::Invalid("the user is being changed by too many writers; retry".into()).into())
+        let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+        check_version(expected_version, current.version)?;
+        let write = change(&current)?;
+        if write.profile == current.profile && write.resource == current.resource {
+            return Ok(current);
+        }
+        let next = DirectoryUser {
+            state: UserState::of(write.profile.active),
+            profile: write.profile,
+            resource: write.resource,
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        let user_name = next.profile.user_name.clone();
+        let stored = store::users::update(conn, &next, &write.raw, current.version)
+            .map_err(|e| user_name_taken(e, &user_name))?;
+        if !stored {
+            // Cannot happen while the row is locked; refuse rather than overwrite.
+            return Err(DomainError::VersionMismatch {
+                expected: current.version.to_string(),
+                current: "changed concurrently".into(),
+            }
+            .into());
+        }
+        store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
+        store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
+        Ok(next)
+    })
 }
 
 pub(crate) fn check_version(expected: Option<&str>, current: i64) -> DomainResult<()> {

@@ -156,7 +156,7 @@ pub fn replace(
                 &UserId::from_raw(id),
                 expected_version,
                 now,
-                |_| Ok(write.clone()),
+                |_| Ok(write),
             )?))
         }
         ResourceKind::Group => {
@@ -172,12 +172,7 @@ pub fn replace(
                 &GroupId::from_raw(id),
                 expected_version,
                 now,
-                |_| {
-                    Ok((
-                        Some(write.clone()),
-                        vec![MemberChange::ReplaceAll(members.clone())],
-                    ))
-                },
+                |_| Ok((Some(write), vec![MemberChange::ReplaceAll(members)])),
             )?)
         }
     })
