@@ -28,3 +28,37 @@ impl From<diesel::result::Error> for DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Inside a read-modify-write transaction: the domain's own failure, or the caller's `change`
+/// closure's, kept apart so callers need not know the store's error types.
+pub(crate) enum TxError<E> {
+    Domain(DomainError),
+    Change(E),
+}
+
+impl<E> From<DomainError> for TxError<E> {
+    fn from(e: DomainError) -> Self {
+        TxError::Domain(e)
+    }
+}
+
+impl<E> From<StoreError> for TxError<E> {
+    fn from(e: StoreError) -> Self {
+        TxError::Domain(DomainError::Store(e))
+    }
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(e: diesel::result::Error) -> Self {
+        TxError::Domain(DomainError::from(e))
+    }
+}
+
+impl<E: From<DomainError>> TxError<E> {
+    pub(crate) fn into_caller(self) -> E {
+        match self {
+            TxError::Domain(e) => E::from(e),
+            TxError::Change(e) => e,
+        }
+    }
+}

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::error::{DomainError, DomainResult};
+use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, GroupId, TenantId};
 use super::index::IndexedValue;
@@ -170,45 +170,47 @@ pub fn update<E>(
     change: impl FnOnce(&DirectoryGroup) -> Result<(Option<GroupWrite>, Vec<MemberChange>), E>,
 ) -> Result<DirectoryGroup, E>
 where
-    E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
+    E: From<DomainError>,
 {
-    store.write(|conn| -> Result<_, E> {
-        // Locking the row first serialises writers of one group: the read below and the
-        // membership checks see every earlier writer's result.
-        if !store::groups::lock(conn, scope, id)? {
-            return Err(not_found(id).into());
-        }
-        let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
-        check_version(expected_version, current.version)?;
-        let (write, member_changes) = change(&current)?;
-        let mut events = Vec::new();
-        for step in &member_changes {
-            apply_member_change(conn, scope, id, step, now, &mut events)?;
-        }
-        let mut next = current.clone();
-        if let Some(w) = &write {
-            next.display_name = w.display_name.clone();
-            next.external_id = w.external_id.clone();
-            next.resource = w.resource.clone();
-        }
-        let attributes_changed = next.display_name != current.display_name
-            || next.external_id != current.external_id
-            || next.resource != current.resource;
-        if !attributes_changed && events.is_empty() {
-            return Ok(current);
-        }
-        next.version = current.version + 1;
-        next.updated_at = now;
-        store::groups::update(conn, &next, write.as_ref().map(|w| &w.raw))?;
-        if let Some(w) = &write {
-            store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
-        }
-        if attributes_changed {
-            events.insert(0, group_event(EventKind::GroupUpdated, &next));
-        }
-        store::events::append(conn, scope, &events, now)?;
-        Ok(next)
-    })
+    store
+        .write(|conn| -> Result<_, TxError<E>> {
+            // Locking the row first serialises writers of one group: the read below and the
+            // membership checks see every earlier writer's result.
+            if !store::groups::lock(conn, scope, id)? {
+                return Err(not_found(id).into());
+            }
+            let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+            check_version(expected_version, current.version)?;
+            let (write, member_changes) = change(&current).map_err(TxError::Change)?;
+            let mut events = Vec::new();
+            for step in &member_changes {
+                apply_member_change(conn, scope, id, step, now, &mut events)?;
+            }
+            let mut next = current.clone();
+            if let Some(w) = &write {
+                next.display_name = w.display_name.clone();
+                next.external_id = w.external_id.clone();
+                next.resource = w.resource.clone();
+            }
+            let attributes_changed = next.display_name != current.display_name
+                || next.external_id != current.external_id
+                || next.resource != current.resource;
+            if !attributes_changed && events.is_empty() {
+                return Ok(current);
+            }
+            next.version = current.version + 1;
+            next.updated_at = now;
+            store::groups::update(conn, &next, write.as_ref().map(|w| &w.raw))?;
+            if let Some(w) = &write {
+                store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
+            }
+            if attributes_changed {
+                events.insert(0, group_event(EventKind::GroupUpdated, &next));
+            }
+            store::events::append(conn, scope, &events, now)?;
+            Ok(next)
+        })
+        .map_err(TxError::into_caller)
 }
 
 fn apply_member_change(

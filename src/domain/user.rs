@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::error::{DomainError, DomainResult};
+use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::UserId;
 use super::index::IndexedValue;
@@ -149,43 +149,45 @@ pub fn update<E>(
     change: impl FnOnce(&DirectoryUser) -> Result<UserWrite, E>,
 ) -> Result<DirectoryUser, E>
 where
-    E: From<DomainError> + From<store::StoreError> + From<diesel::result::Error>,
+    E: From<DomainError>,
 {
-    store.write(|conn| -> Result<_, E> {
-        // Locking the row first makes concurrent writers of one user queue up instead of
-        // failing their version checks.
-        if !store::users::lock(conn, scope, id)? {
-            return Err(not_found(id).into());
-        }
-        let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
-        check_version(expected_version, current.version)?;
-        let write = change(&current)?;
-        if write.profile == current.profile && write.resource == current.resource {
-            return Ok(current);
-        }
-        let next = DirectoryUser {
-            state: UserState::of(write.profile.active),
-            profile: write.profile,
-            resource: write.resource,
-            version: current.version + 1,
-            updated_at: now,
-            ..current.clone()
-        };
-        let user_name = next.profile.user_name.clone();
-        let stored = store::users::update(conn, &next, &write.raw, current.version)
-            .map_err(|e| user_name_taken(e, &user_name))?;
-        if !stored {
-            // Cannot happen while the row is locked; refuse rather than overwrite.
-            return Err(DomainError::VersionMismatch {
-                expected: current.version.to_string(),
-                current: "changed concurrently".into(),
+    store
+        .write(|conn| -> Result<_, TxError<E>> {
+            // Locking the row first makes concurrent writers of one user queue up instead of
+            // failing their version checks.
+            if !store::users::lock(conn, scope, id)? {
+                return Err(not_found(id).into());
             }
-            .into());
-        }
-        store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
-        store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
-        Ok(next)
-    })
+            let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
+            check_version(expected_version, current.version)?;
+            let write = change(&current).map_err(TxError::Change)?;
+            if write.profile == current.profile && write.resource == current.resource {
+                return Ok(current);
+            }
+            let next = DirectoryUser {
+                state: UserState::of(write.profile.active),
+                profile: write.profile,
+                resource: write.resource,
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            let user_name = next.profile.user_name.clone();
+            let stored = store::users::update(conn, &next, &write.raw, current.version)
+                .map_err(|e| user_name_taken(e, &user_name))?;
+            if !stored {
+                // Cannot happen while the row is locked; refuse rather than overwrite.
+                return Err(DomainError::VersionMismatch {
+                    expected: current.version.to_string(),
+                    current: "changed concurrently".into(),
+                }
+                .into());
+            }
+            store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
+            store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
+            Ok(next)
+        })
+        .map_err(TxError::into_caller)
 }
 
 pub(crate) fn check_version(expected: Option<&str>, current: i64) -> DomainResult<()> {

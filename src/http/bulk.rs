@@ -13,7 +13,6 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
-use super::operations;
 use super::resources::blocking;
 use super::response;
 use crate::domain::clock;
@@ -23,6 +22,7 @@ use crate::idp;
 use crate::scim::bulk::{self, BULK_RESPONSE_SCHEMA, BulkOperation, BulkRequest, Method};
 use crate::scim::error::ScimError;
 use crate::scim::meta::{etag, version_of_etag};
+use crate::scim::operations::Resource;
 
 pub async fn bulk(
     state: web::Data<AppState>,
@@ -119,19 +119,23 @@ fn execute(
     scope: &Scope,
     op: &BulkOperation,
     now: NaiveDateTime,
-) -> Result<Option<operations::Resource>, ApiError> {
+) -> Result<Option<Resource>, ApiError> {
     let id = op.id.as_deref().unwrap_or_default();
     let version = op.version.as_deref().map(version_of_etag);
     Ok(match op.method {
-        Method::Post => Some(operations::create(state, scope, op.kind, &op.data, now)?),
-        Method::Put => Some(operations::replace(
-            state, scope, op.kind, id, &op.data, version, now,
-        )?),
-        Method::Patch => Some(operations::modify(
-            state, scope, op.kind, id, &op.data, version, now,
-        )?),
+        Method::Post => Some(state.resources().create(scope, op.kind, &op.data, now)?),
+        Method::Put => Some(
+            state
+                .resources()
+                .replace(scope, op.kind, id, &op.data, version, now)?,
+        ),
+        Method::Patch => Some(
+            state
+                .resources()
+                .modify(scope, op.kind, id, &op.data, version, now)?,
+        ),
         Method::Delete => {
-            operations::delete(state, scope, op.kind, id, version, now)?;
+            state.resources().delete(scope, op.kind, id, version, now)?;
             None
         }
     })
@@ -140,7 +144,7 @@ fn execute(
 fn result(
     state: &AppState,
     op: &BulkOperation,
-    outcome: Result<Option<operations::Resource>, ApiError>,
+    outcome: Result<Option<Resource>, ApiError>,
     created: &mut HashMap<String, String>,
     failed: &mut HashSet<String>,
     errors: &mut usize,

@@ -8,8 +8,8 @@ use thiserror::Error;
 
 use crate::domain::error::DomainError;
 use crate::scim::error::ScimError;
+use crate::scim::operations::OperationError;
 use crate::scim::schema::ERROR_SCHEMA;
-use crate::store::StoreError;
 
 use super::response::SCIM_CONTENT_TYPE;
 
@@ -36,15 +36,12 @@ pub enum ApiError {
     Internal(String),
 }
 
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError::Domain(DomainError::Store(e))
-    }
-}
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApiError::Domain(DomainError::from(e))
+impl From<OperationError> for ApiError {
+    fn from(e: OperationError) -> Self {
+        match e {
+            OperationError::Scim(e) => ApiError::Scim(e),
+            OperationError::Domain(e) => ApiError::Domain(e),
+        }
     }
 }
 
@@ -141,6 +138,7 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::StoreError;
 
     #[test]
     fn faults_map_to_status_and_scim_type() {
@@ -207,7 +205,7 @@ mod tests {
             ),
             (ApiError::MethodNotAllowed("x".into()), 405, None),
             (
-                StoreError::Connect("secret detail".into()).into(),
+                DomainError::Store(StoreError::Connect("secret detail".into())).into(),
                 500,
                 None,
             ),

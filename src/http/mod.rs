@@ -5,7 +5,6 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
-pub mod operations;
 pub mod request;
 pub mod resources;
 pub mod response;
@@ -17,6 +16,7 @@ use std::sync::Arc;
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
 use tracing_actix_web::TracingLogger;
 
+use crate::scim::operations::Resources;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::store::Store;
 use error::ApiError;
@@ -28,6 +28,16 @@ pub struct AppState {
     pub base_url: String,
     pub max_body_bytes: usize,
     pub cursor_key: crate::scim::cursor::CursorKey,
+}
+
+impl AppState {
+    pub fn resources(&self) -> Resources<'_> {
+        Resources {
+            store: &self.store,
+            registry: &self.registry,
+            base_url: &self.base_url,
+        }
+    }
 }
 
 pub const SCIM_PREFIX: &str = "/scim/v2";

@@ -9,7 +9,6 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
-use super::operations::{self, Resource};
 use super::request::{
     if_match, if_none_match, list_params, names_attributes, projection, search_params,
 };
@@ -18,6 +17,7 @@ use crate::domain::clock;
 use crate::idp::{self, PatchReply};
 use crate::scim::list::{ListParams, list_response, next_cursor};
 use crate::scim::meta::etag;
+use crate::scim::operations::Resource;
 use crate::scim::resource::Projection;
 use crate::scim::schema::ResourceKind;
 
@@ -34,7 +34,9 @@ fn rendered_one(
     resource: Resource,
     p: &Projection,
 ) -> Result<(Value, Value), ApiError> {
-    operations::render(state, &auth.scope, &[resource], p)?
+    state
+        .resources()
+        .render(&auth.scope, &[resource], p)?
         .pop()
         .ok_or_else(|| ApiError::Internal("rendering lost the resource".into()))
 }
@@ -50,7 +52,7 @@ pub async fn create(
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let (full, projected) = blocking(move || {
-        let created = operations::create(&state, &auth.scope, kind, &body.0, now)?;
+        let created = state.resources().create(&auth.scope, kind, &body.0, now)?;
         rendered_one(&state, &auth, created, &p)
     })
     .await?;
@@ -67,7 +69,7 @@ pub async fn get(
     let p = projection(&state, kind, &req)?;
     let unless = if_none_match(&req);
     let (full, projected) = blocking(move || {
-        let found = operations::get(&state, &auth.scope, kind, &id)?;
+        let found = state.resources().get(&auth.scope, kind, &id)?;
         if unless.is_some_and(|v| v == found.version().to_string() || v == "*") {
             return Err(ApiError::NotModified);
         }
@@ -93,7 +95,7 @@ async fn list_with(
     )?;
     let body = blocking(move || {
         let (start_index, sorted) = (query.start_index, query.sort.is_some());
-        let mut found = operations::list(&state, &auth.scope, kind, &query)?;
+        let mut found = state.resources().list(&auth.scope, kind, &query)?;
         let next = next_cursor(
             &paging,
             sorted,
@@ -102,7 +104,9 @@ async fn list_with(
             &state.cursor_key,
             now,
         );
-        let resources = operations::render(&state, &auth.scope, &found.items, &p)?
+        let resources = state
+            .resources()
+            .render(&auth.scope, &found.items, &p)?
             .into_iter()
             .map(|(_, projected)| projected)
             .collect();
@@ -151,15 +155,10 @@ pub async fn replace(
     let now = clock::now();
     let expected = if_match(&req);
     let (full, projected) = blocking(move || {
-        let replaced = operations::replace(
-            &state,
-            &auth.scope,
-            kind,
-            &id,
-            &body.0,
-            expected.as_deref(),
-            now,
-        )?;
+        let replaced =
+            state
+                .resources()
+                .replace(&auth.scope, kind, &id, &body.0, expected.as_deref(), now)?;
         rendered_one(&state, &auth, replaced, &p)
     })
     .await?;
@@ -181,15 +180,10 @@ pub async fn modify(
     let expected = if_match(&req);
     let echo = adapter.patch_reply(kind) == PatchReply::Resource || names_attributes(&req);
     let outcome = blocking(move || {
-        let patched = operations::modify(
-            &state,
-            &auth.scope,
-            kind,
-            &id,
-            &body.0,
-            expected.as_deref(),
-            now,
-        )?;
+        let patched =
+            state
+                .resources()
+                .modify(&auth.scope, kind, &id, &body.0, expected.as_deref(), now)?;
         if echo {
             rendered_one(&state, &auth, patched, &p).map(Ok)
         } else {
@@ -214,7 +208,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let now = clock::now();
     let expected = if_match(&req);
-    blocking(move || operations::delete(&state, &auth.scope, kind, &id, expected.as_deref(), now))
-        .await?;
+    blocking(move || {
+        Ok(state
+            .resources()
+            .delete(&auth.scope, kind, &id, expected.as_deref(), now)?)
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,7 +7,6 @@ use super::AppState;
 use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
-use super::operations;
 use super::request::search_params;
 use super::resources::blocking;
 use super::response;
@@ -59,10 +58,12 @@ pub async fn search_all(
         let mut resources = Vec::new();
         let mut user_total = 0;
         if let Some(q) = user_query {
-            let found = operations::list(&state, &auth.scope, User, &q)?;
+            let found = state.resources().list(&auth.scope, User, &q)?;
             user_total = found.total;
             resources.extend(
-                operations::render(&state, &auth.scope, &found.items, &user_projection)?
+                state
+                    .resources()
+                    .render(&auth.scope, &found.items, &user_projection)?
                     .into_iter()
                     .map(|(_, p)| p),
             );
@@ -72,10 +73,12 @@ pub async fn search_all(
             // Groups follow all users in the combined order.
             q.start_index = (start_index - 1).saturating_sub(user_total) + 1;
             q.count = count.saturating_sub(resources.len() as u64);
-            let found = operations::list(&state, &auth.scope, Group, &q)?;
+            let found = state.resources().list(&auth.scope, Group, &q)?;
             group_total = found.total;
             resources.extend(
-                operations::render(&state, &auth.scope, &found.items, &group_projection)?
+                state
+                    .resources()
+                    .render(&auth.scope, &found.items, &group_projection)?
                     .into_iter()
                     .map(|(_, p)| p),
             );

@@ -9,6 +9,7 @@ pub mod group;
 pub mod index;
 pub mod list;
 pub mod meta;
+pub mod operations;
 pub mod patch;
 pub mod resource;
 pub mod schema;

@@ -1,0 +1,324 @@
+//! One SCIM operation on one resource type, from request document to domain command to stored
+//! resource and back: the per-resource routes and `/Bulk` both run these. They block (database
+//! work), so async callers run them off the async workers.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::error::ScimError;
+use super::resource::{Canonical, MemberRef, Projection, canonicalize, project, strip_secrets};
+use super::schema::{ResourceKind, SchemaRegistry};
+use super::{group as scim_group, patch, user as scim_user};
+use crate::domain::error::DomainError;
+use crate::domain::group::{self, DirectoryGroup, MemberChange};
+use crate::domain::ids::{GroupId, UserId};
+use crate::domain::query::{ListQuery, Page};
+use crate::domain::tenancy::Scope;
+use crate::domain::user::{self, DirectoryUser};
+use crate::store::Store;
+
+/// Why an operation failed: the request broke the protocol, or the domain refused it.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+}
+
+pub type OperationResult<T> = Result<T, OperationError>;
+
+/// What operations need: the directory data, the schemas, and the base URL resources are
+/// located under.
+#[derive(Clone, Copy)]
+pub struct Resources<'a> {
+    pub store: &'a Store,
+    pub registry: &'a SchemaRegistry,
+    pub base_url: &'a str,
+}
+
+/// A stored resource of either type.
+pub enum Resource {
+    User(Box<DirectoryUser>),
+    Group(DirectoryGroup),
+}
+
+impl Resource {
+    pub fn version(&self) -> i64 {
+        match self {
+            Resource::User(u) => u.version,
+            Resource::Group(g) => g.version,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Resource::User(u) => u.id.as_str(),
+            Resource::Group(g) => g.id.as_str(),
+        }
+    }
+
+    pub fn position(&self) -> (NaiveDateTime, String) {
+        match self {
+            Resource::User(u) => (u.created_at, u.id.to_string()),
+            Resource::Group(g) => (g.created_at, g.id.to_string()),
+        }
+    }
+}
+
+fn member_ids(members: &[MemberRef]) -> Vec<String> {
+    members.iter().map(|m| m.value.clone()).collect()
+}
+
+fn member_change(change: patch::MemberChange) -> MemberChange {
+    match change {
+        patch::MemberChange::Add(m) => MemberChange::Add(member_ids(&m)),
+        patch::MemberChange::Remove(v) => MemberChange::Remove(v),
+        patch::MemberChange::RemoveAll => MemberChange::RemoveAll,
+        patch::MemberChange::ReplaceAll(m) => MemberChange::ReplaceAll(member_ids(&m)),
+    }
+}
+
+impl Resources<'_> {
+    pub fn create(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        body: &Value,
+        now: NaiveDateTime,
+    ) -> Result<Resource, OperationError> {
+        let reg = self.registry;
+        let raw = strip_secrets(body);
+        let canonical = canonicalize(reg, kind, body)?;
+        Ok(match kind {
+            ResourceKind::User => {
+                let write = scim_user::user_write(reg, canonical.doc, raw);
+                Resource::User(Box::new(user::create(self.store, scope, write, now)?))
+            }
+            ResourceKind::Group => {
+                let members = canonical
+                    .members
+                    .as_deref()
+                    .map(member_ids)
+                    .unwrap_or_default();
+                let write = scim_group::group_write(reg, canonical.doc, raw);
+                Resource::Group(group::create(self.store, scope, write, members, now)?)
+            }
+        })
+    }
+
+    pub fn get(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        id: &str,
+    ) -> Result<Resource, OperationError> {
+        Ok(match kind {
+            ResourceKind::User => Resource::User(Box::new(user::get(
+                self.store,
+                scope,
+                &UserId::from_raw(id),
+            )?)),
+            ResourceKind::Group => {
+                Resource::Group(group::get(self.store, scope, &GroupId::from_raw(id))?)
+            }
+        })
+    }
+
+    pub fn list(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        query: &ListQuery,
+    ) -> Result<Page<Resource>, OperationError> {
+        Ok(match kind {
+            ResourceKind::User => {
+                let page = user::list(self.store, scope, query)?;
+                Page {
+                    total: page.total,
+                    items: page
+                        .items
+                        .into_iter()
+                        .map(|u| Resource::User(Box::new(u)))
+                        .collect(),
+                }
+            }
+            ResourceKind::Group => {
+                let page = group::list(self.store, scope, query)?;
+                Page {
+                    total: page.total,
+                    items: page.items.into_iter().map(Resource::Group).collect(),
+                }
+            }
+        })
+    }
+
+    /// PUT: replaces the resource; a Group's membership becomes exactly the members sent.
+    pub fn replace(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        expected_version: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<Resource, OperationError> {
+        let reg = self.registry;
+        let raw = strip_secrets(body);
+        let canonical = canonicalize(reg, kind, body)?;
+        let store = self.store;
+        Ok(match kind {
+            ResourceKind::User => {
+                let write = scim_user::user_write(reg, canonical.doc, raw);
+                Resource::User(Box::new(user::update::<OperationError>(
+                    store,
+                    scope,
+                    &UserId::from_raw(id),
+                    expected_version,
+                    now,
+                    |_| Ok(write),
+                )?))
+            }
+            ResourceKind::Group => {
+                let members = canonical
+                    .members
+                    .as_deref()
+                    .map(member_ids)
+                    .unwrap_or_default();
+                let write = scim_group::group_write(reg, canonical.doc, raw);
+                Resource::Group(group::update::<OperationError>(
+                    store,
+                    scope,
+                    &GroupId::from_raw(id),
+                    expected_version,
+                    now,
+                    |_| Ok((Some(write), vec![MemberChange::ReplaceAll(members)])),
+                )?)
+            }
+        })
+    }
+
+    /// PATCH: applies the operations to the stored document and re-validates the result; the
+    /// stored raw body stays (a PATCH carries operations, not a resource).
+    pub fn modify(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        expected_version: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<Resource, OperationError> {
+        let reg = self.registry;
+        let ops = patch::parse_request(body)?;
+        let store = self.store;
+        let patched =
+            |resource: &Value| -> Result<(Canonical, Vec<patch::MemberChange>), OperationError> {
+                let mut doc = resource.as_object().cloned().unwrap_or_default();
+                let changes = patch::apply(reg, kind, &mut doc, &ops)?;
+                Ok((canonicalize(reg, kind, &Value::Object(doc))?, changes))
+            };
+        Ok(match kind {
+            ResourceKind::User => Resource::User(Box::new(user::update::<OperationError>(
+                store,
+                scope,
+                &UserId::from_raw(id),
+                expected_version,
+                now,
+                |current| {
+                    let (canonical, _) = patched(&current.resource)?;
+                    Ok(scim_user::user_write(reg, canonical.doc, Value::Null))
+                },
+            )?)),
+            ResourceKind::Group => Resource::Group(group::update::<OperationError>(
+                store,
+                scope,
+                &GroupId::from_raw(id),
+                expected_version,
+                now,
+                |current| {
+                    let (canonical, changes) = patched(&current.resource)?;
+                    let write = scim_group::group_write(reg, canonical.doc, Value::Null);
+                    Ok((
+                        Some(write),
+                        changes.into_iter().map(member_change).collect(),
+                    ))
+                },
+            )?),
+        })
+    }
+
+    pub fn delete(
+        self,
+        scope: &Scope,
+        kind: ResourceKind,
+        id: &str,
+        expected_version: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<(), OperationError> {
+        match kind {
+            ResourceKind::User => user::delete(
+                self.store,
+                scope,
+                &UserId::from_raw(id),
+                expected_version,
+                now,
+            )?,
+            ResourceKind::Group => group::delete(
+                self.store,
+                scope,
+                &GroupId::from_raw(id),
+                expected_version,
+                now,
+            )?,
+        }
+        Ok(())
+    }
+
+    /// Full and projected SCIM documents of resources, reading what the projection needs: all the
+    /// users' groups in one query, and all the groups' members in one more only when they are kept.
+    pub fn render(
+        self,
+        scope: &Scope,
+        items: &[Resource],
+        p: &Projection,
+    ) -> OperationResult<Vec<(Value, Value)>> {
+        let reg = self.registry;
+        let base = self.base_url;
+        let (mut user_ids, mut group_ids) = (Vec::new(), Vec::new());
+        for r in items {
+            match r {
+                Resource::User(u) => user_ids.push(u.id.to_string()),
+                Resource::Group(g) => group_ids.push(g.id.to_string()),
+            }
+        }
+        let groups: HashMap<String, Vec<(String, String)>> =
+            group::groups_of_users(self.store, scope, &user_ids)?;
+        let members = if p.includes_members(reg) {
+            Some(group::members(self.store, scope, &group_ids)?)
+        } else {
+            None
+        };
+        items
+            .iter()
+            .map(|r| {
+                let (kind, full) = match r {
+                    Resource::User(u) => {
+                        let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
+                        (ResourceKind::User, scim_user::render(u, Some(mine), base))
+                    }
+                    Resource::Group(g) => {
+                        let mine = members
+                            .as_ref()
+                            .map(|m| m.get(g.id.as_str()).map_or(&[][..], Vec::as_slice));
+                        (ResourceKind::Group, scim_group::render(g, mine, base))
+                    }
+                };
+                let projected = project(reg, kind, &full, p);
+                Ok((full, projected))
+            })
+            .collect()
+    }
+}
