@@ -149,21 +149,20 @@ pub fn update(
     let target = g::table
         .filter(g::id.eq(group.id.as_str()))
         .filter(g::directory_id.eq(group.directory_id.as_str()));
-    diesel::update(target)
-        .set((
-            g::external_id.eq(group.external_id.as_deref()),
-            g::display_name.eq(&group.display_name),
-            g::display_name_ci.eq(fold_case(&group.display_name)),
-            g::resource.eq(group.resource.to_string()),
-            g::version.eq(group.version),
-            g::updated_at.eq(group.updated_at),
-        ))
-        .execute(conn)?;
-    if let Some(raw) = raw.filter(|r| !r.is_null()) {
-        diesel::update(target)
-            .set(g::raw.eq(raw.to_string()))
-            .execute(conn)?;
-    }
+    let columns = (
+        g::external_id.eq(group.external_id.as_deref()),
+        g::display_name.eq(&group.display_name),
+        g::display_name_ci.eq(fold_case(&group.display_name)),
+        g::resource.eq(group.resource.to_string()),
+        g::version.eq(group.version),
+        g::updated_at.eq(group.updated_at),
+    );
+    match raw.filter(|r| !r.is_null()) {
+        Some(raw) => diesel::update(target)
+            .set((columns, g::raw.eq(raw.to_string())))
+            .execute(conn)?,
+        None => diesel::update(target).set(columns).execute(conn)?,
+    };
     Ok(())
 }
 

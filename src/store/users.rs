@@ -32,7 +32,6 @@ struct UserRow {
     employee_id: Option<String>,
     manager_id: Option<String>,
     resource: String,
-    raw: String,
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
@@ -94,7 +93,7 @@ impl TryFrom<UserView> for DirectoryUser {
     }
 }
 
-fn row(user: &DirectoryUser, raw: &Value) -> UserRow {
+fn row(user: &DirectoryUser) -> UserRow {
     let p = &user.profile;
     UserRow {
         id: user.id.to_string(),
@@ -114,7 +113,6 @@ fn row(user: &DirectoryUser, raw: &Value) -> UserRow {
         employee_id: p.employee_id.clone(),
         manager_id: p.manager_id.clone(),
         resource: user.resource.to_string(),
-        raw: raw.to_string(),
         version: user.version,
         created_at: user.created_at,
         updated_at: user.updated_at,
@@ -124,7 +122,7 @@ fn row(user: &DirectoryUser, raw: &Value) -> UserRow {
 
 pub fn insert(conn: &mut DbConn, user: &DirectoryUser, raw: &Value) -> Result<(), StoreError> {
     diesel::insert_into(u::table)
-        .values(row(user, raw))
+        .values((row(user), u::raw.eq(raw.to_string())))
         .execute(conn)?;
     Ok(())
 }
@@ -153,21 +151,18 @@ pub fn update(
     raw: &Value,
     expected_version: i64,
 ) -> Result<bool, StoreError> {
-    let mut changes = row(user, raw);
-    if raw.is_null() {
-        changes.raw = u::table
-            .filter(u::id.eq(user.id.as_str()))
-            .select(u::raw)
-            .first(conn)?;
-    }
-    let n = diesel::update(
-        u::table
-            .filter(u::id.eq(user.id.as_str()))
-            .filter(u::directory_id.eq(user.directory_id.as_str()))
-            .filter(u::version.eq(expected_version)),
-    )
-    .set(changes)
-    .execute(conn)?;
+    let target = u::table
+        .filter(u::id.eq(user.id.as_str()))
+        .filter(u::directory_id.eq(user.directory_id.as_str()))
+        .filter(u::version.eq(expected_version));
+    // JSON null: a PATCH carries no resource body, so the stored raw body stays.
+    let n = if raw.is_null() {
+        diesel::update(target).set(row(user)).execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((row(user), u::raw.eq(raw.to_string())))
+            .execute(conn)?
+    };
     Ok(n == 1)
 }
 
