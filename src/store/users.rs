@@ -12,6 +12,8 @@ use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
 use crate::domain::user::{DirectoryUser, UserProfile, UserState};
 
+/// A user row as written and read; the raw body is written beside it and never read back
+/// by the server.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = u, treat_none_as_null = true)]
 struct UserRow {
@@ -38,34 +40,10 @@ struct UserRow {
     deleted_at: Option<NaiveDateTime>,
 }
 
-/// The columns a read needs; the raw body stays in the database.
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = u)]
-struct UserView {
-    id: String,
-    tenant_id: String,
-    directory_id: String,
-    external_id: Option<String>,
-    user_name: String,
-    active: bool,
-    display_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    primary_email: Option<String>,
-    job_title: Option<String>,
-    department: Option<String>,
-    employee_id: Option<String>,
-    manager_id: Option<String>,
-    resource: String,
-    version: i64,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
-impl TryFrom<UserView> for DirectoryUser {
+impl TryFrom<UserRow> for DirectoryUser {
     type Error = StoreError;
 
-    fn try_from(r: UserView) -> Result<Self, StoreError> {
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
         Ok(DirectoryUser {
             id: UserId::from_raw(r.id),
             tenant_id: TenantId::from_raw(r.tenant_id),
@@ -181,7 +159,7 @@ pub fn find(
 ) -> Result<Option<DirectoryUser>, StoreError> {
     scoped(scope)
         .filter(u::id.eq(id.to_string()))
-        .select(UserView::as_select())
+        .select(UserRow::as_select())
         .first(conn)
         .optional()?
         .map(DirectoryUser::try_from)
@@ -212,7 +190,7 @@ pub fn list(
             .order(order(query.sort.as_ref(), USERS))
             .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
             .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
-            .select(UserView::as_select())
+            .select(UserRow::as_select())
             .load(conn)?
             .into_iter()
             .map(DirectoryUser::try_from)
