@@ -94,11 +94,10 @@ async fn list_with(
         params.excluded_attributes.as_deref(),
     )?;
     let body = blocking(move || {
-        let (start_index, sorted) = (query.start_index, query.sort.is_some());
+        let start_index = query.start_index;
         let mut found = state.resources().list(&auth.scope, kind, &query)?;
         let next = next_cursor(
             &paging,
-            sorted,
             &mut found.items,
             Resource::position,
             &state.cursor_key,

@@ -29,7 +29,8 @@ pub struct ListParams {
 }
 
 /// How the response pages: by index, or by cursor (then with the query's fingerprint, to sign
-/// the next cursor).
+/// the next cursor, and whether the list is sorted: sorted lists continue at an offset, the
+/// default order after the last row).
 #[derive(Debug, Clone)]
 pub enum Paging {
     Index,
@@ -37,6 +38,7 @@ pub enum Paging {
         query: String,
         count: u64,
         offset: u64,
+        sorted: bool,
     },
 }
 
@@ -119,12 +121,14 @@ impl ListParams {
         }
         // One row more than asked tells whether a next page exists.
         query.count = count + 1;
+        let sorted = query.sort.is_some();
         Ok((
             query,
             Paging::Cursor {
                 query: fingerprint,
                 count,
                 offset,
+                sorted,
             },
         ))
     }
@@ -162,7 +166,6 @@ impl ListParams {
 /// `position_of` gives an item's creation time and id.
 pub fn next_cursor<T>(
     paging: &Paging,
-    sorted: bool,
     items: &mut Vec<T>,
     position_of: impl Fn(&T) -> (NaiveDateTime, String),
     key: &CursorKey,
@@ -172,6 +175,7 @@ pub fn next_cursor<T>(
         query,
         count,
         offset,
+        sorted,
     } = paging
     else {
         return None;
@@ -181,7 +185,7 @@ pub fn next_cursor<T>(
         return None;
     }
     items.truncate(count);
-    let position = if sorted {
+    let position = if *sorted {
         Position::Offset(offset + count as u64)
     } else {
         let (created, id) = position_of(items.last()?);
