@@ -26,6 +26,7 @@ struct GroupView {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<GroupView> for DirectoryGroup {
@@ -43,6 +44,7 @@ impl TryFrom<GroupView> for DirectoryGroup {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
         })
     }
 }
@@ -156,6 +158,7 @@ pub fn update(
         g::resource.eq(group.resource.to_string()),
         g::version.eq(group.version),
         g::updated_at.eq(group.updated_at),
+        g::deleted_at.eq(group.deleted_at),
     );
     match raw.filter(|r| !r.is_null()) {
         Some(raw) => diesel::update(target)
@@ -183,8 +186,13 @@ pub fn touch(
     Ok(())
 }
 
-pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+pub fn delete_all_memberships(conn: &mut DbConn, id: &GroupId) -> Result<(), StoreError> {
     diesel::delete(m::table.filter(m::group_id.eq(id.as_str()))).execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+    delete_all_memberships(conn, id)?;
     diesel::delete(
         g::table
             .filter(g::id.eq(id.as_str()))
@@ -371,4 +379,44 @@ pub fn groups_of(
         out.entry(member).or_default().push((group, name));
     }
     Ok(out)
+}
+
+/// Ids per `IN (…)` list: well under both backends' bound-parameter limits.
+const IN_CHUNK: usize = 10_000;
+
+/// Those of `ids` that no group of the directory holds.
+pub fn without_groups(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut held = std::collections::HashSet::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<String> = m::table
+            .filter(m::directory_id.eq(scope.directory_id.as_str()))
+            .filter(m::member_id.eq_any(chunk))
+            .select(m::member_id)
+            .distinct()
+            .load(conn)?;
+        held.extend(found);
+    }
+    Ok(ids
+        .iter()
+        .filter(|id| !held.contains(*id))
+        .cloned()
+        .collect())
+}
+
+/// Removes the directory's groups soft-deleted before `before`; returns how many.
+pub fn purge_deleted(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    before: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        g::table
+            .filter(g::directory_id.eq(directory.as_str()))
+            .filter(g::deleted_at.lt(before)),
+    )
+    .execute(conn)?)
 }
