@@ -274,6 +274,7 @@ fn add_members(
         .filter(|id| !existing.contains(id))
         .collect();
     let kinds = store::groups::resolve_members(conn, scope, &new)?;
+    let mut rows = Vec::with_capacity(new.len());
     for id in &new {
         let kind = *kinds
             .get(id)
@@ -283,7 +284,7 @@ fn add_members(
                 "a group cannot be a member of itself".into(),
             ));
         }
-        store::groups::insert_membership(conn, scope, group, id, kind, now)?;
+        rows.push((id.as_str(), kind));
         events.push(membership_event(
             EventKind::GroupUserAdded,
             group.as_str(),
@@ -291,6 +292,7 @@ fn add_members(
             kind,
         ));
     }
+    store::groups::insert_memberships(conn, scope, group, &rows, now)?;
     Ok(())
 }
 

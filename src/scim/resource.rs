@@ -474,6 +474,8 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
         }
     };
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    // A group may list 100,000 members: finding repeats must not be quadratic.
+    let mut seen_at: std::collections::HashMap<String, usize> = Default::default();
     for item in items {
         let obj = match item {
             Value::Null => continue,
@@ -503,13 +505,16 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
                 )));
             }
         };
-        match out.iter_mut().find(|m| m.value == value) {
-            Some(seen) => {
-                if seen.kind.is_none() {
-                    seen.kind = kind;
+        match seen_at.get(&value) {
+            Some(&at) => {
+                if out[at].kind.is_none() {
+                    out[at].kind = kind;
                 }
             }
-            None => out.push(MemberRef { value, kind }),
+            None => {
+                seen_at.insert(value.clone(), out.len());
+                out.push(MemberRef { value, kind });
+            }
         }
     }
     Ok(out)

@@ -14,6 +14,10 @@ use crate::domain::index::fold_case;
 use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
 
+/// Ids per `IN (…)` list: a PUT or `replace members` may name 100,000 members, more than
+/// SQLite (32,766) or PostgreSQL (65,535) take as bound parameters in one statement.
+const IN_CHUNK: usize = 10_000;
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = g)]
 struct GroupView {
@@ -256,16 +260,17 @@ pub fn existing_member_kinds(
     group: &GroupId,
     ids: &[String],
 ) -> Result<Vec<(String, MemberKind)>, StoreError> {
-    let rows: Vec<(String, String)> = m::table
-        .filter(m::group_id.eq(group.as_str()))
-        .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .filter(m::member_id.eq_any(ids))
-        .select((m::member_id, m::member_type))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, kind)| (id, member_kind(&kind)))
-        .collect())
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let rows: Vec<(String, String)> = m::table
+            .filter(m::group_id.eq(group.as_str()))
+            .filter(m::directory_id.eq(scope.directory_id.as_str()))
+            .filter(m::member_id.eq_any(chunk))
+            .select((m::member_id, m::member_type))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(id, kind)| (id, member_kind(&kind))));
+    }
+    Ok(found)
 }
 
 fn member_kind(stored: &str) -> MemberKind {
@@ -285,20 +290,28 @@ pub fn resolve_members(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let users: Vec<String> = u::table
-        .filter(u::directory_id.eq(scope.directory_id.as_str()))
-        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(u::deleted_at.is_null())
-        .filter(u::id.eq_any(ids))
-        .select(u::id)
-        .load(conn)?;
-    let groups: Vec<String> = g::table
-        .filter(g::directory_id.eq(scope.directory_id.as_str()))
-        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(g::deleted_at.is_null())
-        .filter(g::id.eq_any(ids))
-        .select(g::id)
-        .load(conn)?;
+    let mut users: Vec<String> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        users.extend(
+            u::table
+                .filter(u::directory_id.eq(scope.directory_id.as_str()))
+                .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+                .filter(u::deleted_at.is_null())
+                .filter(u::id.eq_any(chunk))
+                .select(u::id)
+                .load::<String>(conn)?,
+        );
+        groups.extend(
+            g::table
+                .filter(g::directory_id.eq(scope.directory_id.as_str()))
+                .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+                .filter(g::deleted_at.is_null())
+                .filter(g::id.eq_any(chunk))
+                .select(g::id)
+                .load::<String>(conn)?,
+        );
+    }
     Ok(users
         .into_iter()
         .map(|id| (id, MemberKind::User))
@@ -306,24 +319,45 @@ pub fn resolve_members(
         .collect())
 }
 
-pub fn insert_membership(
+#[derive(Insertable)]
+#[diesel(table_name = m)]
+struct MembershipRow<'a> {
+    group_id: &'a str,
+    member_id: &'a str,
+    member_type: &'static str,
+    tenant_id: &'a str,
+    directory_id: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Rows per multi-row INSERT: six bound parameters each.
+const INSERT_CHUNK: usize = 1_000;
+
+pub fn insert_memberships(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
-    member: &str,
-    kind: MemberKind,
+    members: &[(&str, MemberKind)],
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(m::table)
-        .values((
-            m::group_id.eq(group.as_str()),
-            m::member_id.eq(member),
-            m::member_type.eq(kind.as_str()),
-            m::tenant_id.eq(scope.tenant_id.as_str()),
-            m::directory_id.eq(scope.directory_id.as_str()),
-            m::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let rows: Vec<MembershipRow> = members
+        .iter()
+        .map(|(id, kind)| MembershipRow {
+            group_id: group.as_str(),
+            member_id: id,
+            member_type: kind.as_str(),
+            tenant_id: scope.tenant_id.as_str(),
+            directory_id: scope.directory_id.as_str(),
+            created_at: now,
+        })
+        .collect();
+    // Multi-row INSERTs are built per backend only (see attribute_index::replace).
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConn::Postgres(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
+        };
+    }
     Ok(())
 }
 
@@ -332,15 +366,14 @@ pub fn delete_memberships(
     group: &GroupId,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
+    for chunk in ids.chunks(IN_CHUNK) {
+        diesel::delete(
+            m::table
+                .filter(m::group_id.eq(group.as_str()))
+                .filter(m::member_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
-    diesel::delete(
-        m::table
-            .filter(m::group_id.eq(group.as_str()))
-            .filter(m::member_id.eq_any(ids)),
-    )
-    .execute(conn)?;
     Ok(())
 }
 
@@ -380,9 +413,6 @@ pub fn groups_of(
     }
     Ok(out)
 }
-
-/// Ids per `IN (…)` list: well under both backends' bound-parameter limits.
-const IN_CHUNK: usize = 10_000;
 
 /// Those of `ids` that no group of the directory holds.
 pub fn without_groups(
