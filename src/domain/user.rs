@@ -116,24 +116,44 @@ pub fn create(
     write: UserWrite,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryUser> {
-    let user = DirectoryUser {
-        id: UserId::generate(),
-        tenant_id: scope.tenant_id.clone(),
-        directory_id: scope.directory_id.clone(),
-        state: UserState::of(write.profile.active),
-        profile: write.profile,
-        resource: write.resource,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    };
+    let mut created = create_many(store, scope, vec![write], now)?;
+    created
+        .pop()
+        .ok_or_else(|| DomainError::Invalid("nothing was created".into()))
+}
+
+/// Creates users in one transaction: all of them or, on the first taken `userName`, none.
+/// For imports, where a transaction per user would cost a commit each.
+pub fn create_many(
+    store: &Store,
+    scope: &Scope,
+    writes: Vec<UserWrite>,
+    now: NaiveDateTime,
+) -> DomainResult<Vec<DirectoryUser>> {
     store.write(|conn| {
-        store::users::insert(conn, &user, &write.raw)
-            .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
-        store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
-        store::events::append(conn, scope, &[event(EventKind::UserCreated, &user)], now)?;
-        Ok(user.clone())
+        let mut created = Vec::with_capacity(writes.len());
+        let mut events = Vec::with_capacity(writes.len());
+        for write in writes {
+            let user = DirectoryUser {
+                id: UserId::generate(),
+                tenant_id: scope.tenant_id.clone(),
+                directory_id: scope.directory_id.clone(),
+                state: UserState::of(write.profile.active),
+                profile: write.profile,
+                resource: write.resource,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            store::users::insert(conn, &user, &write.raw)
+                .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
+            store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
+            events.push(event(EventKind::UserCreated, &user));
+            created.push(user);
+        }
+        store::events::append(conn, scope, &events, now)?;
+        Ok(created)
     })
 }
 
