@@ -17,6 +17,8 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod replay;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "roster",
@@ -59,6 +61,8 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Send recorded or corpus sequences to a server and report differences.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +160,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant(&ctx, c),
         Command::Directory(c) => directory(&ctx, c),
         Command::Token(c) => token_command(&ctx, c),
+        Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
 
