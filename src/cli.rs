@@ -18,6 +18,8 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod replay;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "roster",
@@ -63,6 +65,8 @@ enum Command {
     /// Remove soft-deleted users and groups whose retention has run out (`serve` does this
     /// hourly on its own).
     Purge,
+    /// Send recorded or corpus sequences to a server and report differences.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,6 +218,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             });
             Ok(())
         }
+        Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
 
