@@ -17,6 +17,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod log;
 mod replay;
 
 #[derive(Debug, Parser)]
@@ -52,6 +53,10 @@ enum Command {
         /// Directory of extension schema documents (*.json) to serve besides the built-in ones.
         #[arg(long, env = "ROSTER_SCHEMA_DIR")]
         schema_dir: Option<PathBuf>,
+        /// How long SCIM requests are kept in the request log (45s, 30m, 12h, 7d; 0 disables
+        /// it) [default: 7d].
+        #[arg(long, env = "ROSTER_REQUEST_LOG_RETENTION")]
+        request_log_retention: Option<crate::domain::request_log::Retention>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -61,6 +66,9 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Read and export the request log of a directory.
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// Send recorded or corpus sequences to a server and report differences.
     Replay(replay::ReplayArgs),
 }
@@ -136,6 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             public_url,
             schema_dir,
+            ..
         } => (bind.clone(), public_url.clone(), schema_dir.clone()),
         _ => (
             std::env::var("ROSTER_BIND").ok(),
@@ -143,10 +152,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             None,
         ),
     };
-    let ctx = Cmd {
+    let mut ctx = Cmd {
         config: Config::resolve(file, cli.database_url, bind, public_url, schema_dir),
         json: cli.json,
     };
+    if let Command::Serve {
+        request_log_retention: Some(r),
+        ..
+    } = &cli.command
+    {
+        ctx.config.request_log_retention = *r;
+    }
     match cli.command {
         Command::Serve { .. } => serve(&ctx),
         Command::Migrate => {
@@ -160,6 +176,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant(&ctx, c),
         Command::Directory(c) => directory(&ctx, c),
         Command::Token(c) => token_command(&ctx, c),
+        Command::Log(c) => log::log(&ctx, c),
         Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
@@ -335,9 +352,12 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         store.backend_name(),
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
+    let store = Arc::new(store);
+    let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
-        store: Arc::new(store),
+        request_log,
+        store,
         registry,
         base_url,
         max_body_bytes: ctx.config.max_body_bytes,

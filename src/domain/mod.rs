@@ -8,6 +8,7 @@ pub mod group;
 pub mod ids;
 pub mod index;
 pub mod query;
+pub mod request_log;
 pub mod settings;
 pub mod tenancy;
 pub mod token;
