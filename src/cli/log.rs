@@ -1,5 +1,6 @@
-//! `roster log list|show`, and starting the request log for `roster serve`.
+//! `roster log list|show|export`, and starting the request log for `roster serve`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -11,6 +12,7 @@ use super::Cmd;
 use crate::domain::request_log::{self, Entry, LogQuery, Retention, StatusFilter};
 use crate::domain::{clock, tenancy};
 use crate::http::request_log::Recorder;
+use crate::replay::export;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -33,6 +35,26 @@ pub(super) enum LogCommand {
     },
     /// One recorded request with its headers and bodies.
     Show { id: i64 },
+    /// Write a directory's recorded requests as one replay sequence (the corpus format).
+    Export {
+        #[arg(long)]
+        directory: String,
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        from_id: Option<i64>,
+        #[arg(long)]
+        to_id: Option<i64>,
+        #[arg(long)]
+        status: Option<StatusFilter>,
+        /// The sequence's name [default: DIRECTORY-FIRST_ID-LAST_ID].
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 /// The request log for `roster serve`: a writer when enabled. When disabled, entries kept from
@@ -154,6 +176,52 @@ pub(super) fn log(ctx: &Cmd, command: LogCommand) -> anyhow::Result<()> {
         LogCommand::Show { id } => {
             let entry = request_log::get(&store, id)?;
             ctx.print(json!(entry), || shown(&entry));
+        }
+        LogCommand::Export {
+            directory,
+            since,
+            until,
+            from_id,
+            to_id,
+            status,
+            name,
+            out,
+        } => {
+            let d = tenancy::find_directory(&store, &directory)?;
+            let query = LogQuery {
+                since: since.as_deref().map(when).transpose()?,
+                until: until.as_deref().map(when).transpose()?,
+                from_id,
+                to_id,
+                status,
+                ..LogQuery::default()
+            };
+            let entries = request_log::list(&store, &d.id, &query)?;
+            let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+                anyhow::bail!("no recorded requests of directory {} match", d.name);
+            };
+            let name = name.unwrap_or_else(|| format!("{}-{}-{}", d.name, first.id, last.id));
+            let description = format!(
+                "Exported from the request log of directory {} ({}): entries {} to {}, {} to {}",
+                d.name,
+                d.id,
+                first.id,
+                last.id,
+                clock::rfc3339(first.exchange.received_at),
+                clock::rfc3339(last.exchange.received_at)
+            );
+            let exported = export::sequence(&name, d.kind.as_str(), &description, &entries);
+            for w in &exported.warnings {
+                eprintln!("roster: warning: {w}");
+            }
+            let text = serde_json::to_string_pretty(&exported.sequence)?;
+            std::fs::write(&out, text + "\n")
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            let steps = exported.sequence.steps.len();
+            ctx.print(
+                json!({"file": out, "name": name, "steps": steps, "warnings": exported.warnings}),
+                || format!("{steps} step(s) written to {} as '{name}'", out.display()),
+            );
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
-//! The request log end to end: what is recorded and what never is, and retention.
+//! The request log end to end: what is recorded and what never is, retention, and the workflow
+//! it exists for: record traffic, export it, replay it elsewhere with no differences.
 
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -7,6 +9,16 @@ use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::support::*;
+
+fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scim-conformance/replay/generic")
+        .join(name)
+}
+
+fn temp_file(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("roster-{what}-{}.json", uuid::Uuid::new_v4()))
+}
 
 /// The directory's entries, oldest first, once there are `n` (the writer is asynchronous, and
 /// so is the purge).
@@ -25,6 +37,114 @@ async fn entries(db: &TestDb, directory: &str, n: usize) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+fn replay(db: &TestDb, files: &[&Path], base: &str, token: &str) -> Value {
+    let mut args = vec!["--json", "replay"];
+    args.extend(files.iter().map(|f| f.to_str().expect("utf-8 path")));
+    args.extend(["--against", base, "--token", token]);
+    let out = cli(db, &args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "replay printed no JSON ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert!(out.status.success(), "replay found differences: {report:#}");
+    report
+}
+
+both_backends!(
+    recorded_traffic_exports_and_replays_cleanly,
+    |backend| async move {
+        let recorded = TestServer::start(backend).await;
+        let dir = cli_json(
+            &recorded.db,
+            &[
+                "directory",
+                "create",
+                "--tenant",
+                "acme",
+                "--kind",
+                "generic",
+                "prod",
+            ],
+        );
+        let token = dir["token"].as_str().expect("token");
+        let (users, groups) = (
+            corpus("user-lifecycle.json"),
+            corpus("group-lifecycle.json"),
+        );
+        let first = replay(
+            &recorded.db,
+            &[&users, &groups],
+            &recorded.client.base,
+            token,
+        );
+        let steps = first["steps"].as_u64().expect("step count") as usize;
+        let logged = entries(&recorded.db, "prod", steps).await;
+        assert_eq!(logged[1]["method"], json!("POST"));
+        assert_eq!(logged[1]["path"], json!("/Users"));
+        assert_eq!(logged[1]["status"], json!(201));
+        assert_eq!(
+            logged[0]["query"],
+            json!("filter=userName%20eq%20%22ann%40example.com%22&startIndex=1&count=100")
+        );
+        // The other directory's traffic is its own.
+        assert!(entries(&recorded.db, "main", 0).await.is_empty());
+
+        let failures = cli_json(
+            &recorded.db,
+            &["log", "list", "--directory", "prod", "--status", "4xx"],
+        );
+        let statuses: Vec<&Value> = failures["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .map(|e| &e["status"])
+            .collect();
+        assert_eq!(statuses, [&json!(409), &json!(404), &json!(404)]);
+
+        let file = temp_file("export");
+        let exported = cli_json(
+            &recorded.db,
+            &[
+                "log",
+                "export",
+                "--directory",
+                "prod",
+                "--out",
+                file.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(exported["steps"], json!(steps));
+        let sequence: Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).expect("export written"))
+                .expect("export is JSON");
+        assert_eq!(sequence["kind"], json!("generic"));
+        let text = sequence.to_string();
+        assert!(
+            !text.contains(&recorded.client.base),
+            "the base URL became {{{{base}}}}"
+        );
+        assert!(!text.contains("Secret-123"), "no password in an export");
+        assert_eq!(sequence["steps"][1]["capture"], json!({"user1": "/id"}));
+        assert_eq!(
+            sequence["steps"][3]["request"]["path"],
+            json!("/Users/{{user1}}")
+        );
+        assert_eq!(
+            sequence["steps"][1]["expect"]["body"]["meta"]["lastModified"],
+            json!("{{*}}")
+        );
+
+        let fresh = TestServer::start(backend).await;
+        let again = replay(&fresh.db, &[&file], &fresh.client.base, &fresh.client.token);
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(again["steps"], json!(steps));
+        assert_eq!(again["differences"], json!(0));
+    }
+);
 
 both_backends!(secrets_never_reach_the_log, |backend| async move {
     let server = TestServer::start(backend).await;
