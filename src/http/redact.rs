@@ -102,6 +102,24 @@ pub fn redact_body(text: &str) -> String {
     }
 }
 
+/// `s` with every double-quoted string (a filter's values) blanked out.
+fn unquoted(s: &str) -> String {
+    let mut quoted = false;
+    let mut escaped = false;
+    s.chars()
+        .map(|c| {
+            let inside = quoted;
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                _ => {}
+            }
+            if inside || c == '"' { ' ' } else { c }
+        })
+        .collect()
+}
+
 /// Redacts a query string: parameters named like secrets, credential-like values, and filters
 /// that mention a secret attribute (`filter=password eq "…"`).
 pub fn redact_query(query: &str) -> String {
@@ -113,7 +131,9 @@ pub fn redact_query(query: &str) -> String {
                 .next()
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default();
-            let mentions = decoded
+            // Only attribute names count, not quoted values: `displayName eq "Secret Santa"`
+            // stays as it is.
+            let mentions = unquoted(&decoded)
                 .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']'))
                 .any(names_secret);
             if !value.is_empty()
@@ -206,6 +226,10 @@ mod tests {
                 "access_token=[redacted]&count=1",
             ),
             ("filter=password+eq+%22x%22", "filter=[redacted]"),
+            (
+                "filter=displayName%20eq%20%22Secret%20%5C%22token%5C%22%20Santa%22",
+                "filter=displayName%20eq%20%22Secret%20%5C%22token%5C%22%20Santa%22",
+            ),
             (
                 "filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",
                 "filter=[redacted]",
