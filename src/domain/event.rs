@@ -12,6 +12,8 @@ pub enum EventKind {
     GroupDeleted,
     GroupUserAdded,
     GroupUserRemoved,
+    /// A puller's credentials were refused (Google answered 401/403 to the service account).
+    DirectoryCredentialsInvalid,
 }
 
 impl EventKind {
@@ -25,12 +27,14 @@ impl EventKind {
             EventKind::GroupDeleted => "group.deleted",
             EventKind::GroupUserAdded => "group.user_added",
             EventKind::GroupUserRemoved => "group.user_removed",
+            EventKind::DirectoryCredentialsInvalid => "directory.invalid_credentials",
         }
     }
 
     pub fn resource_type(self) -> &'static str {
         match self {
             EventKind::UserCreated | EventKind::UserUpdated | EventKind::UserDeleted => "User",
+            EventKind::DirectoryCredentialsInvalid => "Directory",
             _ => "Group",
         }
     }

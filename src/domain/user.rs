@@ -223,3 +223,26 @@ pub fn delete(
         Ok(())
     })
 }
+
+/// The users whose `externalId` is one of `external_ids`, in one query: how a puller finds
+/// what it stored for a page of its IdP's records.
+pub fn find_by_external_ids(
+    store: &Store,
+    scope: &Scope,
+    external_ids: &[String],
+) -> DomainResult<Vec<DirectoryUser>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store.read(|conn| store::users::find_by_external_ids(conn, scope, external_ids))?)
+}
+
+/// One page of (id, externalId) of every user, in id order after `after`.
+pub fn external_ids_page(
+    store: &Store,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> DomainResult<Vec<(String, Option<String>)>> {
+    Ok(store.read(|conn| store::users::external_ids_page(conn, scope, after, limit))?)
+}
