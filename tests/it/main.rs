@@ -10,6 +10,8 @@ mod concurrency;
 mod discovery;
 mod errors;
 mod extensions;
+mod fake_google;
+mod google;
 mod groups;
 mod isolation;
 mod users;
