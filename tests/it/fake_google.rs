@@ -166,26 +166,21 @@ impl FakeGoogle {
     /// `n` users `u{i}@example.com` and `g` groups, user i in group i mod g.
     pub fn populate(&self, n: usize, g: usize) {
         self.with(|s| {
+            let mut members: Vec<Vec<Value>> = vec![Vec::new(); g];
             for i in 0..n {
-                let u = user(
-                    &format!("{:09}", i + 1),
-                    &format!("u{i}@example.com"),
-                    "User",
-                    &format!("N{i}"),
-                );
-                s.users.insert(u["id"].as_str().unwrap().to_string(), u);
+                let id = format!("{:09}", i + 1);
+                let u = user(&id, &format!("u{i}@example.com"), "User", &format!("N{i}"));
+                s.users.insert(id.clone(), u);
+                if g > 0 {
+                    members[i % g].push(member(&id, "USER"));
+                }
             }
-            for j in 0..g {
+            for (j, list) in members.into_iter().enumerate() {
                 let id = format!("g{j:06}");
-                s.groups.insert(
-                    id.clone(),
-                    group(&id, &format!("group{j}@example.com"), &format!("Group {j}")),
-                );
-                let members = (0..n)
-                    .filter(|i| i % g == j)
-                    .map(|i| member(&format!("{:09}", i + 1), "USER"))
-                    .collect();
-                s.members.insert(id, members);
+                let email = format!("group{j}@example.com");
+                s.groups
+                    .insert(id.clone(), group(&id, &email, &format!("Group {j}")));
+                s.members.insert(id, list);
             }
         });
     }
