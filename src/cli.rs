@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::config::{Config, FileConfig};
+use crate::domain::lifecycle::{self, Deprovisioning};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{clock, ids::TokenId, settings, token};
 use crate::google;
@@ -17,6 +18,8 @@ use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
+
+mod replay;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +66,11 @@ enum Command {
     /// Google Workspace directories: check credentials, sync now.
     #[command(subcommand)]
     Google(GoogleCommand),
+    /// Remove soft-deleted users and groups whose retention has run out (`serve` does this
+    /// hourly on its own).
+    Purge,
+    /// Send recorded or corpus sequences to a server and report differences.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +104,9 @@ enum DirectoryCommand {
         kind: String,
         name: String,
         #[command(flatten)]
-        google: GoogleArgs,
+        google: Box<GoogleArgs>,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// A directory's sync state (Google directories): last run, counts, last error, next run.
     Status { directory: String },
@@ -104,6 +114,48 @@ enum DirectoryCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Change a directory's deprovisioning policy (by id, or by name when unambiguous).
+    Update {
+        directory: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+/// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
+/// the default of the directory's kind on create.
+#[derive(Debug, clap::Args)]
+struct PolicyArgs {
+    /// What active=false means: deactivate (keep the user, state inactive) or delete.
+    #[arg(long)]
+    on_deactivate: Option<String>,
+    /// What DELETE means: soft (state deleted, purged after the retention) or hard.
+    #[arg(long)]
+    on_delete: Option<String>,
+    /// How long soft-deleted users and groups are kept: 30d, 12h, 90m, 0s.
+    #[arg(long)]
+    retention: Option<String>,
+    /// What losing the last group membership means: keep or deactivate.
+    #[arg(long)]
+    on_group_loss: Option<String>,
+}
+
+impl PolicyArgs {
+    fn apply(self, mut p: Deprovisioning) -> anyhow::Result<Deprovisioning> {
+        if let Some(v) = self.on_deactivate {
+            p.on_deactivate = v.parse().context("--on-deactivate")?;
+        }
+        if let Some(v) = self.on_delete {
+            p.on_delete = v.parse().context("--on-delete")?;
+        }
+        if let Some(v) = self.retention {
+            p.retention = lifecycle::parse_duration(&v).context("--retention")?;
+        }
+        if let Some(v) = self.on_group_loss {
+            p.on_group_loss = v.parse().context("--on-group-loss")?;
+        }
+        Ok(p)
+    }
 }
 
 /// The settings of a `google` directory; refused for other kinds.
@@ -215,6 +267,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Directory(c) => directory(&ctx, c),
         Command::Token(c) => token_command(&ctx, c),
         Command::Google(c) => google_command(&ctx, c),
+        Command::Purge => {
+            let purged = lifecycle::purge_expired(&ctx.store()?, clock::now())?;
+            ctx.print(json!(purged), || {
+                format!(
+                    "purged {} user(s) and {} group(s) past their retention",
+                    purged.users, purged.groups
+                )
+            });
+            Ok(())
+        }
+        Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
 
@@ -257,7 +320,18 @@ fn directory_json(d: &Directory, tenant: &str, base_url: &str) -> Value {
         "tenant": tenant,
         "tenant_id": d.tenant_id,
         "scim_base_url": base_url,
+        "deprovisioning": d.deprovisioning,
     })
+}
+
+fn policy_text(p: &Deprovisioning) -> String {
+    format!(
+        "on deactivate: {}; on delete: {} (retention {}); on group loss: {}",
+        p.on_deactivate,
+        p.on_delete,
+        lifecycle::format_duration(p.retention),
+        p.on_group_loss
+    )
 }
 
 fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
@@ -269,19 +343,21 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             kind,
             name,
             google: g,
+            policy,
         } => {
             let kind: DirectoryKind = kind.parse()?;
+            let policy = policy.apply(Deprovisioning::default_for(kind))?;
             let t = tenancy::find_tenant(&store, &tenant)?;
             let now = clock::now();
             if kind == DirectoryKind::Google {
-                return create_google(ctx, &store, &t, &name, g, &base_url);
+                return create_google(ctx, &store, &t, &name, *g, policy, &base_url);
             }
             if g.given() {
                 anyhow::bail!(
                     "--service-account-key, --admin, --customer, --domain and --groups are for --kind google"
                 );
             }
-            let d = tenancy::create_directory(&store, &t, &name, kind, now)
+            let d = tenancy::create_directory(&store, &t, &name, kind, policy, now)
                 .map_err(|e| already_exists(e, "directory", &name))?;
             let issued = token::issue(&store, &d, now)?;
             let mut out = directory_json(&d, &t.name, &base_url);
@@ -289,15 +365,29 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             out["token_id"] = json!(issued.id);
             ctx.print(out, || {
                 format!(
-                    "directory {} ({}) created: {}\nSCIM base URL: {base_url}\nbearer token (shown once): {}",
+                    "directory {} ({}) created: {}\nSCIM base URL: {base_url}\n{}\nbearer token (shown once): {}",
                     d.name,
                     d.kind.as_str(),
                     d.id,
+                    policy_text(&d.deprovisioning),
                     issued.secret.expose()
                 )
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
+        DirectoryCommand::Update { directory, policy } => {
+            let d = tenancy::find_directory(&store, &directory)?;
+            let policy = policy.apply(d.deprovisioning)?;
+            let d = tenancy::set_deprovisioning(&store, &d, policy)?;
+            let t = tenancy::find_tenant(&store, d.tenant_id.as_str())?;
+            ctx.print(directory_json(&d, &t.name, &base_url), || {
+                format!(
+                    "directory {} updated: {}",
+                    d.name,
+                    policy_text(&d.deprovisioning)
+                )
+            });
+        }
         DirectoryCommand::List { tenant } => {
             let t = tenant
                 .map(|t| tenancy::find_tenant(&store, &t))
@@ -330,6 +420,7 @@ fn create_google(
     tenant: &tenancy::Tenant,
     name: &str,
     g: GoogleArgs,
+    policy: Deprovisioning,
     base_url: &str,
 ) -> anyhow::Result<()> {
     let key_path = g
@@ -351,7 +442,7 @@ fn create_google(
     };
     let groups = g.groups.as_deref().and_then(google::parse_groups);
     let now = clock::now();
-    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, now)
+    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)
         .map_err(|e| already_exists(e, "directory", name))?;
     google::connect(
         store,
@@ -622,6 +713,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
     }
     .spawn()?;
+    spawn_purger(Arc::clone(&store));
     let state = AppState {
         cursor_key,
         store,
@@ -631,4 +723,26 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())
+}
+
+/// Soft-deleted rows past their retention are removed at start and then hourly; several
+/// instances purging at once is harmless (each DELETE removes what is left).
+fn spawn_purger(store: Arc<Store>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    std::thread::spawn(move || {
+        loop {
+            match lifecycle::purge_expired(&store, clock::now()) {
+                Ok(p) if p.users + p.groups > 0 => {
+                    tracing::info!(
+                        users = p.users,
+                        groups = p.groups,
+                        "purged soft-deleted rows"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of soft-deleted rows failed"),
+            }
+            std::thread::sleep(EVERY);
+        }
+    });
 }

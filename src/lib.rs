@@ -7,5 +7,6 @@ pub mod domain;
 pub mod google;
 pub mod http;
 pub mod idp;
+pub mod replay;
 pub mod scim;
 pub mod store;

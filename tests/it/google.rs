@@ -362,8 +362,25 @@ both_backends!(
             ]
         );
         let types: Vec<String> = event_types(&s.db).split_off(before);
-        assert_eq!(count(&types, "user.updated"), 2, "{types:?}");
+        assert_eq!(count(&types, "user.updated"), 1, "{types:?}");
+        assert_eq!(
+            count(&types, "user.deactivated"),
+            1,
+            "suspension deactivates"
+        );
         assert_eq!(count(&types, "user.deleted"), 1);
+        {
+            // The directory's policy (for google by default: soft delete) decided how.
+            use roster::store::schema::directory_users::dsl as u;
+            let store = roster::store::Store::open(&s.db.url).unwrap();
+            let mut conn = store.conn().unwrap();
+            let state: String = u::directory_users
+                .filter(u::external_id.eq("1003"))
+                .select(u::state)
+                .first(&mut *conn)
+                .unwrap();
+            assert_eq!(state, "deleted");
+        }
         assert_eq!(count(&types, "group.user_added"), 1);
         // eng loses bob; ops loses cy when cy is deleted.
         assert_eq!(count(&types, "group.user_removed"), 2);
