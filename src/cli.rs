@@ -13,6 +13,7 @@ use crate::config::{Config, FileConfig};
 use crate::domain::lifecycle::{self, Deprovisioning};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{clock, ids::TokenId, settings, token};
+use crate::google;
 use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
@@ -67,6 +68,9 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Google Workspace directories: check credentials, sync now.
+    #[command(subcommand)]
+    Google(GoogleCommand),
     /// Remove soft-deleted users and groups whose retention has run out (`serve` does this
     /// hourly on its own).
     Purge,
@@ -75,6 +79,20 @@ enum Command {
     Log(log::LogCommand),
     /// Send recorded or corpus sequences to a server and report differences.
     Replay(replay::ReplayArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum GoogleCommand {
+    /// Prove the credentials and each read-only scope; names what is missing.
+    Test {
+        #[arg(long)]
+        directory: String,
+    },
+    /// Run one full sync now, with progress on stderr and a summary.
+    Sync {
+        #[arg(long)]
+        directory: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,8 +112,12 @@ enum DirectoryCommand {
         kind: String,
         name: String,
         #[command(flatten)]
+        google: Box<GoogleArgs>,
+        #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// A directory's sync state (Google directories): last run, counts, last error, next run.
+    Status { directory: String },
     List {
         #[arg(long)]
         tenant: Option<String>,
@@ -144,6 +166,39 @@ impl PolicyArgs {
     }
 }
 
+/// The settings of a `google` directory; refused for other kinds.
+#[derive(Debug, clap::Args)]
+struct GoogleArgs {
+    /// The service account's JSON key file (stored encrypted with ROSTER_SECRET_KEY).
+    #[arg(long, value_name = "FILE")]
+    service_account_key: Option<PathBuf>,
+    /// The Workspace admin the service account acts as (domain-wide delegation).
+    #[arg(long, value_name = "EMAIL")]
+    admin: Option<String>,
+    /// The customer id to list [default: my_customer].
+    #[arg(long, conflicts_with = "domain")]
+    customer: Option<String>,
+    /// List one domain of the account instead of the whole customer.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Sync only these groups (comma-separated emails) and their members.
+    #[arg(long, value_name = "EMAILS")]
+    groups: Option<String>,
+    /// Time between full syncs, e.g. 30s, 5m, 1h.
+    #[arg(long, default_value = "5m")]
+    interval: String,
+}
+
+impl GoogleArgs {
+    fn given(&self) -> bool {
+        self.service_account_key.is_some()
+            || self.admin.is_some()
+            || self.customer.is_some()
+            || self.domain.is_some()
+            || self.groups.is_some()
+    }
+}
+
 #[derive(Debug, Subcommand)]
 enum TokenCommand {
     /// Issue a new token for a directory (by id, or by name when unambiguous).
@@ -181,7 +236,7 @@ impl Cmd {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = match &cli.config {
+    let mut file = match &cli.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
@@ -200,10 +255,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             None,
         ),
     };
-    let mut ctx = Cmd {
-        config: Config::resolve(file, cli.database_url, bind, public_url, schema_dir),
-        json: cli.json,
-    };
+    let (secret_key, google) = (file.secret_key.take(), file.google.take());
+    let mut ctx =
+        Cmd {
+            config: Config::resolve(file, cli.database_url, bind, public_url, schema_dir)
+                .with_env(secret_key, google, &|name| std::env::var(name).ok())?,
+            json: cli.json,
+        };
     if let Command::Serve {
         request_log_retention: Some(r),
         ..
@@ -224,6 +282,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant(&ctx, c),
         Command::Directory(c) => directory(&ctx, c),
         Command::Token(c) => token_command(&ctx, c),
+        Command::Google(c) => google_command(&ctx, c),
         Command::Purge => {
             let purged = lifecycle::purge_expired(&ctx.store()?, clock::now())?;
             ctx.print(json!(purged), || {
@@ -300,12 +359,21 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             tenant,
             kind,
             name,
+            google: g,
             policy,
         } => {
             let kind: DirectoryKind = kind.parse()?;
             let policy = policy.apply(Deprovisioning::default_for(kind))?;
             let t = tenancy::find_tenant(&store, &tenant)?;
             let now = clock::now();
+            if kind == DirectoryKind::Google {
+                return create_google(ctx, &store, &t, &name, *g, policy, &base_url);
+            }
+            if g.given() {
+                anyhow::bail!(
+                    "--service-account-key, --admin, --customer, --domain and --groups are for --kind google"
+                );
+            }
             let d = tenancy::create_directory(&store, &t, &name, kind, policy, now)
                 .map_err(|e| already_exists(e, "directory", &name))?;
             let issued = token::issue(&store, &d, now)?;
@@ -323,6 +391,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
                 )
             });
         }
+        DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
         DirectoryCommand::Update { directory, policy } => {
             let d = tenancy::find_directory(&store, &directory)?;
             let policy = policy.apply(d.deprovisioning)?;
@@ -354,6 +423,220 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
                     })
                     .collect::<Vec<_>>()
                     .join("\n")
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A Google directory pulls: it gets no SCIM token, and its settings (with the key sealed)
+/// are stored beside it.
+fn create_google(
+    ctx: &Cmd,
+    store: &Store,
+    tenant: &tenancy::Tenant,
+    name: &str,
+    g: GoogleArgs,
+    policy: Deprovisioning,
+    base_url: &str,
+) -> anyhow::Result<()> {
+    let key_path = g
+        .service_account_key
+        .context("--kind google needs --service-account-key FILE")?;
+    let admin = g
+        .admin
+        .context("--kind google needs --admin EMAIL (a Workspace admin)")?;
+    let key_file =
+        std::fs::read(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
+    // Checked before anything is stored, so a missing server key leaves no half-made directory.
+    google::seal::SecretKey::from_config(ctx.config.secret_key.as_deref())?;
+    google::auth::ServiceAccountKey::parse(&key_file)?;
+    let interval = google::parse_interval(&g.interval)?;
+    let target = match (g.customer, g.domain) {
+        (_, Some(d)) => google::Target::Domain(d),
+        (Some(c), None) => google::Target::Customer(c),
+        (None, None) => google::Target::Customer("my_customer".into()),
+    };
+    let groups = g.groups.as_deref().and_then(google::parse_groups);
+    let now = clock::now();
+    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)
+        .map_err(|e| already_exists(e, "directory", name))?;
+    google::connect(
+        store,
+        ctx.config.secret_key.as_deref(),
+        &d,
+        google::NewConnection {
+            key_file: &key_file,
+            admin,
+            target,
+            groups,
+            interval,
+        },
+        now,
+    )?;
+    let out = directory_json(&d, &tenant.name, base_url);
+    ctx.print(out, || {
+        format!(
+            "directory {} (google) created: {}\nfirst sync: at the next `roster serve` tick, or now with `roster google sync --directory {}`",
+            d.name, d.id, d.name
+        )
+    });
+    Ok(())
+}
+
+fn directory_status(ctx: &Cmd, store: &Store, directory: &str) -> anyhow::Result<()> {
+    let d = tenancy::find_directory(store, directory)?;
+    if d.kind != DirectoryKind::Google {
+        ctx.print(
+            json!({"id": d.id, "name": d.name, "kind": d.kind, "sync": "push"}),
+            || {
+                format!(
+                    "directory {} ({}): SCIM push; no sync state",
+                    d.name,
+                    d.kind.as_str()
+                )
+            },
+        );
+        return Ok(());
+    }
+    let row = google::settings(store, &d)?;
+    let time = |t: Option<chrono::NaiveDateTime>| t.map(clock::rfc3339);
+    let out = json!({
+        "id": d.id,
+        "name": d.name,
+        "kind": d.kind,
+        "status": row.status,
+        "admin": row.admin_email,
+        "customer": row.customer,
+        "domain": row.domain,
+        "groups": row.group_filter.as_deref().and_then(google::parse_groups),
+        "interval_secs": row.interval_secs,
+        "last_sync_started_at": time(row.last_sync_started_at),
+        "last_sync_finished_at": time(row.last_sync_finished_at),
+        "created": row.last_created,
+        "updated": row.last_updated,
+        "deprovisioned": row.last_deprovisioned,
+        "last_error": row.last_error,
+        "next_sync_at": clock::rfc3339(row.next_sync_at),
+        "watch_expires_at": time(row.watch_expires_at),
+    });
+    ctx.print(out, || {
+        let or_never = |t: Option<chrono::NaiveDateTime>| time(t).unwrap_or_else(|| "never".into());
+        format!(
+            "directory {} (google): {}\nlast sync: started {}, finished {}\n  created {}, updated {}, deprovisioned {}\nlast error: {}\nnext run: {}",
+            d.name,
+            row.status,
+            or_never(row.last_sync_started_at),
+            or_never(row.last_sync_finished_at),
+            row.last_created,
+            row.last_updated,
+            row.last_deprovisioned,
+            row.last_error.as_deref().unwrap_or("none"),
+            clock::rfc3339(row.next_sync_at),
+        )
+    });
+    Ok(())
+}
+
+fn registry(config: &Config) -> anyhow::Result<SchemaRegistry> {
+    Ok(match &config.schema_dir {
+        Some(dir) => SchemaRegistry::with_extensions(dir)?,
+        None => SchemaRegistry::builtin(),
+    })
+}
+
+/// One status line on stderr, redrawn after every page when stderr is a terminal.
+struct Progress {
+    terminal: bool,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    fn stderr() -> Progress {
+        Progress {
+            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn show(&self, c: &google::reconcile::Counts) {
+        if self.terminal {
+            eprint!(
+                "\r\x1b[2K{:>5.0}s  pages {}  users {}  groups {}  changes {}",
+                self.started.elapsed().as_secs_f64(),
+                c.pages,
+                c.users,
+                c.groups,
+                c.changes()
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}
+
+fn google_command(ctx: &Cmd, command: GoogleCommand) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    let reg = registry(&ctx.config)?;
+    let (GoogleCommand::Test { directory } | GoogleCommand::Sync { directory }) = &command;
+    let d = tenancy::find_directory(&store, directory)?;
+    let puller = google::Puller::new(
+        &store,
+        &reg,
+        &ctx.config.google,
+        ctx.config.secret_key.as_deref(),
+        d,
+    )?;
+    match command {
+        GoogleCommand::Test { .. } => {
+            let checks = google::test_connection(&puller);
+            let ok = checks.iter().all(|c| c.ok);
+            ctx.print(json!({"ok": ok, "checks": checks}), || {
+                checks
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {}: {}",
+                            if c.ok { "ok  " } else { "FAIL" },
+                            c.what,
+                            c.detail
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            if !ok {
+                anyhow::bail!("the Google connection is not usable; see above");
+            }
+        }
+        GoogleCommand::Sync { .. } => {
+            let owner = format!("cli-{}", uuid::Uuid::new_v4());
+            let lease = google::Lease::take(&store, &puller.row.directory_id, &owner)?;
+            let progress = Progress::stderr();
+            let result = puller.sync(&lease, &mut |c| {
+                progress.show(c);
+                Ok(())
+            });
+            progress.finish();
+            lease.release(&store);
+            let c = result?;
+            ctx.print(json!(c), || {
+                format!(
+                    "synced {}: {} users, {} groups read in {} pages; created {}, updated {}, deprovisioned {}, membership changes {}, skipped {}",
+                    puller.directory.name,
+                    c.users,
+                    c.groups,
+                    c.pages,
+                    c.created(),
+                    c.updated(),
+                    c.deprovisioned(),
+                    c.memberships_changed,
+                    c.skipped
+                )
             });
         }
     }
@@ -410,10 +693,7 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
 
 fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     // Before the database is touched: a schema mistake stops the start with nothing changed.
-    let registry = match &ctx.config.schema_dir {
-        Some(dir) => SchemaRegistry::with_extensions(dir)?,
-        None => SchemaRegistry::builtin(),
-    };
+    let registry = registry(&ctx.config)?;
     let store = ctx.store()?;
     let listener = TcpListener::bind(&ctx.config.bind)
         .with_context(|| format!("cannot listen on {}", ctx.config.bind))?;
@@ -442,6 +722,14 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let store = Arc::new(store);
+    google::schedule::Scheduler {
+        store: store.clone(),
+        registry: registry.clone(),
+        config: ctx.config.clone(),
+        public_url: public_url.clone(),
+        owner: format!("serve-{}", uuid::Uuid::new_v4()),
+    }
+    .spawn()?;
     spawn_purger(Arc::clone(&store));
     let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
     let state = AppState {

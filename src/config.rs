@@ -23,6 +23,21 @@ pub struct FileConfig {
     pub schema_dir: Option<PathBuf>,
     /// `7d`, `12h`, …; `0` records nothing.
     pub request_log_retention: Option<Retention>,
+    /// 64 hex digits (32 bytes) sealing stored secrets such as Google service-account keys.
+    pub secret_key: Option<String>,
+    pub google: Option<GoogleFileConfig>,
+}
+
+/// `[google]` in the config file: where the Google APIs are (tests point them at a fake) and
+/// how the puller behaves.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoogleFileConfig {
+    pub api_url: Option<String>,
+    pub token_url: Option<String>,
+    pub backoff_ms: Option<u64>,
+    pub watch: Option<bool>,
+    pub watch_ttl_secs: Option<u64>,
 }
 
 impl FileConfig {
@@ -47,9 +62,96 @@ pub struct Config {
     pub schema_dir: Option<PathBuf>,
     /// How long the request log keeps SCIM exchanges; zero disables it.
     pub request_log_retention: Retention,
+    /// The server key for secrets at rest; `None` when not configured (creating a Google
+    /// directory then fails with a message saying how to set it).
+    pub secret_key: Option<String>,
+    pub google: GoogleConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    /// The Admin SDK base URL, `https://admin.googleapis.com` unless overridden.
+    pub api_url: String,
+    /// The OAuth token endpoint; `None` uses the key file's `token_uri`.
+    pub token_url: Option<String>,
+    /// The first retry's wait; each later retry doubles it (plus jitter).
+    pub backoff_ms: u64,
+    /// Whether `serve` opens users.watch push channels. Google delivers only to HTTPS, so the
+    /// default is on when the public URL is HTTPS.
+    pub watch: bool,
+    pub watch_ttl_secs: u64,
+}
+
+pub const DEFAULT_GOOGLE_API_URL: &str = "https://admin.googleapis.com";
+
+impl Default for GoogleConfig {
+    fn default() -> Self {
+        GoogleConfig {
+            api_url: DEFAULT_GOOGLE_API_URL.to_string(),
+            token_url: None,
+            backoff_ms: 1000,
+            watch: false,
+            watch_ttl_secs: 6 * 3600,
+        }
+    }
+}
+
+impl GoogleConfig {
+    fn resolve(
+        file: GoogleFileConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        public_url: &str,
+    ) -> anyhow::Result<GoogleConfig> {
+        let number = |name: &str, file: Option<u64>, default: u64| -> anyhow::Result<u64> {
+            match env(name) {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not '{v}'")),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+        let watch = match env("ROSTER_GOOGLE_WATCH") {
+            Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
+            None => file.watch.unwrap_or(public_url.starts_with("https://")),
+        };
+        let defaults = GoogleConfig::default();
+        Ok(GoogleConfig {
+            api_url: env("ROSTER_GOOGLE_API_URL")
+                .or(file.api_url)
+                .unwrap_or(defaults.api_url)
+                .trim_end_matches('/')
+                .to_string(),
+            token_url: env("ROSTER_GOOGLE_TOKEN_URL").or(file.token_url),
+            backoff_ms: number(
+                "ROSTER_GOOGLE_BACKOFF_MS",
+                file.backoff_ms,
+                defaults.backoff_ms,
+            )?,
+            watch,
+            watch_ttl_secs: number(
+                "ROSTER_GOOGLE_WATCH_TTL_SECS",
+                file.watch_ttl_secs,
+                defaults.watch_ttl_secs,
+            )?,
+        })
+    }
 }
 
 impl Config {
+    /// The settings that only come from the environment or the file (secrets have no flag, so
+    /// they never show in a process list): `ROSTER_SECRET_KEY` and `ROSTER_GOOGLE_*`.
+    pub fn with_env(
+        mut self,
+        file_secret_key: Option<String>,
+        file_google: Option<GoogleFileConfig>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        self.secret_key = env("ROSTER_SECRET_KEY").or(file_secret_key);
+        self.google =
+            GoogleConfig::resolve(file_google.unwrap_or_default(), env, &self.public_url)?;
+        Ok(self)
+    }
+
     pub fn resolve(
         file: FileConfig,
         database_url: Option<String>,
@@ -74,6 +176,8 @@ impl Config {
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             schema_dir: schema_dir.or(file.schema_dir),
             request_log_retention: file.request_log_retention.unwrap_or(Retention::DEFAULT),
+            secret_key: None,
+            google: GoogleConfig::default(),
         }
     }
 
@@ -124,6 +228,32 @@ mod tests {
         assert_eq!(c.request_log_retention, Retention::DEFAULT);
         let err = toml::from_str::<FileConfig>("request_log_retention = \"7 days\"").unwrap_err();
         assert!(err.to_string().contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn google_settings_come_from_env_then_file() {
+        let file: FileConfig = toml::from_str(
+            "secret_key = \"ab\"\n[google]\napi_url = \"http://file/\"\nbackoff_ms = 5",
+        )
+        .unwrap();
+        let env = |k: &str| (k == "ROSTER_GOOGLE_TOKEN_URL").then(|| "http://env/token".into());
+        let c = Config::resolve(FileConfig::default(), None, None, None, None)
+            .with_env(file.secret_key, file.google, &env)
+            .unwrap();
+        assert_eq!(c.secret_key.as_deref(), Some("ab"));
+        assert_eq!(c.google.api_url, "http://file");
+        assert_eq!(c.google.token_url.as_deref(), Some("http://env/token"));
+        assert_eq!(c.google.backoff_ms, 5);
+        assert!(
+            !c.google.watch,
+            "no push channels to a plain-HTTP public URL by default"
+        );
+        let bad = |k: &str| (k == "ROSTER_GOOGLE_BACKOFF_MS").then(|| "soon".into());
+        assert!(
+            Config::resolve(FileConfig::default(), None, None, None, None)
+                .with_env(None, None, &bad)
+                .is_err()
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod google;
 pub mod http;
 pub mod idp;
 pub mod replay;

@@ -14,6 +14,8 @@ pub enum EventKind {
     GroupDeleted,
     GroupUserAdded,
     GroupUserRemoved,
+    /// A puller's credentials were refused (Google answered 401/403 to the service account).
+    DirectoryCredentialsInvalid,
 }
 
 impl EventKind {
@@ -29,6 +31,7 @@ impl EventKind {
             EventKind::GroupDeleted => "group.deleted",
             EventKind::GroupUserAdded => "group.user_added",
             EventKind::GroupUserRemoved => "group.user_removed",
+            EventKind::DirectoryCredentialsInvalid => "directory.invalid_credentials",
         }
     }
 
@@ -39,6 +42,7 @@ impl EventKind {
             | EventKind::UserDeactivated
             | EventKind::UserReactivated
             | EventKind::UserDeleted => "User",
+            EventKind::DirectoryCredentialsInvalid => "Directory",
             _ => "Group",
         }
     }

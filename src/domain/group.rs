@@ -393,3 +393,25 @@ pub fn delete(
         Ok(())
     })
 }
+
+/// The groups whose `externalId` is one of `external_ids`, in one query.
+pub fn find_by_external_ids(
+    store: &Store,
+    scope: &Scope,
+    external_ids: &[String],
+) -> DomainResult<Vec<DirectoryGroup>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store.read(|conn| store::groups::find_by_external_ids(conn, scope, external_ids))?)
+}
+
+/// One page of (id, externalId) of every group, in id order after `after`.
+pub fn external_ids_page(
+    store: &Store,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> DomainResult<Vec<(String, Option<String>)>> {
+    Ok(store.read(|conn| store::groups::external_ids_page(conn, scope, after, limit))?)
+}

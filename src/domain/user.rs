@@ -273,6 +273,29 @@ pub fn delete(
     })
 }
 
+/// The users whose `externalId` is one of `external_ids`, in one query: how a puller finds
+/// what it stored for a page of its IdP's records.
+pub fn find_by_external_ids(
+    store: &Store,
+    scope: &Scope,
+    external_ids: &[String],
+) -> DomainResult<Vec<DirectoryUser>> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store.read(|conn| store::users::find_by_external_ids(conn, scope, external_ids))?)
+}
+
+/// One page of (id, externalId) of every user, in id order after `after`.
+pub fn external_ids_page(
+    store: &Store,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> DomainResult<Vec<(String, Option<String>)>> {
+    Ok(store.read(|conn| store::users::external_ids_page(conn, scope, after, limit))?)
+}
+
 /// Removes a locked live user; returns the events to append.
 fn remove(
     conn: &mut DbConn,

@@ -134,6 +134,10 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .route("/healthz", web::get().to(healthz))
+            .route(
+                crate::google::watch::ROUTE,
+                web::post().to(crate::google::watch::notification),
+            )
             .service(
                 web::scope(SCIM_PREFIX)
                     .wrap(request_log::RecordRequests)

@@ -414,6 +414,38 @@ pub fn groups_of(
     Ok(out)
 }
 
+/// The live groups of the directory whose `external_id` is one of `external_ids`.
+pub fn find_by_external_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<DirectoryGroup>, StoreError> {
+    scoped(scope)
+        .filter(g::external_id.eq_any(external_ids))
+        .select(GroupView::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(DirectoryGroup::try_from)
+        .collect()
+}
+
+/// Up to `limit` live groups' (id, external_id), in id order after `after`.
+pub fn external_ids_page(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let mut q = scoped(scope);
+    if let Some(a) = after {
+        q = q.filter(g::id.gt(a.to_string()));
+    }
+    Ok(q.order(g::id)
+        .limit(limit)
+        .select((g::id, g::external_id))
+        .load(conn)?)
+}
+
 /// Those of `ids` that no group of the directory holds.
 pub fn without_groups(
     conn: &mut DbConn,

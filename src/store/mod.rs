@@ -6,6 +6,7 @@ pub mod conn;
 pub mod error;
 pub mod events;
 pub mod filter;
+pub mod google;
 pub mod groups;
 pub mod request_log;
 pub mod schema;

@@ -170,3 +170,39 @@ diesel::table! {
         duration_us -> BigInt,
     }
 }
+
+diesel::table! {
+    google_directories (directory_id) {
+        directory_id -> Text,
+        tenant_id -> Text,
+        admin_email -> Text,
+        customer -> Nullable<Text>,
+        domain -> Nullable<Text>,
+        group_filter -> Nullable<Text>,
+        interval_secs -> BigInt,
+        sealed_key -> Text,
+        status -> Text,
+        last_sync_started_at -> Nullable<Timestamp>,
+        last_sync_finished_at -> Nullable<Timestamp>,
+        last_created -> BigInt,
+        last_updated -> BigInt,
+        last_deprovisioned -> BigInt,
+        last_error -> Nullable<Text>,
+        next_sync_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        watch_channel_id -> Nullable<Text>,
+        watch_resource_id -> Nullable<Text>,
+        watch_token_hash -> Nullable<Text>,
+        watch_expires_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    google_pending_users (directory_id, google_user_id) {
+        directory_id -> Text,
+        google_user_id -> Text,
+        received_at -> Timestamp,
+    }
+}

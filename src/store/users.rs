@@ -217,6 +217,39 @@ pub fn delete(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), Store
     Ok(())
 }
 
+/// The live users of the directory whose `external_id` is one of `external_ids`.
+pub fn find_by_external_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<DirectoryUser>, StoreError> {
+    scoped(scope)
+        .filter(u::external_id.eq_any(external_ids))
+        .select(UserRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(DirectoryUser::try_from)
+        .collect()
+}
+
+/// Up to `limit` live users' (id, external_id), in id order after `after`: a walk over the
+/// whole directory that never holds more than one page.
+pub fn external_ids_page(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(String, Option<String>)>, StoreError> {
+    let mut q = scoped(scope);
+    if let Some(a) = after {
+        q = q.filter(u::id.gt(a.to_string()));
+    }
+    Ok(q.order(u::id)
+        .limit(limit)
+        .select((u::id, u::external_id))
+        .load(conn)?)
+}
+
 /// Removes the directory's users soft-deleted before `before`; returns how many.
 pub fn purge_deleted(
     conn: &mut DbConn,

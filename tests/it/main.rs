@@ -12,6 +12,8 @@ mod deprovisioning;
 mod discovery;
 mod errors;
 mod extensions;
+mod fake_google;
+mod google;
 mod groups;
 mod isolation;
 mod request_log;

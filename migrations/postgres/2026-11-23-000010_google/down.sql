@@ -1,0 +1,2 @@
+DROP TABLE google_pending_users;
+DROP TABLE google_directories;

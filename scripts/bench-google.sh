@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Wall time and peak memory of `roster google sync` against the fake Google:
+#
+#   bash scripts/bench-google.sh [sqlite|postgres] [USERS=100000] [GROUPS=2000]
+#
+# Builds `roster` and the fake (examples/fake_google.rs, the tests' fake as a process) in
+# release mode, starts the fake on a loopback port with USERS users and GROUPS groups (user i in
+# group i mod GROUPS), creates a Google directory on a fresh database (a temp SQLite file, or a
+# new database on ROSTER_TEST_POSTGRES_URL, dropped afterwards), then runs, each under
+# /usr/bin/time -v: the first sync (everything created), a second sync (nothing changed, so
+# nothing written). Prints wall time and peak RSS of each.
+set -euo pipefail
+
+backend=${1:-sqlite}
+users=${2:-100000}
+groups=${3:-2000}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[[ -x /usr/bin/time ]] || { echo "bench-google.sh: /usr/bin/time not found: apt-get install -y time" >&2; exit 2; }
+
+cd "$repo"
+cargo build --release --quiet --bin roster --example fake_google
+bin="$repo/target/release/roster"
+fake="$repo/target/release/examples/fake_google"
+work=$(mktemp -d)
+fake_pid=""
+pg_db=""
+cleanup() {
+    [[ -n "$fake_pid" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+    if [[ -n "$pg_db" ]]; then
+        psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+case $backend in
+sqlite) export ROSTER_DATABASE_URL="sqlite://$work/bench.db" ;;
+postgres)
+    : "${ROSTER_TEST_POSTGRES_URL:=postgres://postgres@127.0.0.1:5432/postgres}"
+    pg_db="roster_bench_google_$$"
+    psql "$ROSTER_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db" >/dev/null
+    export ROSTER_DATABASE_URL="${ROSTER_TEST_POSTGRES_URL%/*}/$pg_db"
+    ;;
+*) echo "usage: $0 [sqlite|postgres] [USERS] [GROUPS]" >&2; exit 2 ;;
+esac
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$fake" --bind "127.0.0.1:$port" --users "$users" --groups "$groups" --key-file "$work/key.json" >"$work/fake.log" 2>&1 &
+fake_pid=$!
+for _ in $(seq 300); do
+    grep -q "listening" "$work/fake.log" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q "listening" "$work/fake.log" || { echo "the fake did not start:" >&2; cat "$work/fake.log" >&2; exit 1; }
+
+export ROSTER_SECRET_KEY=$(openssl rand -hex 32)
+export ROSTER_GOOGLE_API_URL="http://127.0.0.1:$port"
+export ROSTER_LOG=warn
+"$bin" migrate >/dev/null
+"$bin" tenant create bench >/dev/null
+"$bin" directory create --tenant bench --kind google gw --service-account-key "$work/key.json" \
+    --admin admin@example.com --customer my_customer >/dev/null
+
+echo "roster $("$bin" --version) on $backend, $(nproc) cores; fake: $users users, $groups groups"
+for run in first no-change; do
+    /usr/bin/time -v "$bin" google sync --directory gw >"$work/$run.out" 2>"$work/$run.time"
+    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$work/$run.time")
+    rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/$run.time")
+    echo "$run sync: wall $wall, peak RSS $((rss / 1024)) MiB"
+    echo "  $(cat "$work/$run.out")"
+done

@@ -1,0 +1,514 @@
+//! Reconciling what Google lists with what is stored, through the domain commands the SCIM
+//! path uses. Pages are applied as they arrive; what is kept across pages is only ids (Google
+//! ids seen, and each group's id pair), never the directory's records.
+//!
+//! Deprovisioning happens only after every listing has been read to its last page: a sync that
+//! fails halfway has changed what it read, and removed no one.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::GoogleError;
+use super::client::Api;
+use super::map::{self, google_id};
+use crate::domain::clock;
+use crate::domain::error::DomainError;
+use crate::domain::group::{self, MemberChange};
+use crate::domain::ids::{GroupId, UserId};
+use crate::domain::tenancy::Scope;
+use crate::domain::user;
+use crate::scim::schema::SchemaRegistry;
+use crate::store::{self, Store};
+
+const USERS: &str = "admin/directory/v1/users";
+const GROUPS: &str = "admin/directory/v1/groups";
+/// Google's maxima for each list.
+const USERS_PAGE: u32 = 500;
+const GROUPS_PAGE: u32 = 200;
+const MEMBERS_PAGE: u32 = 200;
+/// Stored ids are walked in pages of this many when looking for who is gone.
+const WALK_PAGE: i64 = 1000;
+
+/// What a sync did, as it goes.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Counts {
+    pub pages: u64,
+    pub users: u64,
+    pub groups: u64,
+    pub users_created: u64,
+    pub users_updated: u64,
+    pub users_deprovisioned: u64,
+    pub groups_created: u64,
+    pub groups_updated: u64,
+    pub groups_deprovisioned: u64,
+    pub memberships_changed: u64,
+    /// Records Roster cannot store (e.g. no primary email, or a userName another user holds);
+    /// counted as seen, so never deprovisioned for it.
+    pub skipped: u64,
+}
+
+impl Counts {
+    pub fn created(&self) -> u64 {
+        self.users_created + self.groups_created
+    }
+
+    /// Users and groups changed; a group counts once whether its attributes, its members or
+    /// both changed.
+    pub fn updated(&self) -> u64 {
+        self.users_updated + self.groups_updated
+    }
+
+    pub fn deprovisioned(&self) -> u64 {
+        self.users_deprovisioned + self.groups_deprovisioned
+    }
+
+    pub fn changes(&self) -> u64 {
+        self.created() + self.updated() + self.deprovisioned() + self.memberships_changed
+    }
+}
+
+/// Called after every page read; an error (e.g. the sync lease was lost) stops the sync.
+pub type OnPage<'a> = dyn FnMut(&Counts) -> Result<(), GoogleError> + 'a;
+
+pub struct Reconciler<'a> {
+    pub store: &'a Store,
+    pub registry: &'a SchemaRegistry,
+    pub api: &'a Api,
+    pub scope: Scope,
+    /// `("customer", id)` or `("domain", name)`: which users and groups the lists cover.
+    pub target: (&'static str, String),
+    /// Group emails: when set, only these groups and their members are synced.
+    pub groups: Option<Vec<String>>,
+}
+
+/// Which users a group-filtered sync keeps.
+enum Wanted {
+    All,
+    Ids(HashSet<String>),
+}
+
+/// A path segment: group emails and ids go into URLs.
+fn segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"@.-_~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn text<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+impl Reconciler<'_> {
+    fn list_query(&self, max: u32, users: bool) -> Vec<(&'static str, String)> {
+        let mut q = vec![
+            (self.target.0, self.target.1.clone()),
+            ("maxResults", max.to_string()),
+        ];
+        if users {
+            // `full` includes custom schema values.
+            q.push(("projection", "full".to_string()));
+        }
+        q
+    }
+
+    /// A full reconcile of users, groups and memberships, then deprovisioning of whoever the
+    /// complete listings no longer name.
+    pub fn full(&self, on_page: &mut OnPage<'_>) -> Result<Counts, GoogleError> {
+        let mut c = Counts::default();
+        let wanted = match &self.groups {
+            Some(emails) => Some(self.chosen_members(emails, &mut c, on_page)?),
+            None => None,
+        };
+        let mut seen_users = HashSet::new();
+        for page in self
+            .api
+            .pages(USERS.into(), self.list_query(USERS_PAGE, true), "users")
+        {
+            let mut page = page?;
+            c.pages += 1;
+            if let Some(Wanted::Ids(ids)) = &wanted {
+                page.retain(|u| google_id(u).is_some_and(|id| ids.contains(id)));
+            }
+            self.apply_users(&page, &mut c, &mut seen_users)?;
+            on_page(&c)?;
+        }
+
+        let mut groups: Vec<(String, String)> = Vec::new();
+        let mut touched = HashSet::new();
+        match &self.groups {
+            None => {
+                for page in
+                    self.api
+                        .pages(GROUPS.into(), self.list_query(GROUPS_PAGE, false), "groups")
+                {
+                    let page = page?;
+                    c.pages += 1;
+                    self.apply_groups(&page, &mut c, &mut groups, &mut touched)?;
+                    on_page(&c)?;
+                }
+            }
+            Some(emails) => {
+                for email in emails {
+                    let path = format!("{GROUPS}/{}", segment(email));
+                    let found = self
+                        .api
+                        .get(&path, &[])?
+                        .ok_or_else(|| GoogleError::NotFound(format!("group {email}")))?;
+                    c.pages += 1;
+                    self.apply_groups(&[found], &mut c, &mut groups, &mut touched)?;
+                    on_page(&c)?;
+                }
+            }
+        }
+        for (google, roster) in &groups {
+            self.apply_members(google, roster, &mut c, &mut touched, on_page)?;
+        }
+
+        let seen_groups: HashSet<String> = groups.into_iter().map(|(g, _)| g).collect();
+        self.deprovision_users(&seen_users, &mut c)?;
+        self.deprovision_groups(&seen_groups, &mut c)?;
+        on_page(&c)?;
+        Ok(c)
+    }
+
+    /// The users of the chosen groups, nested groups' users included.
+    fn chosen_members(
+        &self,
+        emails: &[String],
+        c: &mut Counts,
+        on_page: &mut OnPage<'_>,
+    ) -> Result<Wanted, GoogleError> {
+        let mut ids = HashSet::new();
+        for email in emails {
+            let query = vec![
+                ("maxResults", MEMBERS_PAGE.to_string()),
+                ("includeDerivedMembership", "true".to_string()),
+            ];
+            let path = format!("{GROUPS}/{}/members", segment(email));
+            for page in self.api.pages(path, query, "members") {
+                let page = page.map_err(|e| match e {
+                    GoogleError::NotFound(_) => GoogleError::NotFound(format!("group {email}")),
+                    e => e,
+                })?;
+                c.pages += 1;
+                for m in &page {
+                    match (text(m, "type"), text(m, "id")) {
+                        (Some("CUSTOMER"), _) => return Ok(Wanted::All),
+                        (Some("USER"), Some(id)) => {
+                            ids.insert(id.to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                on_page(c)?;
+            }
+        }
+        Ok(Wanted::Ids(ids))
+    }
+
+    fn apply_users(
+        &self,
+        page: &[Value],
+        c: &mut Counts,
+        seen: &mut HashSet<String>,
+    ) -> Result<(), GoogleError> {
+        let ids: Vec<String> = page
+            .iter()
+            .filter_map(|u| google_id(u).map(str::to_string))
+            .collect();
+        // Seen before mapping: a record Roster cannot store is skipped, never deprovisioned.
+        seen.extend(ids.iter().cloned());
+        let stored: HashMap<String, user::DirectoryUser> =
+            user::find_by_external_ids(self.store, &self.scope, &ids)?
+                .into_iter()
+                .filter_map(|u| Some((u.profile.external_id.clone()?, u)))
+                .collect();
+        let now = clock::now();
+        for g in page {
+            c.users += 1;
+            let Some(id) = google_id(g) else {
+                c.skipped += 1;
+                continue;
+            };
+            let write = match map::user(self.registry, g) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(google_id = id, error = %e, "skipping a Google user Roster cannot store");
+                    c.skipped += 1;
+                    continue;
+                }
+            };
+            let result = match stored.get(id) {
+                None => user::create(self.store, &self.scope, write, now).map(|_| {
+                    c.users_created += 1;
+                }),
+                Some(cur) if cur.profile == write.profile && cur.resource == write.resource => {
+                    Ok(())
+                }
+                Some(cur) => user::update(self.store, &self.scope, &cur.id, None, now, |_| {
+                    Ok::<_, DomainError>(write)
+                })
+                .map(|_| {
+                    c.users_updated += 1;
+                }),
+            };
+            match result {
+                Ok(()) => {}
+                Err(DomainError::UserNameTaken(name)) => {
+                    // Usually a rename onto an address another stored user still holds; the
+                    // next sync, after that user is updated too, applies it.
+                    tracing::warn!(google_id = id, user_name = %name, "userName held by another user; skipped this sync");
+                    c.skipped += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_groups(
+        &self,
+        page: &[Value],
+        c: &mut Counts,
+        seen: &mut Vec<(String, String)>,
+        touched: &mut HashSet<String>,
+    ) -> Result<(), GoogleError> {
+        let ids: Vec<String> = page
+            .iter()
+            .filter_map(|g| google_id(g).map(str::to_string))
+            .collect();
+        let stored: HashMap<String, group::DirectoryGroup> =
+            group::find_by_external_ids(self.store, &self.scope, &ids)?
+                .into_iter()
+                .filter_map(|g| Some((g.external_id.clone()?, g)))
+                .collect();
+        let now = clock::now();
+        for g in page {
+            c.groups += 1;
+            let Some(id) = google_id(g) else {
+                c.skipped += 1;
+                continue;
+            };
+            let write = match map::group(self.registry, g) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(google_id = id, error = %e, "skipping a Google group Roster cannot store");
+                    c.skipped += 1;
+                    continue;
+                }
+            };
+            let roster_id = match stored.get(id) {
+                None => {
+                    let created = group::create(self.store, &self.scope, write, Vec::new(), now)?;
+                    c.groups_created += 1;
+                    touched.insert(created.id.to_string());
+                    created.id.to_string()
+                }
+                Some(cur)
+                    if cur.display_name == write.display_name
+                        && cur.external_id == write.external_id
+                        && cur.resource == write.resource =>
+                {
+                    cur.id.to_string()
+                }
+                Some(cur) => {
+                    group::update(self.store, &self.scope, &cur.id, None, now, |_| {
+                        Ok::<_, DomainError>((Some(write), Vec::new()))
+                    })?;
+                    c.groups_updated += 1;
+                    touched.insert(cur.id.to_string());
+                    cur.id.to_string()
+                }
+            };
+            seen.push((id.to_string(), roster_id));
+        }
+        Ok(())
+    }
+
+    /// Makes the group's stored members what Google lists: users and nested groups that are
+    /// synced, kept as direct members; a `CUSTOMER` member (everyone in the account) stands for
+    /// every synced user.
+    fn apply_members(
+        &self,
+        google: &str,
+        roster: &str,
+        c: &mut Counts,
+        touched: &mut HashSet<String>,
+        on_page: &mut OnPage<'_>,
+    ) -> Result<(), GoogleError> {
+        let mut desired = BTreeSet::new();
+        let mut everyone = false;
+        let path = format!("{GROUPS}/{}/members", segment(google));
+        let query = vec![("maxResults", MEMBERS_PAGE.to_string())];
+        for page in self.api.pages(path, query, "members") {
+            let page = page?;
+            c.pages += 1;
+            let (mut users, mut groups) = (Vec::new(), Vec::new());
+            for m in &page {
+                match (text(m, "type"), text(m, "id")) {
+                    (Some("CUSTOMER"), _) => everyone = true,
+                    (Some("USER"), Some(id)) => users.push(id.to_string()),
+                    (Some("GROUP"), Some(id)) => groups.push(id.to_string()),
+                    _ => {}
+                }
+            }
+            let found = self.store.read(|conn| -> Result<_, store::StoreError> {
+                let mut ids = store::google::user_ids(conn, &self.scope, &users)?;
+                ids.extend(store::google::group_ids(conn, &self.scope, &groups)?);
+                Ok(ids)
+            })?;
+            desired.extend(found.into_iter().map(|(_, id)| id));
+            on_page(c)?;
+        }
+        if everyone {
+            let mut after: Option<String> = None;
+            loop {
+                let page =
+                    user::external_ids_page(self.store, &self.scope, after.as_deref(), WALK_PAGE)?;
+                let Some((last, _)) = page.last() else { break };
+                after = Some(last.clone());
+                desired.extend(page.into_iter().map(|(id, _)| id));
+            }
+        }
+        desired.remove(roster);
+        let current: BTreeSet<String> =
+            group::members(self.store, &self.scope, &[roster.to_string()])?
+                .remove(roster)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+        if current == desired {
+            return Ok(());
+        }
+        let changed = desired.symmetric_difference(&current).count() as u64;
+        let id = GroupId::from_raw(roster);
+        group::update(self.store, &self.scope, &id, None, clock::now(), |_| {
+            Ok::<_, DomainError>((
+                None,
+                vec![MemberChange::ReplaceAll(desired.into_iter().collect())],
+            ))
+        })?;
+        c.memberships_changed += changed;
+        if touched.insert(roster.to_string()) {
+            c.groups_updated += 1;
+        }
+        Ok(())
+    }
+
+    fn gone(
+        &self,
+        seen: &HashSet<String>,
+        page: impl Fn(Option<&str>) -> Result<Vec<(String, Option<String>)>, DomainError>,
+    ) -> Result<Vec<String>, GoogleError> {
+        let mut gone = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let rows = page(after.as_deref())?;
+            let Some((last, _)) = rows.last() else { break };
+            after = Some(last.clone());
+            gone.extend(
+                rows.into_iter()
+                    .filter(|(_, ext)| !ext.as_ref().is_some_and(|e| seen.contains(e)))
+                    .map(|(id, _)| id),
+            );
+        }
+        Ok(gone)
+    }
+
+    /// Removes, through the directory's deprovisioning policy (inside `user::delete`), every
+    /// stored user the complete listing did not name.
+    fn deprovision_users(&self, seen: &HashSet<String>, c: &mut Counts) -> Result<(), GoogleError> {
+        let gone = self.gone(seen, |after| {
+            user::external_ids_page(self.store, &self.scope, after, WALK_PAGE)
+        })?;
+        for id in gone {
+            match user::delete(
+                self.store,
+                &self.scope,
+                &UserId::from_raw(id),
+                None,
+                clock::now(),
+            ) {
+                Ok(()) => c.users_deprovisioned += 1,
+                Err(DomainError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn deprovision_groups(
+        &self,
+        seen: &HashSet<String>,
+        c: &mut Counts,
+    ) -> Result<(), GoogleError> {
+        let gone = self.gone(seen, |after| {
+            group::external_ids_page(self.store, &self.scope, after, WALK_PAGE)
+        })?;
+        for id in gone {
+            match group::delete(
+                self.store,
+                &self.scope,
+                &GroupId::from_raw(id),
+                None,
+                clock::now(),
+            ) {
+                Ok(()) => c.groups_deprovisioned += 1,
+                Err(DomainError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// A targeted re-read of one user after a push notification. Google answering 404 for the
+    /// user's immutable id is as complete as a listing gets for that one user, so the stored
+    /// user is deprovisioned. With a group filter, only users already synced are updated:
+    /// whether a new user belongs is for the next full reconcile to say.
+    pub fn one_user(&self, google_user_id: &str) -> Result<Counts, GoogleError> {
+        let mut c = Counts::default();
+        let path = format!("{USERS}/{}", segment(google_user_id));
+        let found = self.api.get(&path, &[("projection", "full")])?;
+        c.pages += 1;
+        let stored =
+            user::find_by_external_ids(self.store, &self.scope, &[google_user_id.to_string()])?;
+        match found {
+            Some(g) => {
+                if self.groups.is_some() && stored.is_empty() {
+                    return Ok(c);
+                }
+                self.apply_users(&[g], &mut c, &mut HashSet::new())?;
+            }
+            None => {
+                for u in stored {
+                    match user::delete(self.store, &self.scope, &u.id, None, clock::now()) {
+                        Ok(()) => c.users_deprovisioned += 1,
+                        Err(DomainError::NotFound { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_keys_are_escaped_as_path_segments() {
+        assert_eq!(segment("eng@x.com"), "eng@x.com");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -1,0 +1,303 @@
+//! Google Workspace pull connections: settings, sync state, the sync lease, the push channel,
+//! and users waiting for a targeted re-read.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::conn::DbConn;
+use super::error::StoreError;
+use super::schema::{
+    directory_groups as g, directory_users as u, google_directories as gd,
+    google_pending_users as p,
+};
+use crate::domain::tenancy::Scope;
+
+/// One directory's row, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = gd)]
+pub struct GoogleDirectoryRow {
+    pub directory_id: String,
+    pub tenant_id: String,
+    pub admin_email: String,
+    pub customer: Option<String>,
+    pub domain: Option<String>,
+    pub group_filter: Option<String>,
+    pub interval_secs: i64,
+    pub sealed_key: String,
+    pub status: String,
+    pub last_sync_started_at: Option<NaiveDateTime>,
+    pub last_sync_finished_at: Option<NaiveDateTime>,
+    pub last_created: i64,
+    pub last_updated: i64,
+    pub last_deprovisioned: i64,
+    pub last_error: Option<String>,
+    pub next_sync_at: NaiveDateTime,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub watch_channel_id: Option<String>,
+    pub watch_resource_id: Option<String>,
+    pub watch_token_hash: Option<String>,
+    pub watch_expires_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// What a finished (or failed) sync leaves behind.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = gd, treat_none_as_null = true)]
+pub struct SyncOutcome {
+    pub status: String,
+    pub last_sync_finished_at: Option<NaiveDateTime>,
+    pub last_created: i64,
+    pub last_updated: i64,
+    pub last_deprovisioned: i64,
+    pub last_error: Option<String>,
+    pub next_sync_at: NaiveDateTime,
+}
+
+/// A push channel as Google confirmed it.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = gd, treat_none_as_null = true)]
+pub struct WatchChannel {
+    pub watch_channel_id: Option<String>,
+    pub watch_resource_id: Option<String>,
+    pub watch_token_hash: Option<String>,
+    pub watch_expires_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &GoogleDirectoryRow) -> Result<(), StoreError> {
+    diesel::insert_into(gd::table)
+        .values(row.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(
+    conn: &mut DbConn,
+    directory_id: &str,
+) -> Result<Option<GoogleDirectoryRow>, StoreError> {
+    Ok(gd::table
+        .filter(gd::directory_id.eq(directory_id))
+        .select(GoogleDirectoryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list(conn: &mut DbConn) -> Result<Vec<GoogleDirectoryRow>, StoreError> {
+    Ok(gd::table
+        .order(gd::next_sync_at)
+        .select(GoogleDirectoryRow::as_select())
+        .load(conn)?)
+}
+
+/// Takes (or renews) the directory's sync lease for `owner` until `until`, when it is free,
+/// expired, or already `owner`'s. One conditional UPDATE, so of several instances racing
+/// exactly one wins.
+pub fn take_lease(
+    conn: &mut DbConn,
+    directory_id: &str,
+    owner: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        gd::table.filter(gd::directory_id.eq(directory_id)).filter(
+            gd::lease_until
+                .is_null()
+                .or(gd::lease_until.lt(now))
+                .or(gd::lease_owner.eq(owner)),
+        ),
+    )
+    .set((gd::lease_owner.eq(owner), gd::lease_until.eq(until)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn release_lease(conn: &mut DbConn, directory_id: &str, owner: &str) -> Result<(), StoreError> {
+    diesel::update(
+        gd::table
+            .filter(gd::directory_id.eq(directory_id))
+            .filter(gd::lease_owner.eq(owner)),
+    )
+    .set((
+        gd::lease_owner.eq(None::<String>),
+        gd::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn sync_started(
+    conn: &mut DbConn,
+    directory_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+        .set(gd::last_sync_started_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn sync_finished(
+    conn: &mut DbConn,
+    directory_id: &str,
+    outcome: &SyncOutcome,
+) -> Result<(), StoreError> {
+    diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+        .set(outcome.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the directory's credentials as refused; `true` when it was not marked already, so
+/// the caller records the change once rather than on every retry.
+pub fn mark_invalid_credentials(
+    conn: &mut DbConn,
+    directory_id: &str,
+    error: &str,
+    next_sync_at: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        gd::table
+            .filter(gd::directory_id.eq(directory_id))
+            .filter(gd::status.ne("invalid_credentials")),
+    )
+    .set((
+        gd::status.eq("invalid_credentials"),
+        gd::last_error.eq(error),
+        gd::next_sync_at.eq(next_sync_at),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+            .set((gd::last_error.eq(error), gd::next_sync_at.eq(next_sync_at)))
+            .execute(conn)?;
+    }
+    Ok(n == 1)
+}
+
+pub fn set_watch(
+    conn: &mut DbConn,
+    directory_id: &str,
+    channel: &WatchChannel,
+) -> Result<(), StoreError> {
+    diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+        .set(channel.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Queues a user for a targeted re-read; a user already queued stays queued once.
+pub fn add_pending(
+    conn: &mut DbConn,
+    directory_id: &str,
+    google_user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), StoreError> {
+    let queued: i64 = p::table
+        .filter(p::directory_id.eq(directory_id))
+        .filter(p::google_user_id.eq(google_user_id))
+        .count()
+        .get_result(conn)?;
+    if queued > 0 {
+        return Ok(());
+    }
+    let inserted = diesel::insert_into(p::table)
+        .values((
+            p::directory_id.eq(directory_id),
+            p::google_user_id.eq(google_user_id),
+            p::received_at.eq(now),
+        ))
+        .execute(conn)
+        .map_err(StoreError::from);
+    match inserted {
+        // Two notifications for one user racing: the other one queued it.
+        Err(e) if e.unique_violation().is_some() => Ok(()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// Up to `limit` queued users, oldest first.
+pub fn pending(
+    conn: &mut DbConn,
+    directory_id: &str,
+    limit: i64,
+) -> Result<Vec<(String, NaiveDateTime)>, StoreError> {
+    Ok(p::table
+        .filter(p::directory_id.eq(directory_id))
+        .order(p::received_at)
+        .limit(limit)
+        .select((p::google_user_id, p::received_at))
+        .load(conn)?)
+}
+
+/// Forgets a queued user, unless it was queued again after `received_at`.
+pub fn done_pending(
+    conn: &mut DbConn,
+    directory_id: &str,
+    google_user_id: &str,
+    received_at: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        p::table
+            .filter(p::directory_id.eq(directory_id))
+            .filter(p::google_user_id.eq(google_user_id))
+            .filter(p::received_at.le(received_at)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets every user queued before `before`: a complete listing started after they arrived
+/// has read them all.
+pub fn clear_pending_before(
+    conn: &mut DbConn,
+    directory_id: &str,
+    before: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        p::table
+            .filter(p::directory_id.eq(directory_id))
+            .filter(p::received_at.lt(before)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// (externalId, id) of the live users whose externalId is one of `external_ids`: how members
+/// named by Google's id are found without reading whole user rows.
+pub fn user_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows: Vec<(Option<String>, String)> = u::table
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
+        .filter(u::deleted_at.is_null())
+        .filter(u::external_id.eq_any(external_ids))
+        .select((u::external_id, u::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(ext, id)| Some((ext?, id)))
+        .collect())
+}
+
+/// (externalId, id) of the live groups whose externalId is one of `external_ids`.
+pub fn group_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<(String, String)>, StoreError> {
+    let rows: Vec<(Option<String>, String)> = g::table
+        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(g::directory_id.eq(scope.directory_id.as_str()))
+        .filter(g::deleted_at.is_null())
+        .filter(g::external_id.eq_any(external_ids))
+        .select((g::external_id, g::id))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(ext, id)| Some((ext?, id)))
+        .collect())
+}
