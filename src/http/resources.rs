@@ -127,7 +127,8 @@ pub async fn list(
     auth: Authed,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = list_params(&req)?;
+    let mut params = list_params(&req)?;
+    idp::for_kind(auth.kind).normalize_list(&mut params);
     list_with(kind, state, auth, params).await
 }
 
@@ -137,7 +138,8 @@ pub async fn search(
     auth: Authed,
     body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    let params = search_params(&body.0)?;
+    let mut params = search_params(&body.0)?;
+    idp::for_kind(auth.kind).normalize_list(&mut params);
     list_with(kind, state, auth, params).await
 }
 
