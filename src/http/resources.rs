@@ -151,11 +151,17 @@ pub async fn replace(
     id: web::Path<String>,
     mut body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
+    let adapter = idp::for_kind(auth.kind);
+    adapter.normalize_resource(&state.registry, kind, &mut body.0);
+    let kept = adapter.kept_on_replace(kind);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let expected = if_match(&req);
     let (full, projected) = blocking(move || {
+        if !kept.is_empty() {
+            let stored = state.resources().get(&auth.scope, kind, &id)?;
+            idp::keep_omitted(kept, stored.document(), &mut body.0);
+        }
         let replaced =
             state
                 .resources()

@@ -15,11 +15,20 @@
 //!   (§2.1, SCIM-SDK #757);
 //! - 409 on a duplicate create, 404 on an unknown id (§2.1, §2.2).
 //!
+//! What this adapter adds: a PUT that omits `externalId` keeps the stored one. Okta sets it
+//! to its own user id on create, and its documented update PUT does not carry it (§2.1 Create,
+//! Update); a re-push must not cut the link between Okta's user and Roster's.
+//!
 //! Replies are the defaults: a user PATCH answers 200 with the user, a group PATCH 204; Okta
 //! takes either (§2.1).
 
 use super::Adapter;
+use crate::scim::schema::ResourceKind;
 
 pub struct Okta;
 
-impl Adapter for Okta {}
+impl Adapter for Okta {
+    fn kept_on_replace(&self, _kind: ResourceKind) -> &'static [&'static str] {
+        &["externalId"]
+    }
+}

@@ -60,6 +60,14 @@ impl Resource {
         }
     }
 
+    /// The stored SCIM document (canonical form, without `id`, `meta` or members).
+    pub fn document(&self) -> &Value {
+        match self {
+            Resource::User(u) => &u.resource,
+            Resource::Group(g) => &g.resource,
+        }
+    }
+
     pub fn position(&self) -> (NaiveDateTime, String) {
         match self {
             Resource::User(u) => (u.created_at, u.id.to_string()),

@@ -485,6 +485,7 @@ fn okta_cases() -> Vec<Case> {
                 "meta": {"resourceType": "User"}
             }))
             .at("/Users/{{b}}", "/name/middleName", json!("Excited"))
+            .at("/Users/{{b}}", "/externalId", json!("ext-{{bn}}"))
             .at("/Users/{{b}}", "/password", Value::Null)
             .members(&["{{b}}", "{{c}}"]),
         case(
