@@ -205,6 +205,18 @@ fn entra_cases() -> Vec<Case> {
             "/Users?filter=emails[type eq \"work\"].value eq \"{{an}}\"",
             200,
         ),
+        // §1.1 literal requests: the older example's unquoted value.
+        case(
+            "pre-check with an unquoted value",
+            M::GET,
+            "/Users?filter=externalId eq ext-{{an}}",
+            200,
+        )
+        .at(
+            "/Users?filter=externalId eq ext-{{an}}",
+            "/totalResults",
+            json!(1),
+        ),
         // §1.1 Create user: enterprise URN listed without enterprise attributes, meta, roles [].
         case("create user", M::POST, "/Users", 201).body(json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
@@ -261,6 +273,30 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/addresses/0/locality", json!("OSGODHEVDCVD"))
             .at("/Users/{{a}}", "/addresses/0/type", json!("work"))
             .at("/Users/{{a}}", "/addresses/1", Value::Null),
+        // §1.1 (SCIM-SDK #416, #668): a value-path add creates the work e-mail; a replace
+        // through it leaves the other e-mails alone.
+        case("add a work e-mail to a user without one", M::PATCH, "/Users/{{a}}", 204)
+            .body(ops(json!([
+                {"op": "Replace", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]},
+                {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "work@example.com"}
+            ])))
+            .at("/Users/{{a}}", "/emails/0/value", json!("home@example.com"))
+            .at("/Users/{{a}}", "/emails/1/value", json!("work@example.com"))
+            .at("/Users/{{a}}", "/emails/1/type", json!("work")),
+        case("replace the work e-mail only", M::PATCH, "/Users/{{a}}", 204)
+            .body(ops(json!([
+                {"op": "Add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]},
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}
+            ])))
+            .at("/Users/{{a}}", "/emails/0/value", json!("new@example.com"))
+            .at("/Users/{{a}}", "/emails/1/value", json!("home@example.com")),
+        // §9 (Microsoft's gallery validator, "null update"): empty strings, then nulls.
+        case("null update", M::PATCH, "/Users/{{a}}", 204)
+            .body(ops(json!([
+                {"op": "Replace", "path": "title", "value": ""},
+                {"op": "Replace", "path": "nickName", "value": null}
+            ])))
+            .at("/Users/{{a}}", "/nickName", Value::Null),
         // §1.1 Manager: the older reference shape and the real bare string.
         case("manager as a reference list", M::PATCH, "/Users/{{a}}", 204)
             .body(ops(json!([{"op": "Add", "path": "manager", "value": [
