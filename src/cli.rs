@@ -10,12 +10,15 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::config::{Config, FileConfig};
+use crate::domain::lifecycle::{self, Deprovisioning};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{clock, ids::TokenId, settings, token};
 use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
+
+mod replay;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +62,11 @@ enum Command {
     Directory(DirectoryCommand),
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Remove soft-deleted users and groups whose retention has run out (`serve` does this
+    /// hourly on its own).
+    Purge,
+    /// Send recorded or corpus sequences to a server and report differences.
+    Replay(replay::ReplayArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,11 +85,55 @@ enum DirectoryCommand {
         #[arg(long)]
         kind: String,
         name: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     List {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Change a directory's deprovisioning policy (by id, or by name when unambiguous).
+    Update {
+        directory: String,
+        #[command(flatten)]
+        policy: PolicyArgs,
+    },
+}
+
+/// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
+/// the default of the directory's kind on create.
+#[derive(Debug, clap::Args)]
+struct PolicyArgs {
+    /// What active=false means: deactivate (keep the user, state inactive) or delete.
+    #[arg(long)]
+    on_deactivate: Option<String>,
+    /// What DELETE means: soft (state deleted, purged after the retention) or hard.
+    #[arg(long)]
+    on_delete: Option<String>,
+    /// How long soft-deleted users and groups are kept: 30d, 12h, 90m, 0s.
+    #[arg(long)]
+    retention: Option<String>,
+    /// What losing the last group membership means: keep or deactivate.
+    #[arg(long)]
+    on_group_loss: Option<String>,
+}
+
+impl PolicyArgs {
+    fn apply(self, mut p: Deprovisioning) -> anyhow::Result<Deprovisioning> {
+        if let Some(v) = self.on_deactivate {
+            p.on_deactivate = v.parse().context("--on-deactivate")?;
+        }
+        if let Some(v) = self.on_delete {
+            p.on_delete = v.parse().context("--on-delete")?;
+        }
+        if let Some(v) = self.retention {
+            p.retention = lifecycle::parse_duration(&v).context("--retention")?;
+        }
+        if let Some(v) = self.on_group_loss {
+            p.on_group_loss = v.parse().context("--on-group-loss")?;
+        }
+        Ok(p)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,6 +208,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(c) => tenant(&ctx, c),
         Command::Directory(c) => directory(&ctx, c),
         Command::Token(c) => token_command(&ctx, c),
+        Command::Purge => {
+            let purged = lifecycle::purge_expired(&ctx.store()?, clock::now())?;
+            ctx.print(json!(purged), || {
+                format!(
+                    "purged {} user(s) and {} group(s) past their retention",
+                    purged.users, purged.groups
+                )
+            });
+            Ok(())
+        }
+        Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
 
@@ -198,18 +261,35 @@ fn directory_json(d: &Directory, tenant: &str, base_url: &str) -> Value {
         "tenant": tenant,
         "tenant_id": d.tenant_id,
         "scim_base_url": base_url,
+        "deprovisioning": d.deprovisioning,
     })
+}
+
+fn policy_text(p: &Deprovisioning) -> String {
+    format!(
+        "on deactivate: {}; on delete: {} (retention {}); on group loss: {}",
+        p.on_deactivate,
+        p.on_delete,
+        lifecycle::format_duration(p.retention),
+        p.on_group_loss
+    )
 }
 
 fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
     let store = ctx.store()?;
     let base_url = ctx.config.scim_base_url();
     match command {
-        DirectoryCommand::Create { tenant, kind, name } => {
+        DirectoryCommand::Create {
+            tenant,
+            kind,
+            name,
+            policy,
+        } => {
             let kind: DirectoryKind = kind.parse()?;
+            let policy = policy.apply(Deprovisioning::default_for(kind))?;
             let t = tenancy::find_tenant(&store, &tenant)?;
             let now = clock::now();
-            let d = tenancy::create_directory(&store, &t, &name, kind, now)
+            let d = tenancy::create_directory(&store, &t, &name, kind, policy, now)
                 .map_err(|e| already_exists(e, "directory", &name))?;
             let issued = token::issue(&store, &d, now)?;
             let mut out = directory_json(&d, &t.name, &base_url);
@@ -217,11 +297,25 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             out["token_id"] = json!(issued.id);
             ctx.print(out, || {
                 format!(
-                    "directory {} ({}) created: {}\nSCIM base URL: {base_url}\nbearer token (shown once): {}",
+                    "directory {} ({}) created: {}\nSCIM base URL: {base_url}\n{}\nbearer token (shown once): {}",
                     d.name,
                     d.kind.as_str(),
                     d.id,
+                    policy_text(&d.deprovisioning),
                     issued.secret.expose()
+                )
+            });
+        }
+        DirectoryCommand::Update { directory, policy } => {
+            let d = tenancy::find_directory(&store, &directory)?;
+            let policy = policy.apply(d.deprovisioning)?;
+            let d = tenancy::set_deprovisioning(&store, &d, policy)?;
+            let t = tenancy::find_tenant(&store, d.tenant_id.as_str())?;
+            ctx.print(directory_json(&d, &t.name, &base_url), || {
+                format!(
+                    "directory {} updated: {}",
+                    d.name,
+                    policy_text(&d.deprovisioning)
                 )
             });
         }
@@ -330,13 +424,37 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         store.backend_name(),
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
+    let store = Arc::new(store);
+    spawn_purger(Arc::clone(&store));
     let state = AppState {
         cursor_key,
-        store: Arc::new(store),
+        store,
         registry,
         base_url,
         max_body_bytes: ctx.config.max_body_bytes,
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())
+}
+
+/// Soft-deleted rows past their retention are removed at start and then hourly; several
+/// instances purging at once is harmless (each DELETE removes what is left).
+fn spawn_purger(store: Arc<Store>) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+    std::thread::spawn(move || {
+        loop {
+            match lifecycle::purge_expired(&store, clock::now()) {
+                Ok(p) if p.users + p.groups > 0 => {
+                    tracing::info!(
+                        users = p.users,
+                        groups = p.groups,
+                        "purged soft-deleted rows"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "purge of soft-deleted rows failed"),
+            }
+            std::thread::sleep(EVERY);
+        }
+    });
 }

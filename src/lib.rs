@@ -6,5 +6,6 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod idp;
+pub mod replay;
 pub mod scim;
 pub mod store;

@@ -6,6 +6,8 @@ use serde_json::Value;
 pub enum EventKind {
     UserCreated,
     UserUpdated,
+    UserDeactivated,
+    UserReactivated,
     UserDeleted,
     GroupCreated,
     GroupUpdated,
@@ -19,6 +21,8 @@ impl EventKind {
         match self {
             EventKind::UserCreated => "user.created",
             EventKind::UserUpdated => "user.updated",
+            EventKind::UserDeactivated => "user.deactivated",
+            EventKind::UserReactivated => "user.reactivated",
             EventKind::UserDeleted => "user.deleted",
             EventKind::GroupCreated => "group.created",
             EventKind::GroupUpdated => "group.updated",
@@ -30,7 +34,11 @@ impl EventKind {
 
     pub fn resource_type(self) -> &'static str {
         match self {
-            EventKind::UserCreated | EventKind::UserUpdated | EventKind::UserDeleted => "User",
+            EventKind::UserCreated
+            | EventKind::UserUpdated
+            | EventKind::UserDeactivated
+            | EventKind::UserReactivated
+            | EventKind::UserDeleted => "User",
             _ => "Group",
         }
     }

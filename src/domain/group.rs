@@ -11,6 +11,7 @@ use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, GroupId, TenantId};
 use super::index::IndexedValue;
+use super::lifecycle::{OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
 use super::tenancy::Scope;
 use super::user::check_version;
@@ -67,6 +68,7 @@ pub struct DirectoryGroup {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 fn not_found(id: &GroupId) -> DomainError {
@@ -114,6 +116,7 @@ pub fn create(
         version: 1,
         created_at: now,
         updated_at: now,
+        deleted_at: None,
     };
     store.write(|conn| {
         store::groups::insert(conn, &group, &write.raw)?;
@@ -186,6 +189,12 @@ where
             for step in &member_changes {
                 apply_member_change(conn, scope, id, step, now, &mut events)?;
             }
+            let removed: Vec<String> = events
+                .iter()
+                .filter(|e| e.kind == EventKind::GroupUserRemoved)
+                .filter_map(|e| e.data["member_id"].as_str().map(str::to_string))
+                .collect();
+            let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             let mut next = current.clone();
             if let Some(w) = &write {
                 next.display_name = w.display_name.clone();
@@ -207,6 +216,7 @@ where
             if attributes_changed {
                 events.insert(0, group_event(EventKind::GroupUpdated, &next));
             }
+            events.extend(deactivated);
             store::events::append(conn, scope, &events, now)?;
             Ok(next)
         })
@@ -264,6 +274,7 @@ fn add_members(
         .filter(|id| !existing.contains(id))
         .collect();
     let kinds = store::groups::resolve_members(conn, scope, &new)?;
+    let mut rows = Vec::with_capacity(new.len());
     for id in &new {
         let kind = *kinds
             .get(id)
@@ -273,7 +284,7 @@ fn add_members(
                 "a group cannot be a member of itself".into(),
             ));
         }
-        store::groups::insert_membership(conn, scope, group, id, kind, now)?;
+        rows.push((id.as_str(), kind));
         events.push(membership_event(
             EventKind::GroupUserAdded,
             group.as_str(),
@@ -281,6 +292,7 @@ fn add_members(
             kind,
         ));
     }
+    store::groups::insert_memberships(conn, scope, group, &rows, now)?;
     Ok(())
 }
 
@@ -330,6 +342,9 @@ pub(crate) fn detach_member(
     Ok(events)
 }
 
+/// Deletes a group as the directory's policy says (soft: kept with `deleted_at` until the
+/// retention runs out; hard: removed). Its memberships go either way, so no member keeps
+/// access through it.
 pub fn delete(
     store: &Store,
     scope: &Scope,
@@ -343,10 +358,37 @@ pub fn delete(
         }
         let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
+        let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
+        // Only read the members when the policy needs them: a large group's DELETE must not
+        // load 100,000 ids for nothing.
+        let members = if policy.on_group_loss == OnGroupLoss::Deactivate {
+            store::groups::member_ids(conn, scope, id)?
+        } else {
+            Vec::new()
+        };
         let mut events = detach_member(conn, scope, id.as_str(), now)?;
         store::attribute_index::remove(conn, scope, id.as_str())?;
-        store::groups::delete(conn, scope, id)?;
-        events.push(group_event(EventKind::GroupDeleted, &current));
+        let gone = match policy.on_delete {
+            OnDelete::Hard => {
+                store::groups::delete(conn, scope, id)?;
+                current
+            }
+            OnDelete::Soft => {
+                store::groups::delete_all_memberships(conn, id)?;
+                let gone = DirectoryGroup {
+                    version: current.version + 1,
+                    updated_at: now,
+                    deleted_at: Some(now),
+                    ..current
+                };
+                store::groups::update(conn, &gone, None)?;
+                gone
+            }
+        };
+        events.push(group_event(EventKind::GroupDeleted, &gone));
+        events.extend(super::user::deactivate_if_groupless(
+            conn, scope, &members, now,
+        )?);
         store::events::append(conn, scope, &events, now)?;
         Ok(())
     })

@@ -7,6 +7,7 @@ pub mod event;
 pub mod group;
 pub mod ids;
 pub mod index;
+pub mod lifecycle;
 pub mod query;
 pub mod settings;
 pub mod tenancy;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::error::{DomainError, DomainResult};
 use super::ids::{DirectoryId, TenantId};
+use super::lifecycle::Deprovisioning;
 use super::token::{self, IssuedToken};
 use crate::store::{self, Store};
 
@@ -80,6 +81,7 @@ pub struct Directory {
     pub name: String,
     pub kind: DirectoryKind,
     pub created_at: NaiveDateTime,
+    pub deprovisioning: Deprovisioning,
 }
 
 impl Directory {
@@ -144,6 +146,7 @@ pub fn create_directory(
     tenant: &Tenant,
     name: &str,
     kind: DirectoryKind,
+    deprovisioning: Deprovisioning,
     now: NaiveDateTime,
 ) -> DomainResult<Directory> {
     check_name("directory", name)?;
@@ -153,9 +156,23 @@ pub fn create_directory(
         name: name.to_string(),
         kind,
         created_at: now,
+        deprovisioning,
     };
     store.write(|conn| store::tenancy::insert_directory(conn, &directory))?;
     Ok(directory)
+}
+
+/// Changes a directory's deprovisioning policy; later deactivations and deletes follow it.
+pub fn set_deprovisioning(
+    store: &Store,
+    directory: &Directory,
+    deprovisioning: Deprovisioning,
+) -> DomainResult<Directory> {
+    store.write(|conn| store::tenancy::set_deprovisioning(conn, &directory.id, &deprovisioning))?;
+    Ok(Directory {
+        deprovisioning,
+        ..directory.clone()
+    })
 }
 
 pub fn list_directories(store: &Store, tenant: Option<&Tenant>) -> DomainResult<Vec<Directory>> {
@@ -191,7 +208,9 @@ pub fn bootstrap_if_empty(store: &Store, now: NaiveDateTime) -> DomainResult<Opt
         return Ok(None);
     }
     let tenant = create_tenant(store, "default", now)?;
-    let directory = create_directory(store, &tenant, "default", DirectoryKind::Generic, now)?;
+    let kind = DirectoryKind::Generic;
+    let policy = Deprovisioning::default_for(kind);
+    let directory = create_directory(store, &tenant, "default", kind, policy, now)?;
     let token = token::issue(store, &directory, now)?;
     Ok(Some(Bootstrap {
         tenant,

@@ -8,9 +8,10 @@ use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::UserId;
 use super::index::IndexedValue;
+use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
 use super::tenancy::Scope;
-use crate::store::{self, Store};
+use crate::store::{self, DbConn, Store};
 
 /// Typed columns the app can read and the database can index, taken from the SCIM resource.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -45,6 +46,8 @@ pub struct UserWrite {
 pub enum UserState {
     Active,
     Inactive,
+    /// Soft-deleted: kept for the directory's retention, invisible to SCIM.
+    Deleted,
 }
 
 impl UserState {
@@ -60,7 +63,19 @@ impl UserState {
         match self {
             UserState::Active => "active",
             UserState::Inactive => "inactive",
+            UserState::Deleted => "deleted",
         }
+    }
+}
+
+impl std::str::FromStr for UserState {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [UserState::Active, UserState::Inactive, UserState::Deleted]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+            .ok_or_else(|| DomainError::Invalid(format!("unknown user state '{s}'")))
     }
 }
 
@@ -76,6 +91,7 @@ pub struct DirectoryUser {
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
 }
 
 fn event(kind: EventKind, user: &DirectoryUser) -> NewEvent {
@@ -100,23 +116,44 @@ pub fn create(
     write: UserWrite,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryUser> {
-    let user = DirectoryUser {
-        id: UserId::generate(),
-        tenant_id: scope.tenant_id.clone(),
-        directory_id: scope.directory_id.clone(),
-        state: UserState::of(write.profile.active),
-        profile: write.profile,
-        resource: write.resource,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
+    let mut created = create_many(store, scope, vec![write], now)?;
+    created
+        .pop()
+        .ok_or_else(|| DomainError::Invalid("nothing was created".into()))
+}
+
+/// Creates users in one transaction: all of them or, on the first taken `userName`, none.
+/// For imports, where a transaction per user would cost a commit each.
+pub fn create_many(
+    store: &Store,
+    scope: &Scope,
+    writes: Vec<UserWrite>,
+    now: NaiveDateTime,
+) -> DomainResult<Vec<DirectoryUser>> {
     store.write(|conn| {
-        store::users::insert(conn, &user, &write.raw)
-            .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
-        store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
-        store::events::append(conn, scope, &[event(EventKind::UserCreated, &user)], now)?;
-        Ok(user.clone())
+        let mut created = Vec::with_capacity(writes.len());
+        let mut events = Vec::with_capacity(writes.len());
+        for write in writes {
+            let user = DirectoryUser {
+                id: UserId::generate(),
+                tenant_id: scope.tenant_id.clone(),
+                directory_id: scope.directory_id.clone(),
+                state: UserState::of(write.profile.active),
+                profile: write.profile,
+                resource: write.resource,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            store::users::insert(conn, &user, &write.raw)
+                .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
+            store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
+            events.push(event(EventKind::UserCreated, &user));
+            created.push(user);
+        }
+        store::events::append(conn, scope, &events, now)?;
+        Ok(created)
     })
 }
 
@@ -184,7 +221,19 @@ where
                 .into());
             }
             store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
-            store::events::append(conn, scope, &[event(EventKind::UserUpdated, &next)], now)?;
+            let kind = match (current.profile.active, next.profile.active) {
+                (true, false) => EventKind::UserDeactivated,
+                (false, true) => EventKind::UserReactivated,
+                _ => EventKind::UserUpdated,
+            };
+            let mut events = vec![event(kind, &next)];
+            if kind == EventKind::UserDeactivated {
+                let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
+                if policy.on_deactivate == OnDeactivate::Delete {
+                    events.extend(remove(conn, scope, &next, policy.on_delete, now)?);
+                }
+            }
+            store::events::append(conn, scope, &events, now)?;
             Ok(next)
         })
         .map_err(TxError::into_caller)
@@ -200,8 +249,10 @@ pub(crate) fn check_version(expected: Option<&str>, current: i64) -> DomainResul
     }
 }
 
-/// Deletes a user and its memberships; each group it leaves gets a new version and a
-/// `group.user_removed` event.
+/// Deletes a user as the directory's policy says: a soft delete keeps the row with state
+/// `deleted` until the retention runs out, a hard delete removes it. Either way the user leaves
+/// every group (each gets a new version and a `group.user_removed` event) and SCIM no longer
+/// finds it.
 pub fn delete(
     store: &Store,
     scope: &Scope,
@@ -215,11 +266,95 @@ pub fn delete(
         }
         let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
-        let mut events = super::group::detach_member(conn, scope, id.as_str(), now)?;
-        store::attribute_index::remove(conn, scope, id.as_str())?;
-        store::users::delete(conn, scope, id)?;
-        events.push(event(EventKind::UserDeleted, &current));
+        let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
+        let events = remove(conn, scope, &current, policy.on_delete, now)?;
         store::events::append(conn, scope, &events, now)?;
         Ok(())
     })
+}
+
+/// Removes a locked live user; returns the events to append.
+fn remove(
+    conn: &mut DbConn,
+    scope: &Scope,
+    user: &DirectoryUser,
+    how: OnDelete,
+    now: NaiveDateTime,
+) -> DomainResult<Vec<NewEvent>> {
+    let mut events = super::group::detach_member(conn, scope, user.id.as_str(), now)?;
+    store::attribute_index::remove(conn, scope, user.id.as_str())?;
+    let gone = match how {
+        OnDelete::Hard => {
+            store::users::delete(conn, scope, &user.id)?;
+            user.clone()
+        }
+        OnDelete::Soft => {
+            let gone = DirectoryUser {
+                state: UserState::Deleted,
+                version: user.version + 1,
+                updated_at: now,
+                deleted_at: Some(now),
+                ..inactive(user)
+            };
+            store::users::update(conn, &gone, &Value::Null, user.version)?;
+            gone
+        }
+    };
+    events.push(event(EventKind::UserDeleted, &gone));
+    Ok(events)
+}
+
+/// `user` with `active` false in its columns and in its resource.
+fn inactive(user: &DirectoryUser) -> DirectoryUser {
+    let mut resource = user.resource.clone();
+    if let Value::Object(doc) = &mut resource {
+        doc.insert("active".into(), Value::Bool(false));
+    }
+    DirectoryUser {
+        state: UserState::Inactive,
+        profile: UserProfile {
+            active: false,
+            ..user.profile.clone()
+        },
+        resource,
+        ..user.clone()
+    }
+}
+
+/// Deactivates the active users among `ids` that no longer belong to any group, when the
+/// directory's policy asks for it; returns the events to append.
+pub(crate) fn deactivate_if_groupless(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> DomainResult<Vec<NewEvent>> {
+    let mut events = Vec::new();
+    if ids.is_empty()
+        || store::tenancy::deprovisioning(conn, &scope.directory_id)?.on_group_loss
+            != OnGroupLoss::Deactivate
+    {
+        return Ok(events);
+    }
+    for id in store::groups::without_groups(conn, scope, ids)? {
+        let id = UserId::from_raw(id);
+        if !store::users::lock(conn, scope, &id)? {
+            continue;
+        }
+        let Some(current) = store::users::find(conn, scope, &id)? else {
+            continue;
+        };
+        if !current.profile.active {
+            continue;
+        }
+        let next = DirectoryUser {
+            version: current.version + 1,
+            updated_at: now,
+            ..inactive(&current)
+        };
+        store::users::update(conn, &next, &Value::Null, current.version)?;
+        store::attribute_index::set_value(conn, scope, "User", id.as_str(), "active", "false")?;
+        events.push(event(EventKind::UserDeactivated, &next));
+    }
+    Ok(events)
 }

@@ -8,7 +8,9 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::error::ScimError;
-use super::resource::{Canonical, MemberRef, Projection, canonicalize, project, strip_secrets};
+use super::resource::{
+    Canonical, MemberRef, Projection, canonicalize, keep_immutable, project, strip_secrets,
+};
 use super::schema::{ResourceKind, SchemaRegistry};
 use super::{group as scim_group, patch, user as scim_user};
 use crate::domain::error::DomainError;
@@ -176,33 +178,37 @@ impl Resources<'_> {
         let reg = self.registry;
         let raw = strip_secrets(body);
         let canonical = canonicalize(reg, kind, body)?;
+        let mut doc = canonical.doc;
         let store = self.store;
         Ok(match kind {
-            ResourceKind::User => {
-                let write = scim_user::user_write(reg, canonical.doc, raw);
-                Resource::User(Box::new(user::update::<OperationError>(
-                    store,
-                    scope,
-                    &UserId::from_raw(id),
-                    expected_version,
-                    now,
-                    |_| Ok(write),
-                )?))
-            }
+            ResourceKind::User => Resource::User(Box::new(user::update::<OperationError>(
+                store,
+                scope,
+                &UserId::from_raw(id),
+                expected_version,
+                now,
+                |current| {
+                    keep_immutable(reg, kind, &current.resource, &mut doc)?;
+                    Ok(scim_user::user_write(reg, doc, raw))
+                },
+            )?)),
             ResourceKind::Group => {
                 let members = canonical
                     .members
                     .as_deref()
                     .map(member_ids)
                     .unwrap_or_default();
-                let write = scim_group::group_write(reg, canonical.doc, raw);
                 Resource::Group(group::update::<OperationError>(
                     store,
                     scope,
                     &GroupId::from_raw(id),
                     expected_version,
                     now,
-                    |_| Ok((Some(write), vec![MemberChange::ReplaceAll(members)])),
+                    |current| {
+                        keep_immutable(reg, kind, &current.resource, &mut doc)?;
+                        let write = scim_group::group_write(reg, doc, raw);
+                        Ok((Some(write), vec![MemberChange::ReplaceAll(members)]))
+                    },
                 )?)
             }
         })

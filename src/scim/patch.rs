@@ -508,13 +508,9 @@ impl<'r> Patcher<'r, '_> {
         }
         let mut ids = Vec::new();
         member_ids(&vp.filter, &mut ids)?;
-        let mut unique: Vec<String> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !unique.contains(&id) {
-                unique.push(id);
-            }
-        }
-        self.changes.push(MemberChange::Remove(unique));
+        let mut seen = std::collections::HashSet::new();
+        ids.retain(|id| seen.insert(id.clone()));
+        self.changes.push(MemberChange::Remove(ids));
         Ok(())
     }
 }

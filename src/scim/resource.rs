@@ -180,6 +180,101 @@ pub fn canonicalize(
     Ok(Canonical { doc, members })
 }
 
+/// RFC 7643 §2.2 `immutable` on a replace (PUT): a value already stored may be sent again but
+/// not changed; leaving it out keeps it, since an immutable value cannot be removed either.
+/// `stored` and `doc` are canonical documents.
+pub fn keep_immutable(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    stored: &Value,
+    doc: &mut Map<String, Value>,
+) -> ScimResult<()> {
+    let Value::Object(stored) = stored else {
+        return Ok(());
+    };
+    keep_immutable_in(&reg.core_schema(kind).attributes, stored, doc, "")?;
+    for ext in reg.extensions(kind) {
+        let Some(Value::Object(stored_ext)) = stored.get(&ext.id) else {
+            continue;
+        };
+        let mut sent = match doc.remove(&ext.id) {
+            Some(Value::Object(o)) => o,
+            _ => Map::new(),
+        };
+        keep_immutable_in(
+            &ext.attributes,
+            stored_ext,
+            &mut sent,
+            &format!("{}:", ext.id),
+        )?;
+        if !sent.is_empty() {
+            if let Some(Value::Array(schemas)) = doc.get_mut("schemas")
+                && !schemas.iter().any(|s| s.as_str() == Some(ext.id.as_str()))
+            {
+                schemas.push(Value::String(ext.id.clone()));
+            }
+            doc.insert(ext.id.clone(), Value::Object(sent));
+        }
+    }
+    Ok(())
+}
+
+fn keep_immutable_in(
+    attributes: &[Attribute],
+    stored: &Map<String, Value>,
+    sent: &mut Map<String, Value>,
+    prefix: &str,
+) -> ScimResult<()> {
+    for attr in attributes {
+        let Some(old) = stored.get(&attr.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if attr.mutability == Mutability::Immutable {
+            match sent.get(&attr.name) {
+                None | Some(Value::Null) => {
+                    sent.insert(attr.name.clone(), old.clone());
+                }
+                Some(new) if same_value(attr, old, new) => {}
+                Some(_) => {
+                    return Err(ScimError::Mutability(format!(
+                        "attribute '{prefix}{}' is immutable: it is already set and cannot be \
+                         changed",
+                        attr.name
+                    )));
+                }
+            }
+        } else if attr.kind == AttrType::Complex
+            && !attr.multi_valued
+            && let Value::Object(old) = old
+        {
+            let mut inner = match sent.remove(&attr.name) {
+                Some(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            keep_immutable_in(
+                &attr.sub_attributes,
+                old,
+                &mut inner,
+                &format!("{prefix}{}.", attr.name),
+            )?;
+            if !inner.is_empty() {
+                sent.insert(attr.name.clone(), Value::Object(inner));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Equality as the attribute compares: strings that are not `caseExact` ignore case.
+fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) if !attr.case_exact => {
+            x.to_lowercase() == y.to_lowercase()
+        }
+        _ => a == b,
+    }
+}
+
 /// Canonical name -> (attribute, raw value as sent).
 type Gathered<'a> = BTreeMap<String, (&'a Attribute, Value)>;
 
@@ -379,6 +474,8 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
         }
     };
     let mut out: Vec<MemberRef> = Vec::with_capacity(items.len());
+    // A group may list 100,000 members: finding repeats must not be quadratic.
+    let mut seen_at: std::collections::HashMap<String, usize> = Default::default();
     for item in items {
         let obj = match item {
             Value::Null => continue,
@@ -408,13 +505,16 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
                 )));
             }
         };
-        match out.iter_mut().find(|m| m.value == value) {
-            Some(seen) => {
-                if seen.kind.is_none() {
-                    seen.kind = kind;
+        match seen_at.get(&value) {
+            Some(&at) => {
+                if out[at].kind.is_none() {
+                    out[at].kind = kind;
                 }
             }
-            None => out.push(MemberRef { value, kind }),
+            None => {
+                seen_at.insert(value.clone(), out.len());
+                out.push(MemberRef { value, kind });
+            }
         }
     }
     Ok(out)

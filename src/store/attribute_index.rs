@@ -72,3 +72,35 @@ pub fn remove(conn: &mut DbConn, scope: &Scope, resource_id: &str) -> Result<(),
     .execute(conn)?;
     Ok(())
 }
+
+/// Sets the one value a single-valued attribute of a resource has.
+pub fn set_value(
+    conn: &mut DbConn,
+    scope: &Scope,
+    resource_type: &str,
+    resource_id: &str,
+    path: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    diesel::delete(
+        attribute_values::table
+            .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
+            .filter(attribute_values::resource_id.eq(resource_id))
+            .filter(attribute_values::path.eq(path)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(attribute_values::table)
+        .values(ValueRow {
+            directory_id: scope.directory_id.as_str(),
+            resource_id,
+            path,
+            elem: 0,
+            tenant_id: scope.tenant_id.as_str(),
+            resource_type,
+            value,
+            value_ci: fold_case(value),
+            value_num: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}

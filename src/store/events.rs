@@ -24,6 +24,9 @@ struct EventRow<'a> {
 
 /// Appends events with the next cursors. Must run inside the writing transaction: the counter
 /// row stays locked until commit, so cursors become visible in increasing order.
+/// Rows per multi-row INSERT: nine bound parameters each.
+const INSERT_CHUNK: usize = 500;
+
 pub fn append(
     conn: &mut DbConn,
     scope: &Scope,
@@ -41,20 +44,31 @@ pub fn append(
         .filter(event_counter::id.eq(1))
         .select(event_counter::last_cursor)
         .first(conn)?;
-    for (offset, event) in (0..n).zip(new_events) {
-        diesel::insert_into(events::table)
-            .values(EventRow {
-                cursor: last - n + 1 + offset,
-                id: EventId::generate().to_string(),
-                tenant_id: scope.tenant_id.as_str(),
-                directory_id: scope.directory_id.as_str(),
-                event_type: event.kind.as_str(),
-                resource_type: event.kind.resource_type(),
-                resource_id: &event.resource_id,
-                data: event.data.to_string(),
-                created_at: now,
-            })
-            .execute(conn)?;
+    let rows: Vec<EventRow> = (0..n)
+        .zip(new_events)
+        .map(|(offset, event)| EventRow {
+            cursor: last - n + 1 + offset,
+            id: EventId::generate().to_string(),
+            tenant_id: scope.tenant_id.as_str(),
+            directory_id: scope.directory_id.as_str(),
+            event_type: event.kind.as_str(),
+            resource_type: event.kind.resource_type(),
+            resource_id: &event.resource_id,
+            data: event.data.to_string(),
+            created_at: now,
+        })
+        .collect();
+    // Multi-row INSERTs are built per backend only (see attribute_index::replace); a
+    // 100,000-member change is then 200 statements, not 100,000.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConn::Postgres(c) => diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(events::table)
+                .values(chunk)
+                .execute(c)?,
+        };
     }
     Ok(())
 }

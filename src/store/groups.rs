@@ -14,6 +14,10 @@ use crate::domain::index::fold_case;
 use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
 
+/// Ids per `IN (…)` list: a PUT or `replace members` may name 100,000 members, more than
+/// SQLite (32,766) or PostgreSQL (65,535) take as bound parameters in one statement.
+const IN_CHUNK: usize = 10_000;
+
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = g)]
 struct GroupView {
@@ -26,6 +30,7 @@ struct GroupView {
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
 }
 
 impl TryFrom<GroupView> for DirectoryGroup {
@@ -43,6 +48,7 @@ impl TryFrom<GroupView> for DirectoryGroup {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
         })
     }
 }
@@ -156,6 +162,7 @@ pub fn update(
         g::resource.eq(group.resource.to_string()),
         g::version.eq(group.version),
         g::updated_at.eq(group.updated_at),
+        g::deleted_at.eq(group.deleted_at),
     );
     match raw.filter(|r| !r.is_null()) {
         Some(raw) => diesel::update(target)
@@ -183,8 +190,13 @@ pub fn touch(
     Ok(())
 }
 
-pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+pub fn delete_all_memberships(conn: &mut DbConn, id: &GroupId) -> Result<(), StoreError> {
     diesel::delete(m::table.filter(m::group_id.eq(id.as_str()))).execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+    delete_all_memberships(conn, id)?;
     diesel::delete(
         g::table
             .filter(g::id.eq(id.as_str()))
@@ -248,16 +260,17 @@ pub fn existing_member_kinds(
     group: &GroupId,
     ids: &[String],
 ) -> Result<Vec<(String, MemberKind)>, StoreError> {
-    let rows: Vec<(String, String)> = m::table
-        .filter(m::group_id.eq(group.as_str()))
-        .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .filter(m::member_id.eq_any(ids))
-        .select((m::member_id, m::member_type))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, kind)| (id, member_kind(&kind)))
-        .collect())
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let rows: Vec<(String, String)> = m::table
+            .filter(m::group_id.eq(group.as_str()))
+            .filter(m::directory_id.eq(scope.directory_id.as_str()))
+            .filter(m::member_id.eq_any(chunk))
+            .select((m::member_id, m::member_type))
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|(id, kind)| (id, member_kind(&kind))));
+    }
+    Ok(found)
 }
 
 fn member_kind(stored: &str) -> MemberKind {
@@ -277,20 +290,28 @@ pub fn resolve_members(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let users: Vec<String> = u::table
-        .filter(u::directory_id.eq(scope.directory_id.as_str()))
-        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(u::deleted_at.is_null())
-        .filter(u::id.eq_any(ids))
-        .select(u::id)
-        .load(conn)?;
-    let groups: Vec<String> = g::table
-        .filter(g::directory_id.eq(scope.directory_id.as_str()))
-        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(g::deleted_at.is_null())
-        .filter(g::id.eq_any(ids))
-        .select(g::id)
-        .load(conn)?;
+    let mut users: Vec<String> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        users.extend(
+            u::table
+                .filter(u::directory_id.eq(scope.directory_id.as_str()))
+                .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+                .filter(u::deleted_at.is_null())
+                .filter(u::id.eq_any(chunk))
+                .select(u::id)
+                .load::<String>(conn)?,
+        );
+        groups.extend(
+            g::table
+                .filter(g::directory_id.eq(scope.directory_id.as_str()))
+                .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+                .filter(g::deleted_at.is_null())
+                .filter(g::id.eq_any(chunk))
+                .select(g::id)
+                .load::<String>(conn)?,
+        );
+    }
     Ok(users
         .into_iter()
         .map(|id| (id, MemberKind::User))
@@ -298,24 +319,45 @@ pub fn resolve_members(
         .collect())
 }
 
-pub fn insert_membership(
+#[derive(Insertable)]
+#[diesel(table_name = m)]
+struct MembershipRow<'a> {
+    group_id: &'a str,
+    member_id: &'a str,
+    member_type: &'static str,
+    tenant_id: &'a str,
+    directory_id: &'a str,
+    created_at: NaiveDateTime,
+}
+
+/// Rows per multi-row INSERT: six bound parameters each.
+const INSERT_CHUNK: usize = 1_000;
+
+pub fn insert_memberships(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
-    member: &str,
-    kind: MemberKind,
+    members: &[(&str, MemberKind)],
     now: NaiveDateTime,
 ) -> Result<(), StoreError> {
-    diesel::insert_into(m::table)
-        .values((
-            m::group_id.eq(group.as_str()),
-            m::member_id.eq(member),
-            m::member_type.eq(kind.as_str()),
-            m::tenant_id.eq(scope.tenant_id.as_str()),
-            m::directory_id.eq(scope.directory_id.as_str()),
-            m::created_at.eq(now),
-        ))
-        .execute(conn)?;
+    let rows: Vec<MembershipRow> = members
+        .iter()
+        .map(|(id, kind)| MembershipRow {
+            group_id: group.as_str(),
+            member_id: id,
+            member_type: kind.as_str(),
+            tenant_id: scope.tenant_id.as_str(),
+            directory_id: scope.directory_id.as_str(),
+            created_at: now,
+        })
+        .collect();
+    // Multi-row INSERTs are built per backend only (see attribute_index::replace).
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConn::Postgres(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
+        };
+    }
     Ok(())
 }
 
@@ -324,15 +366,14 @@ pub fn delete_memberships(
     group: &GroupId,
     ids: &[String],
 ) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
+    for chunk in ids.chunks(IN_CHUNK) {
+        diesel::delete(
+            m::table
+                .filter(m::group_id.eq(group.as_str()))
+                .filter(m::member_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
-    diesel::delete(
-        m::table
-            .filter(m::group_id.eq(group.as_str()))
-            .filter(m::member_id.eq_any(ids)),
-    )
-    .execute(conn)?;
     Ok(())
 }
 
@@ -371,4 +412,41 @@ pub fn groups_of(
         out.entry(member).or_default().push((group, name));
     }
     Ok(out)
+}
+
+/// Those of `ids` that no group of the directory holds.
+pub fn without_groups(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let mut held = std::collections::HashSet::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let found: Vec<String> = m::table
+            .filter(m::directory_id.eq(scope.directory_id.as_str()))
+            .filter(m::member_id.eq_any(chunk))
+            .select(m::member_id)
+            .distinct()
+            .load(conn)?;
+        held.extend(found);
+    }
+    Ok(ids
+        .iter()
+        .filter(|id| !held.contains(*id))
+        .cloned()
+        .collect())
+}
+
+/// Removes the directory's groups soft-deleted before `before`; returns how many.
+pub fn purge_deleted(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    before: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        g::table
+            .filter(g::directory_id.eq(directory.as_str()))
+            .filter(g::deleted_at.lt(before)),
+    )
+    .execute(conn)?)
 }

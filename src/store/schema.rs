@@ -16,6 +16,10 @@ diesel::table! {
         name -> Text,
         kind -> Text,
         created_at -> Timestamp,
+        on_deactivate -> Text,
+        on_delete -> Text,
+        retention_seconds -> BigInt,
+        on_group_loss -> Text,
     }
 }
 

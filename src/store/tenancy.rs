@@ -1,10 +1,12 @@
-use chrono::NaiveDateTime;
+use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::conn::DbConn;
 use super::error::StoreError;
 use super::schema::{directories, tenants};
+use crate::domain::error::DomainError;
 use crate::domain::ids::{DirectoryId, TenantId};
+use crate::domain::lifecycle::Deprovisioning;
 use crate::domain::tenancy::{Directory, DirectoryKind, Tenant};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -33,6 +35,15 @@ struct DirectoryRow {
     name: String,
     kind: String,
     created_at: NaiveDateTime,
+    on_deactivate: String,
+    on_delete: String,
+    retention_seconds: i64,
+    on_group_loss: String,
+}
+
+fn parsed<T: std::str::FromStr<Err = DomainError>>(text: &str) -> Result<T, StoreError> {
+    text.parse::<T>()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl TryFrom<DirectoryRow> for Directory {
@@ -40,15 +51,34 @@ impl TryFrom<DirectoryRow> for Directory {
 
     fn try_from(r: DirectoryRow) -> Result<Self, StoreError> {
         Ok(Directory {
-            kind: r
-                .kind
-                .parse::<DirectoryKind>()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            kind: parsed::<DirectoryKind>(&r.kind)?,
+            deprovisioning: Deprovisioning {
+                on_deactivate: parsed(&r.on_deactivate)?,
+                on_delete: parsed(&r.on_delete)?,
+                retention: Duration::try_seconds(r.retention_seconds)
+                    .ok_or_else(|| StoreError::Corrupt("retention out of range".into()))?,
+                on_group_loss: parsed(&r.on_group_loss)?,
+            },
             id: DirectoryId::from_raw(r.id),
             tenant_id: TenantId::from_raw(r.tenant_id),
             name: r.name,
             created_at: r.created_at,
         })
+    }
+}
+
+fn row(d: &Directory) -> DirectoryRow {
+    let p = &d.deprovisioning;
+    DirectoryRow {
+        id: d.id.to_string(),
+        tenant_id: d.tenant_id.to_string(),
+        name: d.name.clone(),
+        kind: d.kind.as_str().to_string(),
+        created_at: d.created_at,
+        on_deactivate: p.on_deactivate.as_str().to_string(),
+        on_delete: p.on_delete.as_str().to_string(),
+        retention_seconds: p.retention.num_seconds(),
+        on_group_loss: p.on_group_loss.as_str().to_string(),
     }
 }
 
@@ -84,15 +114,34 @@ pub fn find_tenant(conn: &mut DbConn, id_or_name: &str) -> Result<Option<Tenant>
 
 pub fn insert_directory(conn: &mut DbConn, d: &Directory) -> Result<(), StoreError> {
     diesel::insert_into(directories::table)
-        .values(DirectoryRow {
-            id: d.id.to_string(),
-            tenant_id: d.tenant_id.to_string(),
-            name: d.name.clone(),
-            kind: d.kind.as_str().to_string(),
-            created_at: d.created_at,
-        })
+        .values(row(d))
         .execute(conn)?;
     Ok(())
+}
+
+pub fn set_deprovisioning(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+    p: &Deprovisioning,
+) -> Result<(), StoreError> {
+    diesel::update(directories::table.filter(directories::id.eq(id.as_str())))
+        .set((
+            directories::on_deactivate.eq(p.on_deactivate.as_str()),
+            directories::on_delete.eq(p.on_delete.as_str()),
+            directories::retention_seconds.eq(p.retention.num_seconds()),
+            directories::on_group_loss.eq(p.on_group_loss.as_str()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The policy of a directory, read inside the writing transaction that applies it.
+pub fn deprovisioning(conn: &mut DbConn, id: &DirectoryId) -> Result<Deprovisioning, StoreError> {
+    let r: DirectoryRow = directories::table
+        .filter(directories::id.eq(id.as_str()))
+        .select(DirectoryRow::as_select())
+        .first(conn)?;
+    Ok(Directory::try_from(r)?.deprovisioning)
 }
 
 pub fn list_directories(

@@ -48,7 +48,10 @@ impl TryFrom<UserRow> for DirectoryUser {
             id: UserId::from_raw(r.id),
             tenant_id: TenantId::from_raw(r.tenant_id),
             directory_id: DirectoryId::from_raw(r.directory_id),
-            state: UserState::of(r.active),
+            state: r
+                .state
+                .parse::<UserState>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             profile: UserProfile {
                 user_name: r.user_name,
                 external_id: r.external_id,
@@ -67,6 +70,7 @@ impl TryFrom<UserRow> for DirectoryUser {
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            deleted_at: r.deleted_at,
         })
     }
 }
@@ -94,7 +98,7 @@ fn row(user: &DirectoryUser) -> UserRow {
         version: user.version,
         created_at: user.created_at,
         updated_at: user.updated_at,
-        deleted_at: None,
+        deleted_at: user.deleted_at,
     }
 }
 
@@ -211,4 +215,18 @@ pub fn delete(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), Store
     )
     .execute(conn)?;
     Ok(())
+}
+
+/// Removes the directory's users soft-deleted before `before`; returns how many.
+pub fn purge_deleted(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    before: NaiveDateTime,
+) -> Result<usize, StoreError> {
+    Ok(diesel::delete(
+        u::table
+            .filter(u::directory_id.eq(directory.as_str()))
+            .filter(u::deleted_at.lt(before)),
+    )
+    .execute(conn)?)
 }

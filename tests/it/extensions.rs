@@ -55,7 +55,8 @@ fn acme_user_schema() -> Value {
             {"name": "sites", "type": "complex", "multiValued": true, "subAttributes": [
                 {"name": "name", "type": "string"},
                 {"name": "primary", "type": "boolean"}
-            ]}
+            ]},
+            {"name": "hiredOn", "type": "string", "mutability": "immutable"}
         ]
     })
 }
@@ -343,7 +344,13 @@ both_backends!(
             .collect();
         assert_eq!(
             names,
-            ["badgeNumber", "clearanceLevel", "contractor", "sites"]
+            [
+                "badgeNumber",
+                "clearanceLevel",
+                "contractor",
+                "sites",
+                "hiredOn"
+            ]
         );
         assert_eq!(
             doc.body["attributes"][3]["subAttributes"][0]["name"],
@@ -455,3 +462,94 @@ async fn a_broken_schema_dir_stops_serve_and_nothing_else() {
         );
     }
 }
+
+both_backends!(
+    put_keeps_and_enforces_immutable_attributes,
+    |backend| async move {
+        let schemas = SchemaDir::with_files(&[("acme-user.json", acme_user_schema().to_string())]);
+        let server = start_with_schemas(backend, &schemas).await;
+        let c = &server.client;
+        let id = c
+            .post(
+                "/Users",
+                &acme_user("imm@example.com", json!({"badgeNumber": "B-9"})),
+            )
+            .await
+            .id();
+        let path = format!("/Users/{id}");
+
+        let set = c
+            .put(
+                &path,
+                &acme_user("imm@example.com", json!({"hiredOn": "2020-01-01"})),
+            )
+            .await;
+        assert_eq!(
+            set.status,
+            StatusCode::OK,
+            "unset: may be set once: {}",
+            set.body
+        );
+
+        let changed = c
+            .put(
+                &path,
+                &acme_user("imm@example.com", json!({"hiredOn": "2021-06-01"})),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::BAD_REQUEST);
+        assert_eq!(changed.body["scimType"], json!("mutability"));
+        assert!(
+            changed.body["detail"].as_str().unwrap().contains("hiredOn"),
+            "{}",
+            changed.body
+        );
+
+        let same = c
+            .put(
+                &path,
+                &acme_user(
+                    "imm@example.com",
+                    json!({"hiredOn": "2020-01-01", "badgeNumber": "B-10"}),
+                ),
+            )
+            .await;
+        assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+
+        let omitted = c.put(&path, &user_body("imm@example.com")).await;
+        assert_eq!(omitted.status, StatusCode::OK, "{}", omitted.body);
+        assert_eq!(
+            omitted.body[ACME]["hiredOn"],
+            json!("2020-01-01"),
+            "kept: {}",
+            omitted.body
+        );
+        assert_eq!(
+            omitted.body[ACME].get("badgeNumber"),
+            None,
+            "the rest is replaced"
+        );
+        assert!(
+            omitted.body["schemas"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(ACME)),
+            "{}",
+            omitted.body
+        );
+
+        let patched = c
+            .patch(
+                &path,
+                &patch_body(json!([{"op": "replace", "path": format!("{ACME}:hiredOn"), "value": "1999-01-01"}])),
+            )
+            .await;
+        assert_eq!(patched.status, StatusCode::BAD_REQUEST);
+        assert_eq!(patched.body["scimType"], json!("mutability"));
+        assert_eq!(
+            c.get(&path).await.body[ACME]["hiredOn"],
+            json!("2020-01-01"),
+            "nothing stored changed"
+        );
+    }
+);

@@ -281,3 +281,34 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_member_list_longer_than_the_bind_limit_is_checked_not_crashed,
+    |backend| async move {
+        // 40,000 ids exceed SQLite's 32,766 bound parameters in one statement; the body is
+        // about 2 MB, so the limit is raised through a config file.
+        let config = std::env::temp_dir().join(format!("roster-big-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(&config, "max_body_bytes = 8388608").unwrap();
+        let server =
+            TestServer::start_with_env(backend, &[("ROSTER_CONFIG", config.to_str().unwrap())])
+                .await;
+        let c = &server.client;
+        let real = c.post("/Users", &user_body("real@example.com")).await.id();
+        let group = c.post("/Groups", &group_body("big", &[&real])).await.id();
+        let mut members: Vec<Value> = (0..40_000)
+            .map(|_| json!({"value": uuid::Uuid::new_v4().to_string()}))
+            .collect();
+        members.push(json!({"value": real}));
+        let r = c
+            .patch(
+                &format!("/Groups/{group}"),
+                &patch_body(json!([{"op": "add", "path": "members", "value": members}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+        assert_eq!(r.body["scimType"], json!("invalidValue"));
+        let after = c.get(&format!("/Groups/{group}")).await;
+        assert_eq!(after.body["members"].as_array().unwrap().len(), 1);
+        std::fs::remove_file(config).ok();
+    }
+);

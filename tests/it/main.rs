@@ -7,6 +7,8 @@ mod adapters;
 mod bulk;
 mod cli;
 mod concurrency;
+mod corpus;
+mod deprovisioning;
 mod discovery;
 mod errors;
 mod extensions;

@@ -82,7 +82,11 @@ both_backends!(create_read_replace_delete, |backend| async move {
     );
 
     let types: Vec<String> = events(&server.db).into_iter().map(|(_, t, _)| t).collect();
-    assert_eq!(types, ["user.created", "user.updated", "user.deleted"]);
+    assert_eq!(
+        types,
+        ["user.created", "user.deactivated", "user.deleted"],
+        "the PUT turned active off: a leaver's event, not a plain update"
+    );
 });
 
 both_backends!(passwords_are_not_stored_anywhere, |backend| async move {
