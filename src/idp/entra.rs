@@ -298,67 +298,50 @@ fn quote_bare_values(text: &str) -> String {
 fn sub_attribute_comparisons(text: &str) -> String {
     let tokens: Vec<Token<'_>> = scan(text).collect();
     let mut out = String::with_capacity(text.len() + 16);
-    let mut open: Option<usize> = None;
+    // Where in `out` the last `[` was written.
+    let mut open = None;
     let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            Token::Punct("[") => {
-                open = Some(out.len());
-                out.push('[');
-            }
-            Token::Punct("]") => {
-                let comparison = match (tokens.get(i + 1), open) {
-                    (Some(Token::Word(w)), Some(at)) if w.starts_with('.') && w.len() > 1 => {
-                        Some((at, &w[1..]))
-                    }
-                    _ => None,
-                };
-                let Some((at, sub)) = comparison else {
-                    out.push(']');
-                    i += 1;
-                    continue;
-                };
+    while let Some(token) = tokens.get(i) {
+        i += 1;
+        match (token, open, tokens.get(i)) {
+            (Token::Punct("]"), Some(at), Some(Token::Word(w)))
+                if w.len() > 1 && w.starts_with('.') =>
+            {
                 let inner = out.split_off(at + 1);
                 out.push('(');
                 out.push_str(&inner);
                 out.push_str(") and ");
-                out.push_str(sub);
-                // The operator and, unless it is `pr`, the value.
-                let mut j = i + 2;
-                let mut words = 0;
-                while let Some(t) = tokens.get(j) {
-                    match t {
-                        Token::Punct(p) if p.trim().is_empty() => out.push_str(p),
-                        Token::Word(w) if words == 0 => {
-                            out.push_str(w);
-                            words += 1;
-                            if w.eq_ignore_ascii_case("pr") {
-                                j += 1;
-                                break;
+                out.push_str(&w[1..]);
+                i += 1;
+                // The operator and, unless it is `pr`, the value move inside the brackets.
+                let (mut taken, mut wanted) = (0, 2);
+                while taken < wanted {
+                    match tokens.get(i) {
+                        Some(Token::Punct(p)) if p.trim().is_empty() => out.push_str(p),
+                        Some(Token::Word(op)) if taken == 0 => {
+                            out.push_str(op);
+                            taken = 1;
+                            if op.eq_ignore_ascii_case("pr") {
+                                wanted = 1;
                             }
                         }
-                        Token::Word(w) if words == 1 => {
-                            out.push_str(w);
-                            j += 1;
-                            break;
-                        }
-                        Token::Quoted(q) if words == 1 => {
-                            out.push_str(q);
-                            j += 1;
-                            break;
+                        Some(Token::Word(v) | Token::Quoted(v)) if taken == 1 => {
+                            out.push_str(v);
+                            taken = 2;
                         }
                         _ => break,
                     }
-                    j += 1;
+                    i += 1;
                 }
                 out.push(']');
                 open = None;
-                i = j;
-                continue;
             }
-            Token::Punct(p) | Token::Quoted(p) | Token::Word(p) => out.push_str(p),
+            (Token::Punct("["), ..) => {
+                open = Some(out.len());
+                out.push('[');
+            }
+            (Token::Punct(p) | Token::Quoted(p) | Token::Word(p), ..) => out.push_str(p),
         }
-        i += 1;
     }
     out
 }
