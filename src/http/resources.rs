@@ -158,14 +158,15 @@ pub async fn replace(
     let now = clock::now();
     let expected = if_match(&req);
     let (full, projected) = blocking(move || {
-        if !kept.is_empty() {
-            let stored = state.resources().get(&auth.scope, kind, &id)?;
-            idp::keep_omitted(kept, stored.document(), &mut body.0);
-        }
-        let replaced =
-            state
-                .resources()
-                .replace(&auth.scope, kind, &id, &body.0, expected.as_deref(), now)?;
+        let replaced = state.resources().replace(
+            &auth.scope,
+            kind,
+            &id,
+            &body.0,
+            kept,
+            expected.as_deref(),
+            now,
+        )?;
         rendered_one(&state, &auth, replaced, &p)
     })
     .await?;

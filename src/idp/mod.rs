@@ -37,9 +37,8 @@ pub trait Adapter: Sync {
     /// SCIM, before they are parsed.
     fn normalize_list(&self, _params: &mut ListParams) {}
 
-    /// Attributes a PUT keeps from the stored resource when its body omits them (RFC 7644
-    /// §3.5.1 lets a server keep or clear them). Each costs nothing unless listed: the stored
-    /// resource is read only for adapters that list some.
+    /// Top-level attributes (schema spelling) a PUT leaves as stored when its body omits them;
+    /// by default it clears them (RFC 7644 §3.5.1 allows either).
     fn kept_on_replace(&self, _kind: ResourceKind) -> &'static [&'static str] {
         &[]
     }
@@ -55,25 +54,6 @@ pub trait Adapter: Sync {
     }
 }
 
-/// Copies into a PUT `body` each of the `kept` top-level attributes that it omits (in any letter
-/// case) and `stored` holds. An explicit `null` is not an omission: it clears.
-pub fn keep_omitted(kept: &[&str], stored: &Value, body: &mut Value) {
-    let (Value::Object(stored), Value::Object(body)) = (stored, body) else {
-        return;
-    };
-    for name in kept {
-        if body.keys().any(|k| k.eq_ignore_ascii_case(name)) {
-            continue;
-        }
-        if let Some((_, v)) = stored
-            .iter()
-            .find(|(k, v)| k.eq_ignore_ascii_case(name) && !v.is_null())
-        {
-            body.insert((*name).to_string(), v.clone());
-        }
-    }
-}
-
 /// The adapter for a directory's kind. Google Workspace directories are pulled, not pushed
 /// to; a SCIM request on one gets the RFC as written.
 pub fn for_kind(kind: DirectoryKind) -> &'static dyn Adapter {
@@ -85,41 +65,5 @@ pub fn for_kind(kind: DirectoryKind) -> &'static dyn Adapter {
         DirectoryKind::Ping => &ping::Ping,
         DirectoryKind::Rippling => &rippling::Rippling,
         DirectoryKind::Generic | DirectoryKind::Google => &generic::Generic,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn omitted_attributes_are_kept() {
-        let stored = json!({"userName": "a", "externalId": "00u1", "title": "T"});
-        let cases = [
-            (
-                json!({"userName": "a"}),
-                json!({"userName": "a", "externalId": "00u1"}),
-            ),
-            (
-                json!({"userName": "a", "externalId": null}),
-                json!({"userName": "a", "externalId": null}),
-            ),
-            (
-                json!({"userName": "a", "ExternalId": "00u2"}),
-                json!({"userName": "a", "ExternalId": "00u2"}),
-            ),
-        ];
-        for (mut body, want) in cases {
-            keep_omitted(&["externalId"], &stored, &mut body);
-            assert_eq!(body, want);
-        }
-        let mut body = json!({"userName": "a"});
-        keep_omitted(&["externalId"], &json!({"userName": "a"}), &mut body);
-        assert_eq!(
-            body,
-            json!({"userName": "a"}),
-            "nothing stored, nothing kept"
-        );
     }
 }

@@ -538,6 +538,9 @@ fn okta_cases() -> Vec<Case> {
         }))
         .at("/Users/{{b}}", "/userName", json!("{{bn}}"))
         .members(&["{{b}}", "{{c}}"]),
+        case("PUT with an explicit null externalId", M::PUT, "/Users/{{b}}", 200)
+            .body(json!({"schemas": [core], "userName": "{{bn}}", "externalId": null}))
+            .at("/Users/{{b}}", "/externalId", Value::Null),
         // §2.1 Deactivate (OIN): path-less replace; reactivation the same with true.
         case("deactivate", M::PATCH, "/Users/{{b}}", 200)
             .body(ops(json!([{"op": "replace", "value": {"active": false}}])))
@@ -884,6 +887,13 @@ fn generic_cases() -> Vec<Case> {
             "/Users?filter=userName EQ \"{{an}}\"",
             200,
         ),
+        // RFC 7644 §3.5.1: a PUT that leaves out externalId clears it (only okta keeps it).
+        case("PUT without externalId", M::PUT, "/Users/{{a}}", 200)
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                         "userName": "{{an}}"}),
+            )
+            .at("/Users/{{a}}", "/externalId", Value::Null),
         // …and nothing more: a string boolean stays an error.
         case("string boolean", M::PATCH, "/Users/{{a}}", 400).body(ops(
             json!([{"op": "replace", "path": "active", "value": "False"}]),
