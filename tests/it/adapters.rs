@@ -217,6 +217,14 @@ fn entra_cases() -> Vec<Case> {
             "/totalResults",
             json!(1),
         ),
+        case("the same through /.search", M::POST, "/Users/.search", 200).body(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "externalId eq ext-{{an}}"
+        })),
+        case("and through the root /.search", M::POST, "/.search", 200).body(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "emails[type eq \"work\"].value eq \"{{an}}\""
+        })),
         // §1.1 Create user: enterprise URN listed without enterprise attributes, meta, roles [].
         case("create user", M::POST, "/Users", 201).body(json!({
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
