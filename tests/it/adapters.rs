@@ -179,10 +179,6 @@ async fn run(backend: Backend, kind: &str, cases: Vec<Case>) {
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-fn ops(list: Value) -> Value {
-    json!({"schemas": [PATCH_OP], "Operations": list})
-}
-
 fn entra_cases() -> Vec<Case> {
     use Method as M;
     vec![
@@ -256,7 +252,7 @@ fn entra_cases() -> Vec<Case> {
                          "userName": "{{an}}"})),
         // §1.1 Update user: one op per attribute, capitalised.
         case("update e-mail and family name", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Replace", "path": "emails[type eq \"work\"].value",
                  "value": "updatedEmail@microsoft.com"},
                 {"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"}
@@ -264,7 +260,7 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/emails/0/value", json!("updatedEmail@microsoft.com"))
             .at("/Users/{{a}}", "/name/familyName", json!("updatedFamilyName")),
         case("update userName", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": "userName",
+            .body(patch_body(json!([{"op": "Replace", "path": "userName",
                               "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"}])))
             .at(
                 "/Users/{{a}}",
@@ -284,7 +280,7 @@ fn entra_cases() -> Vec<Case> {
         // §1.1 (SCIM-SDK #416, #668): a value-path add creates the work e-mail; a replace
         // through it leaves the other e-mails alone.
         case("add a work e-mail to a user without one", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Replace", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]},
                 {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "work@example.com"}
             ])))
@@ -292,7 +288,7 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/emails/1/value", json!("work@example.com"))
             .at("/Users/{{a}}", "/emails/1/type", json!("work")),
         case("replace the work e-mail only", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Add", "path": "emails", "value": [{"value": "home@example.com", "type": "home"}]},
                 {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@example.com"}
             ])))
@@ -300,27 +296,27 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/emails/1/value", json!("home@example.com")),
         // §9 (Microsoft's gallery validator, "null update"): empty strings, then nulls.
         case("null update", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Replace", "path": "title", "value": ""},
                 {"op": "Replace", "path": "nickName", "value": null}
             ])))
             .at("/Users/{{a}}", "/nickName", Value::Null),
         // §1.1 Manager: the older reference shape and the real bare string.
         case("manager as a reference list", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Add", "path": "manager", "value": [
+            .body(patch_body(json!([{"op": "Add", "path": "manager", "value": [
                 {"$ref": "http://example.com/scim/Users/{{b}}", "value": "{{b}}"}]}])))
             .at("/Users/{{a}}", MANAGER, json!("{{b}}")),
         case("manager as a bare string", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"),
+            .body(patch_body(json!([{"op": "add", "path": format!("{ENTERPRISE}:manager"),
                               "value": "{{b}}"}])))
             .at("/Users/{{a}}", MANAGER, json!("{{b}}")),
         case("manager changed with Replace", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"),
+            .body(patch_body(json!([{"op": "Replace", "path": format!("{ENTERPRISE}:manager"),
                               "value": "{{c}}"}])))
             .at("/Users/{{a}}", MANAGER, json!("{{c}}")),
         // §1.1 Roles: PATCH values are JSON strings; selector filters compare "True".
         case("roles added as JSON strings", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Add", "path": "roles", "value": [{"value":
+            .body(patch_body(json!([{"op": "Add", "path": "roles", "value": [{"value":
                 "{\"id\":\"06b07648-ecfe-589f-9d2f-6325724a46ee\",\"value\":\"25\",\"displayName\":\"Role1234\"}"}]}])))
             .at(
                 "/Users/{{a}}",
@@ -328,13 +324,13 @@ fn entra_cases() -> Vec<Case> {
                 json!("{\"id\":\"06b07648-ecfe-589f-9d2f-6325724a46ee\",\"value\":\"25\",\"displayName\":\"Role1234\"}"),
             ),
         case("roles replaced, lower-case op", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "replace", "path": "roles", "value": [
+            .body(patch_body(json!([{"op": "replace", "path": "roles", "value": [
                 {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "User", "value": "User"},
                 {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Test", "value": "Test"}
             ]}])))
             .at("/Users/{{a}}", "/roles/1/value", json!("Test")),
         case("role selector with a string boolean", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Add", "path": "roles", "value": [{"primary": "True", "value": "Admin"}]},
                 {"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "Owner"}
             ])))
@@ -342,16 +338,16 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/roles/0/primary", json!(true)),
         // §1.2 The four shapes without and with aadOptscim062020.
         case("disable, default shape", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": "active", "value": "False"}])))
+            .body(patch_body(json!([{"op": "Replace", "path": "active", "value": "False"}])))
             .at("/Users/{{a}}", "/active", json!(false)),
         case("disable, flag shape", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "replace", "path": "active", "value": false}])))
+            .body(patch_body(json!([{"op": "replace", "path": "active", "value": false}])))
             .at("/Users/{{a}}", "/active", json!(false)),
         case("add nickName, default shape", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Add", "path": "nickName", "value": "Babs"}])))
+            .body(patch_body(json!([{"op": "Add", "path": "nickName", "value": "Babs"}])))
             .at("/Users/{{a}}", "/nickName", json!("Babs")),
         case("replace several, default shape", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Replace", "path": "displayName", "value": "Pvlo"},
                 {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "TestBcwqnm@test.microsoft.com"},
                 {"op": "Replace", "path": "name.givenName", "value": "Gtfd"},
@@ -362,7 +358,7 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/name/givenName", json!("Gtfd"))
             .at("/Users/{{a}}", EMPLOYEE_NUMBER, json!("Eqpj")),
         case("replace several, flag shape", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "TestMhvaes@test.microsoft.com"},
                 {"op": "replace", "value": {
                     "displayName": "Bjfe",
@@ -378,17 +374,17 @@ fn entra_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/emails/0/value", json!("TestMhvaes@test.microsoft.com")),
         // §1.3 displayName as a bare string, with its leading space.
         case("displayName bare string", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": "displayName", "value": " User X"}])))
+            .body(patch_body(json!([{"op": "Replace", "path": "displayName", "value": " User X"}])))
             .at("/Users/{{a}}", "/displayName", json!(" User X")),
         // §1.1 Disable again, restore, delete.
         case("disable twice", M::PATCH, "/Users/{{a}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "Replace", "path": "active", "value": "False"},
                 {"op": "Replace", "path": "active", "value": "False"}
             ])))
             .at("/Users/{{a}}", "/active", json!(false)),
         case("restore", M::PATCH, "/Users/{{b}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": "active", "value": "True"}])))
+            .body(patch_body(json!([{"op": "Replace", "path": "active", "value": "True"}])))
             .at("/Users/{{b}}", "/active", json!(true))
             .members(&["{{b}}", "{{c}}"]),
         case("delete user", M::DELETE, "/Users/{{a}}", 204).gone("/Users/{{a}}"),
@@ -421,7 +417,7 @@ fn entra_cases() -> Vec<Case> {
             200,
         ),
         case("rename group", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "Replace", "path": "displayName",
+            .body(patch_body(json!([{"op": "Replace", "path": "displayName",
                               "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}])))
             .at(
                 "/Groups/{{g}}",
@@ -429,21 +425,21 @@ fn entra_cases() -> Vec<Case> {
                 json!("1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"),
             ),
         case("add member with $ref null", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "Add", "path": "members",
+            .body(patch_body(json!([{"op": "Add", "path": "members",
                               "value": [{"$ref": null, "value": "{{a}}"}]}])))
             .members(&["{{a}}", "{{b}}", "{{c}}"]),
         case("add an existing member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "Add", "path": "members", "value": [{"value": "{{b}}"}]}])))
+            .body(patch_body(json!([{"op": "Add", "path": "members", "value": [{"value": "{{b}}"}]}])))
             .members(&["{{b}}", "{{c}}"]),
         case("remove one member, default shape", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "Remove", "path": "members",
+            .body(patch_body(json!([{"op": "Remove", "path": "members",
                               "value": [{"$ref": null, "value": "{{b}}"}]}])))
             .members(&["{{c}}"]),
         case("remove one member, flag shape", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "remove", "path": "members[value eq \"{{c}}\"]"}])))
+            .body(patch_body(json!([{"op": "remove", "path": "members[value eq \"{{c}}\"]"}])))
             .members(&["{{b}}"]),
         case("remove a member that is not one", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "Remove", "path": "members", "value": [{"value": "{{a}}"}]}])))
+            .body(patch_body(json!([{"op": "Remove", "path": "members", "value": [{"value": "{{a}}"}]}])))
             .members(&["{{b}}", "{{c}}"]),
         case("delete group", M::DELETE, "/Groups/{{g}}", 204).gone("/Groups/{{g}}"),
     ]
@@ -546,12 +542,19 @@ fn okta_cases() -> Vec<Case> {
         }))
         .at("/Users/{{b}}", "/userName", json!("{{bn}}"))
         .members(&["{{b}}", "{{c}}"]),
-        case("PUT with an explicit null externalId", M::PUT, "/Users/{{b}}", 200)
-            .body(json!({"schemas": [core], "userName": "{{bn}}", "externalId": null}))
-            .at("/Users/{{b}}", "/externalId", Value::Null),
+        case(
+            "PUT with an explicit null externalId",
+            M::PUT,
+            "/Users/{{b}}",
+            200,
+        )
+        .body(json!({"schemas": [core], "userName": "{{bn}}", "externalId": null}))
+        .at("/Users/{{b}}", "/externalId", Value::Null),
         // §2.1 Deactivate (OIN): path-less replace; reactivation the same with true.
         case("deactivate", M::PATCH, "/Users/{{b}}", 200)
-            .body(ops(json!([{"op": "replace", "value": {"active": false}}])))
+            .body(patch_body(
+                json!([{"op": "replace", "value": {"active": false}}]),
+            ))
             .at("/Users/{{b}}", "/active", json!(false))
             .members(&["{{b}}", "{{c}}"]),
         case(
@@ -560,7 +563,7 @@ fn okta_cases() -> Vec<Case> {
             "/Users/{{b}}",
             200,
         )
-        .body(ops(json!([
+        .body(patch_body(json!([
             {"op": "replace", "value": {"active": false}},
             {"op": "replace", "value": {"active": false}},
             {"op": "replace", "value": {"active": true}}
@@ -600,12 +603,12 @@ fn okta_cases() -> Vec<Case> {
             "/Groups/{{g}}",
             204,
         )
-        .body(ops(json!([{"op": "replace",
+        .body(patch_body(json!([{"op": "replace",
                               "value": {"id": "{{g}}", "displayName": "Test SCIMv2"}}])))
         .at("/Groups/{{g}}", "/displayName", json!("Test SCIMv2"))
         .members(&["{{b}}", "{{c}}"]),
         case("rename to the same name", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "replace",
+            .body(patch_body(json!([{"op": "replace",
                               "value": {"id": "{{g}}", "displayName": "{{gn}}"}}])))
             .at("/Groups/{{g}}", "/displayName", json!("{{gn}}"))
             .members(&["{{b}}", "{{c}}"]),
@@ -615,23 +618,25 @@ fn okta_cases() -> Vec<Case> {
             "/Groups/{{g}}",
             204,
         )
-        .body(ops(json!([
+        .body(patch_body(json!([
             {"op": "remove", "path": "members[value eq \"{{b}}\"]"},
             {"op": "add", "path": "members", "value": [{"value": "{{a}}", "display": "{{an}}"}]}
         ])))
         .members(&["{{a}}", "{{c}}"]),
         case("add an existing member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "add", "path": "members",
+            .body(patch_body(json!([{"op": "add", "path": "members",
                               "value": [{"value": "{{c}}", "display": "c"}]}])))
             .members(&["{{b}}", "{{c}}"]),
         case("full membership push", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([{"op": "replace", "path": "members", "value": [
-                {"value": "{{a}}", "display": "{{an}}"},
-                {"value": "{{b}}", "display": "b"}
-            ]}])))
+            .body(patch_body(
+                json!([{"op": "replace", "path": "members", "value": [
+                    {"value": "{{a}}", "display": "{{an}}"},
+                    {"value": "{{b}}", "display": "b"}
+                ]}]),
+            ))
             .members(&["{{a}}", "{{b}}"]),
         case("empty group push", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(
+            .body(patch_body(
                 json!([{"op": "replace", "path": "members", "value": []}]),
             ))
             .members(&[]),
@@ -719,7 +724,7 @@ fn onelogin_cases() -> Vec<Case> {
             .at("/Users/{{a}}", "/active", json!(false)),
         // §3 observed: membership through PATCH /Groups (body not published: RFC shape).
         case("add member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(
+            .body(patch_body(
                 json!([{"op": "add", "path": "members", "value": [{"value": "{{a}}"}]}]),
             ))
             .members(&["{{a}}", "{{b}}", "{{c}}"]),
@@ -747,12 +752,12 @@ fn jumpcloud_cases() -> Vec<Case> {
         case("delete the test user", M::DELETE, "/Users/{{a}}", 204).gone("/Users/{{a}}"),
         // §4 observed: member adds are repeated.
         case("add an existing member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(
+            .body(patch_body(
                 json!([{"op": "add", "path": "members", "value": [{"value": "{{b}}"}]}]),
             ))
             .members(&["{{b}}", "{{c}}"]),
         case("add the same member twice", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(json!([
+            .body(patch_body(json!([
                 {"op": "add", "path": "members", "value": [{"value": "{{a}}"}]},
                 {"op": "add", "path": "members", "value": [{"value": "{{a}}"}, {"value": "{{a}}"}]}
             ])))
@@ -815,12 +820,12 @@ fn ping_cases() -> Vec<Case> {
         .at("/Groups?startIndex=1&count=2", "/startIndex", json!(1)),
         // §5.1 PATCH for groups (body not published: RFC shape).
         case("add member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(
+            .body(patch_body(
                 json!([{"op": "add", "path": "members", "value": [{"value": "{{a}}"}]}]),
             ))
             .members(&["{{a}}", "{{b}}", "{{c}}"]),
         case("remove member", M::PATCH, "/Groups/{{g}}", 204)
-            .body(ops(
+            .body(patch_body(
                 json!([{"op": "remove", "path": "members[value eq \"{{b}}\"]"}]),
             ))
             .members(&["{{c}}"]),
@@ -875,7 +880,7 @@ fn generic_cases() -> Vec<Case> {
             "/Groups/{{g}}",
             204,
         )
-        .body(ops(json!([{"op": "Add", "path": "members",
+        .body(patch_body(json!([{"op": "Add", "path": "members",
                               "value": [{"$ref": null, "value": "{{a}}"}]}])))
         .members(&["{{a}}", "{{b}}", "{{c}}"]),
         case(
@@ -903,7 +908,7 @@ fn generic_cases() -> Vec<Case> {
             )
             .at("/Users/{{a}}", "/externalId", Value::Null),
         // …and nothing more: a string boolean stays an error.
-        case("string boolean", M::PATCH, "/Users/{{a}}", 400).body(ops(
+        case("string boolean", M::PATCH, "/Users/{{a}}", 400).body(patch_body(
             json!([{"op": "replace", "path": "active", "value": "False"}]),
         )),
     ]
