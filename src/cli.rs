@@ -18,6 +18,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod log;
 mod replay;
 
 #[derive(Debug, Parser)]
@@ -53,6 +54,10 @@ enum Command {
         /// Directory of extension schema documents (*.json) to serve besides the built-in ones.
         #[arg(long, env = "ROSTER_SCHEMA_DIR")]
         schema_dir: Option<PathBuf>,
+        /// How long SCIM requests are kept in the request log (45s, 30m, 12h, 7d; 0 disables
+        /// it) [default: 7d].
+        #[arg(long, env = "ROSTER_REQUEST_LOG_RETENTION")]
+        request_log_retention: Option<crate::domain::request_log::Retention>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -65,6 +70,9 @@ enum Command {
     /// Remove soft-deleted users and groups whose retention has run out (`serve` does this
     /// hourly on its own).
     Purge,
+    /// Read and export the request log of a directory.
+    #[command(subcommand)]
+    Log(log::LogCommand),
     /// Send recorded or corpus sequences to a server and report differences.
     Replay(replay::ReplayArgs),
 }
@@ -184,6 +192,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             bind,
             public_url,
             schema_dir,
+            ..
         } => (bind.clone(), public_url.clone(), schema_dir.clone()),
         _ => (
             std::env::var("ROSTER_BIND").ok(),
@@ -191,10 +200,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             None,
         ),
     };
-    let ctx = Cmd {
+    let mut ctx = Cmd {
         config: Config::resolve(file, cli.database_url, bind, public_url, schema_dir),
         json: cli.json,
     };
+    if let Command::Serve {
+        request_log_retention: Some(r),
+        ..
+    } = &cli.command
+    {
+        ctx.config.request_log_retention = *r;
+    }
     match cli.command {
         Command::Serve { .. } => serve(&ctx),
         Command::Migrate => {
@@ -218,6 +234,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             });
             Ok(())
         }
+        Command::Log(c) => log::log(&ctx, c),
         Command::Replay(args) => replay::replay(&ctx, args),
     }
 }
@@ -426,8 +443,10 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let store = Arc::new(store);
     spawn_purger(Arc::clone(&store));
+    let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
+        request_log,
         store,
         registry,
         base_url,

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::domain::request_log::Retention;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -19,6 +21,8 @@ pub struct FileConfig {
     pub public_url: Option<String>,
     pub max_body_bytes: Option<usize>,
     pub schema_dir: Option<PathBuf>,
+    /// `7d`, `12h`, …; `0` records nothing.
+    pub request_log_retention: Option<Retention>,
 }
 
 impl FileConfig {
@@ -41,6 +45,8 @@ pub struct Config {
     /// A directory of extension schema documents (`*.json`) loaded on top of the built-in ones;
     /// `None` serves the built-in schemas only.
     pub schema_dir: Option<PathBuf>,
+    /// How long the request log keeps SCIM exchanges; zero disables it.
+    pub request_log_retention: Retention,
 }
 
 impl Config {
@@ -67,6 +73,7 @@ impl Config {
             public_url,
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             schema_dir: schema_dir.or(file.schema_dir),
+            request_log_retention: file.request_log_retention.unwrap_or(Retention::DEFAULT),
         }
     }
 
@@ -106,6 +113,17 @@ mod tests {
         assert_eq!(c.schema_dir, Some(PathBuf::from("/from/flag")));
         let c = Config::resolve(FileConfig::default(), None, None, None, None);
         assert_eq!(c.schema_dir, None);
+    }
+
+    #[test]
+    fn request_log_retention_comes_from_the_file_or_the_default() {
+        let file: FileConfig = toml::from_str("request_log_retention = \"12h\"").unwrap();
+        let c = Config::resolve(file, None, None, None, None);
+        assert_eq!(c.request_log_retention, "12h".parse().unwrap());
+        let c = Config::resolve(FileConfig::default(), None, None, None, None);
+        assert_eq!(c.request_log_retention, Retention::DEFAULT);
+        let err = toml::from_str::<FileConfig>("request_log_retention = \"7 days\"").unwrap_err();
+        assert!(err.to_string().contains("not a duration"), "{err}");
     }
 
     #[test]

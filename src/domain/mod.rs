@@ -9,6 +9,7 @@ pub mod ids;
 pub mod index;
 pub mod lifecycle;
 pub mod query;
+pub mod request_log;
 pub mod settings;
 pub mod tenancy;
 pub mod token;

@@ -1,7 +1,7 @@
 //! Bearer-token authentication: the token selects the directory, and with it the tenant.
 
 use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
@@ -35,13 +35,17 @@ impl FromRequest for Authed {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let presented = bearer(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let req = req.clone();
         Box::pin(async move {
             let (Some(presented), Some(state)) = (presented, state) else {
                 return Err(ApiError::Unauthenticated);
             };
             let found = web::block(move || token::authenticate(&state.store, &presented)).await??;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
-            Ok(Authed { scope, kind })
+            let authed = Authed { scope, kind };
+            // The request log attributes the exchange to this directory once it is answered.
+            req.extensions_mut().insert(authed.clone());
+            Ok(authed)
         })
     }
 }

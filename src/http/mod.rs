@@ -5,7 +5,9 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod redact;
 pub mod request;
+pub mod request_log;
 pub mod resources;
 pub mod response;
 pub mod search;
@@ -28,6 +30,8 @@ pub struct AppState {
     pub base_url: String,
     pub max_body_bytes: usize,
     pub cursor_key: crate::scim::cursor::CursorKey,
+    /// Where SCIM exchanges are recorded; `None` when the request log is disabled.
+    pub request_log: Option<request_log::Recorder>,
 }
 
 impl AppState {
@@ -132,6 +136,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .route("/healthz", web::get().to(healthz))
             .service(
                 web::scope(SCIM_PREFIX)
+                    .wrap(request_log::RecordRequests)
                     .configure(discovery_routes)
                     .configure(resource_routes),
             )

@@ -2,6 +2,7 @@
 //! where its answers differ from the expected ones. The format is
 //! `scim-conformance/replay/README.md`.
 
+pub mod export;
 pub mod format;
 pub mod pattern;
 pub mod runner;

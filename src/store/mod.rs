@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod groups;
+pub mod request_log;
 pub mod schema;
 pub mod settings;
 pub mod tenancy;

@@ -149,3 +149,24 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    request_log (id) {
+        id -> BigInt,
+        tenant_id -> Text,
+        directory_id -> Text,
+        received_at -> Timestamp,
+        method -> Text,
+        path -> Text,
+        query -> Text,
+        base_url -> Text,
+        request_headers -> Text,
+        request_body -> Nullable<Text>,
+        request_truncated -> Bool,
+        status -> Integer,
+        response_headers -> Text,
+        response_body -> Nullable<Text>,
+        response_truncated -> Bool,
+        duration_us -> BigInt,
+    }
+}

@@ -14,4 +14,5 @@ mod errors;
 mod extensions;
 mod groups;
 mod isolation;
+mod request_log;
 mod users;

@@ -1,0 +1,248 @@
+//! What the request log must never keep: passwords and anything that looks like a credential.
+//! Pure functions, so the rules are tested on their own.
+
+use serde_json::Value;
+
+use crate::domain::token::TOKEN_PREFIX;
+
+pub const REDACTED: &str = "[redacted]";
+
+/// Whether an attribute name or SCIM path names a secret: its last segment, after any URN
+/// prefix (`urn:…:User:password`) or parent (`x.clientSecret`), mentions one.
+fn names_secret(name: &str) -> bool {
+    let last = name
+        .split('[')
+        .next()
+        .unwrap_or(name)
+        .rsplit([':', '.'])
+        .next()
+        .unwrap_or(name)
+        .to_ascii_lowercase();
+    [
+        "password",
+        "secret",
+        "token",
+        "authorization",
+        "apikey",
+        "api_key",
+        "credential",
+    ]
+    .iter()
+    .any(|s| last.contains(s))
+}
+
+/// Whether a value looks like a credential wherever it appears: a bearer header value, a
+/// Roster token, or a JWT.
+fn looks_like_credential(s: &str) -> bool {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    if lower.starts_with("bearer ") || lower.starts_with("basic ") {
+        return true;
+    }
+    if s.starts_with(TOKEN_PREFIX) && s.len() > TOKEN_PREFIX.len() + 16 {
+        return true;
+    }
+    let parts: Vec<&str> = s.split('.').collect();
+    s.starts_with("eyJ")
+        && parts.len() == 3
+        && parts.iter().all(|p| {
+            p.len() >= 2
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
+        })
+}
+
+/// Redacts a JSON body in place: values of secret-named keys, the `value` of a PATCH operation
+/// whose `path` names a secret, and credential-like strings anywhere.
+pub fn redact_json(value: &mut Value) {
+    match value {
+        Value::String(s) if looks_like_credential(s) => *s = REDACTED.to_string(),
+        Value::Array(items) => items.iter_mut().for_each(redact_json),
+        Value::Object(map) => {
+            let secret_path = map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("path"))
+                .and_then(|(_, p)| p.as_str())
+                .is_some_and(names_secret);
+            for (key, v) in map.iter_mut() {
+                let secret =
+                    names_secret(key) || (secret_path && key.eq_ignore_ascii_case("value"));
+                if secret && !v.is_null() {
+                    *v = Value::String(REDACTED.to_string());
+                } else {
+                    redact_json(v);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Redacts a body as text. Valid JSON is redacted by its structure; anything else that mentions
+/// a secret is dropped whole, since its structure cannot be trusted.
+pub fn redact_body(text: &str) -> String {
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut v) => {
+            redact_json(&mut v);
+            v.to_string()
+        }
+        Err(_) => {
+            let secret = looks_like_credential(text)
+                || text
+                    .split(|c: char| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+                    })
+                    .any(|w| !w.is_empty() && (names_secret(w) || looks_like_credential(w)));
+            if secret {
+                REDACTED.to_string()
+            } else {
+                text.to_string()
+            }
+        }
+    }
+}
+
+/// `s` with every double-quoted string (a filter's values) blanked out.
+fn unquoted(s: &str) -> String {
+    let mut quoted = false;
+    let mut escaped = false;
+    s.chars()
+        .map(|c| {
+            let inside = quoted;
+            match c {
+                _ if escaped => escaped = false,
+                '\\' if quoted => escaped = true,
+                '"' => quoted = !quoted,
+                _ => {}
+            }
+            if inside || c == '"' { ' ' } else { c }
+        })
+        .collect()
+}
+
+/// Redacts a query string: parameters named like secrets, credential-like values, and filters
+/// that mention a secret attribute (`filter=password eq "…"`).
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = url::form_urlencoded::parse(pair.as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            // Only attribute names count, not quoted values: `displayName eq "Secret Santa"`
+            // stays as it is.
+            let mentions = unquoted(&decoded)
+                .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']'))
+                .any(names_secret);
+            if !value.is_empty()
+                && (names_secret(name) || mentions || looks_like_credential(&decoded))
+            {
+                format!("{name}={REDACTED}")
+            } else {
+                pair.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_bodies() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
+        // (before, after)
+        let cases = [
+            (
+                json!({"userName": "ann", "password": "S3cret!"}),
+                json!({"userName": "ann", "password": REDACTED}),
+            ),
+            (
+                json!({"urn:ietf:params:scim:schemas:core:2.0:User:password": "x"}),
+                json!({"urn:ietf:params:scim:schemas:core:2.0:User:password": REDACTED}),
+            ),
+            (
+                json!({"Operations": [
+                    {"op": "replace", "path": "password", "value": "x"},
+                    {"op": "Replace", "Path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "Value": "y"},
+                    {"op": "replace", "value": {"password": "z", "active": true}},
+                    {"op": "replace", "path": "displayName", "value": "Ann"}
+                ]}),
+                json!({"Operations": [
+                    {"op": "replace", "path": "password", "value": REDACTED},
+                    {"op": "Replace", "Path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "Value": REDACTED},
+                    {"op": "replace", "value": {"password": REDACTED, "active": true}},
+                    {"op": "replace", "path": "displayName", "value": "Ann"}
+                ]}),
+            ),
+            (
+                json!({"Operations": [{"method": "POST", "data": {"userName": "b", "password": "p"}}]}),
+                json!({"Operations": [{"method": "POST", "data": {"userName": "b", "password": REDACTED}}]}),
+            ),
+            (
+                json!({"x": {"clientSecret": {"nested": 1}}, "apiToken": "t", "password": null}),
+                json!({"x": {"clientSecret": REDACTED}, "apiToken": REDACTED, "password": null}),
+            ),
+            (
+                json!({"note": "Bearer abc", "id": jwt, "t": format!("{TOKEN_PREFIX}{}", "ab".repeat(32))}),
+                json!({"note": REDACTED, "id": REDACTED, "t": REDACTED}),
+            ),
+            (
+                json!({"displayName": "Ann", "emails": [{"value": "a@x.com"}], "version": "W/\"3\"", "n": 1.5}),
+                json!({"displayName": "Ann", "emails": [{"value": "a@x.com"}], "version": "W/\"3\"", "n": 1.5}),
+            ),
+        ];
+        for (before, after) in cases {
+            let mut v = before.clone();
+            redact_json(&mut v);
+            assert_eq!(v, after, "from {before}");
+        }
+    }
+
+    #[test]
+    fn text_bodies_and_queries() {
+        assert_eq!(
+            redact_body(r#"{"password":"x"}"#),
+            format!(r#"{{"password":"{REDACTED}"}}"#)
+        );
+        assert_eq!(
+            redact_body(r#"{"userName": "a", "password": "x""#),
+            REDACTED
+        );
+        assert_eq!(redact_body("not json at all"), "not json at all");
+        assert_eq!(redact_body("Bearer abc.def"), REDACTED);
+        let cases = [
+            (
+                "filter=userName%20eq%20%22a%22&count=1",
+                "filter=userName%20eq%20%22a%22&count=1",
+            ),
+            (
+                "access_token=abc&count=1",
+                "access_token=[redacted]&count=1",
+            ),
+            ("filter=password+eq+%22x%22", "filter=[redacted]"),
+            (
+                "filter=displayName%20eq%20%22Secret%20%5C%22token%5C%22%20Santa%22",
+                "filter=displayName%20eq%20%22Secret%20%5C%22token%5C%22%20Santa%22",
+            ),
+            (
+                "filter=urn:ietf:params:scim:schemas:core:2.0:User:password%20pr",
+                "filter=[redacted]",
+            ),
+            (
+                "a=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+                "a=[redacted]",
+            ),
+            ("startIndex=1&count=100&", "startIndex=1&count=100&"),
+            ("", ""),
+        ];
+        for (before, after) in cases {
+            assert_eq!(redact_query(before), after, "{before}");
+        }
+    }
+}
