@@ -18,7 +18,7 @@ use super::response;
 use crate::domain::clock;
 use crate::domain::error::DomainError;
 use crate::domain::tenancy::Scope;
-use crate::idp;
+use crate::idp::{self, Adapter};
 use crate::scim::bulk::{self, BULK_RESPONSE_SCHEMA, BulkOperation, BulkRequest, Method};
 use crate::scim::error::ScimError;
 use crate::scim::meta::{etag, version_of_etag};
@@ -44,14 +44,20 @@ pub async fn bulk(
         }
     }
     let now = clock::now();
-    let results = blocking(move || Ok(run(&state, &auth.scope, &request, now))).await?;
+    let results = blocking(move || Ok(run(&state, &auth.scope, adapter, &request, now))).await?;
     Ok(response::scim(
         StatusCode::OK,
         &json!({"schemas": [BULK_RESPONSE_SCHEMA], "Operations": results}),
     ))
 }
 
-fn run(state: &AppState, scope: &Scope, request: &BulkRequest, now: NaiveDateTime) -> Vec<Value> {
+fn run(
+    state: &AppState,
+    scope: &Scope,
+    adapter: &dyn Adapter,
+    request: &BulkRequest,
+    now: NaiveDateTime,
+) -> Vec<Value> {
     let ops = &request.operations;
     let declared: HashSet<&str> = ops.iter().filter_map(|o| o.bulk_id.as_deref()).collect();
     let mut results: Vec<Option<Value>> = vec![None; ops.len()];
@@ -78,7 +84,7 @@ fn run(state: &AppState, scope: &Scope, request: &BulkRequest, now: NaiveDateTim
                     "the operation with bulkId '{r}' failed, so this one cannot run"
                 ))))
             } else if refs.iter().all(|r| created.contains_key(r)) {
-                execute(state, scope, &op.resolved(&created), now)
+                execute(state, scope, adapter, &op.resolved(&created), now)
             } else {
                 waiting.push(i);
                 continue;
@@ -117,6 +123,7 @@ fn run(state: &AppState, scope: &Scope, request: &BulkRequest, now: NaiveDateTim
 fn execute(
     state: &AppState,
     scope: &Scope,
+    adapter: &dyn Adapter,
     op: &BulkOperation,
     now: NaiveDateTime,
 ) -> Result<Option<Resource>, ApiError> {
@@ -124,11 +131,15 @@ fn execute(
     let version = op.version.as_deref().map(version_of_etag);
     Ok(match op.method {
         Method::Post => Some(state.resources().create(scope, op.kind, &op.data, now)?),
-        Method::Put => Some(
-            state
-                .resources()
-                .replace(scope, op.kind, id, &op.data, version, now)?,
-        ),
+        Method::Put => Some(state.resources().replace(
+            scope,
+            op.kind,
+            id,
+            &op.data,
+            adapter.kept_on_replace(op.kind),
+            version,
+            now,
+        )?),
         Method::Patch => Some(
             state
                 .resources()

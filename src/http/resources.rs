@@ -127,7 +127,8 @@ pub async fn list(
     auth: Authed,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let params = list_params(&req)?;
+    let mut params = list_params(&req)?;
+    idp::for_kind(auth.kind).normalize_list(&mut params);
     list_with(kind, state, auth, params).await
 }
 
@@ -137,7 +138,8 @@ pub async fn search(
     auth: Authed,
     body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    let params = search_params(&body.0)?;
+    let mut params = search_params(&body.0)?;
+    idp::for_kind(auth.kind).normalize_list(&mut params);
     list_with(kind, state, auth, params).await
 }
 
@@ -149,15 +151,22 @@ pub async fn replace(
     id: web::Path<String>,
     mut body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
+    let adapter = idp::for_kind(auth.kind);
+    adapter.normalize_resource(&state.registry, kind, &mut body.0);
+    let kept = adapter.kept_on_replace(kind);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let expected = if_match(&req);
     let (full, projected) = blocking(move || {
-        let replaced =
-            state
-                .resources()
-                .replace(&auth.scope, kind, &id, &body.0, expected.as_deref(), now)?;
+        let replaced = state.resources().replace(
+            &auth.scope,
+            kind,
+            &id,
+            &body.0,
+            kept,
+            expected.as_deref(),
+            now,
+        )?;
         rendered_one(&state, &auth, replaced, &p)
     })
     .await?;

@@ -20,7 +20,8 @@ pub async fn search_all(
     auth: Authed,
     body: ScimBody,
 ) -> Result<HttpResponse, ApiError> {
-    let params = search_params(&body.0)?;
+    let mut params = search_params(&body.0)?;
+    crate::idp::for_kind(auth.kind).normalize_list(&mut params);
     if params.cursor.is_some() {
         return Err(ScimError::InvalidValue(
             "cursor pagination is offered per resource type: search /Users/.search or /Groups/.search".into(),

@@ -4,10 +4,17 @@
 
 mod entra;
 mod generic;
+mod jumpcloud;
+mod okta;
+mod onelogin;
+mod ping;
+mod rippling;
+mod values;
 
 use serde_json::Value;
 
 use crate::domain::tenancy::DirectoryKind;
+use crate::scim::list::ListParams;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
 
 /// How a PATCH is answered (RFC 7644 §3.5.2 allows either).
@@ -26,6 +33,16 @@ pub trait Adapter: Sync {
     /// Rewrites a PATCH request body into standard SCIM.
     fn normalize_patch(&self, _reg: &SchemaRegistry, _kind: ResourceKind, _body: &mut Value) {}
 
+    /// Rewrites list parameters (from a query string or a `/.search` body) into standard
+    /// SCIM, before they are parsed.
+    fn normalize_list(&self, _params: &mut ListParams) {}
+
+    /// Top-level attributes (schema spelling) a PUT leaves as stored when its body omits them;
+    /// by default it clears them (RFC 7644 §3.5.1 allows either).
+    fn kept_on_replace(&self, _kind: ResourceKind) -> &'static [&'static str] {
+        &[]
+    }
+
     /// How a PATCH that names no `attributes`/`excludedAttributes` is answered. By default a
     /// User comes back whole and a Group does not: echoing a large group for a one-member
     /// change is not acceptable (DESIGN.md, "Large groups").
@@ -37,17 +54,16 @@ pub trait Adapter: Sync {
     }
 }
 
-/// The adapter for a directory's kind. Kinds without documented deviations from the RFC that
-/// Roster must absorb use the generic one.
+/// The adapter for a directory's kind. Google Workspace directories are pulled, not pushed
+/// to; a SCIM request on one gets the RFC as written.
 pub fn for_kind(kind: DirectoryKind) -> &'static dyn Adapter {
     match kind {
         DirectoryKind::Entra => &entra::Entra,
-        DirectoryKind::Okta
-        | DirectoryKind::OneLogin
-        | DirectoryKind::JumpCloud
-        | DirectoryKind::Ping
-        | DirectoryKind::Rippling
-        | DirectoryKind::Generic
-        | DirectoryKind::Google => &generic::Generic,
+        DirectoryKind::Okta => &okta::Okta,
+        DirectoryKind::OneLogin => &onelogin::OneLogin,
+        DirectoryKind::JumpCloud => &jumpcloud::JumpCloud,
+        DirectoryKind::Ping => &ping::Ping,
+        DirectoryKind::Rippling => &rippling::Rippling,
+        DirectoryKind::Generic | DirectoryKind::Google => &generic::Generic,
     }
 }

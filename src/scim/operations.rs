@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::resource::{
@@ -66,6 +66,15 @@ impl Resource {
         match self {
             Resource::User(u) => (u.created_at, u.id.to_string()),
             Resource::Group(g) => (g.created_at, g.id.to_string()),
+        }
+    }
+}
+
+/// Copies the `names`d top-level attributes from the stored document into `doc`.
+fn keep_stored(names: &[&str], stored: &Value, doc: &mut Map<String, Value>) {
+    for name in names {
+        if let Some(v) = stored.get(*name).filter(|v| !v.is_null()) {
+            doc.insert((*name).to_string(), v.clone());
         }
     }
 }
@@ -158,17 +167,30 @@ impl Resources<'_> {
     }
 
     /// PUT: replaces the resource; a Group's membership becomes exactly the members sent.
+    /// Each top-level attribute named in `kept` (schema spelling) that the body leaves out keeps
+    /// its stored value: RFC 7644 §3.5.1 lets a server keep or clear an omitted attribute, and
+    /// an IdP adapter chooses (an explicit `null` still clears).
+    #[allow(clippy::too_many_arguments)]
     pub fn replace(
         self,
         scope: &Scope,
         kind: ResourceKind,
         id: &str,
         body: &Value,
+        kept: &[&str],
         expected_version: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<Resource, OperationError> {
         let reg = self.registry;
         let raw = strip_secrets(body);
+        let omitted: Vec<&str> = kept
+            .iter()
+            .copied()
+            .filter(|name| {
+                body.as_object()
+                    .is_some_and(|b| !b.keys().any(|k| k.eq_ignore_ascii_case(name)))
+            })
+            .collect();
         let canonical = canonicalize(reg, kind, body)?;
         let mut doc = canonical.doc;
         let store = self.store;
@@ -180,6 +202,7 @@ impl Resources<'_> {
                 expected_version,
                 now,
                 |current| {
+                    keep_stored(&omitted, &current.resource, &mut doc);
                     keep_immutable(reg, kind, &current.resource, &mut doc)?;
                     Ok(scim_user::user_write(reg, doc, raw))
                 },
@@ -197,6 +220,7 @@ impl Resources<'_> {
                     expected_version,
                     now,
                     |current| {
+                        keep_stored(&omitted, &current.resource, &mut doc);
                         keep_immutable(reg, kind, &current.resource, &mut doc)?;
                         let write = scim_group::group_write(reg, doc, raw);
                         Ok((Some(write), vec![MemberChange::ReplaceAll(members)]))
