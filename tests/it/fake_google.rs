@@ -240,9 +240,10 @@ fn fault(s: &mut State, path: &str, page: usize) -> Option<HttpResponse> {
     Some(resp)
 }
 
-/// One page of `items` from `pageToken` (an offset), at most `maxResults` (≤ `cap`).
-fn page(
-    items: Vec<Value>,
+/// One page of `items` from `pageToken` (an offset), at most `maxResults` (≤ `cap`). Only the
+/// page is cloned, so listing a large directory stays linear.
+fn page<'a>(
+    items: impl Iterator<Item = &'a Value>,
     q: &HashMap<String, String>,
     cap: usize,
     kind: &str,
@@ -263,10 +264,12 @@ fn page(
         .get("pageToken")
         .map(|t| t.parse().unwrap_or(0))
         .unwrap_or(0);
-    let end = (start + max).min(items.len());
+    let mut rest = items.skip(start);
+    let chunk: Vec<Value> = rest.by_ref().take(max).cloned().collect();
     let mut body = json!({"kind": kind, "etag": "\"list\""});
-    body[field] = Value::Array(items[start.min(end)..end].to_vec());
-    if end < items.len() {
+    let end = start + chunk.len();
+    body[field] = Value::Array(chunk);
+    if rest.next().is_some() {
         body["nextPageToken"] = json!(end.to_string());
     }
     Ok(body)
@@ -418,12 +421,10 @@ async fn handle(
             if !q.contains_key("customer") && !q.contains_key("domain") {
                 return envelope(400, "badRequest", "Bad Request");
             }
-            let items: Vec<Value> = s
+            let items = s
                 .users
                 .values()
-                .filter(|u| in_scope(&q, u["primaryEmail"].as_str().unwrap_or_default()).is_ok())
-                .cloned()
-                .collect();
+                .filter(|u| in_scope(&q, u["primaryEmail"].as_str().unwrap_or_default()).is_ok());
             page(items, &q, 500, "admin#directory#users", "users")
         }
         ("POST", ["users", "watch"]) => {
@@ -455,12 +456,10 @@ async fn handle(
             if !q.contains_key("customer") && !q.contains_key("domain") {
                 return envelope(400, "badRequest", "Bad Request");
             }
-            let items: Vec<Value> = s
+            let items = s
                 .groups
                 .values()
-                .filter(|g| in_scope(&q, g["email"].as_str().unwrap_or_default()).is_ok())
-                .cloned()
-                .collect();
+                .filter(|g| in_scope(&q, g["email"].as_str().unwrap_or_default()).is_ok());
             page(items, &q, 200, "admin#directory#groups", "groups")
         }
         ("GET", ["groups", key]) => match find_key(&s.groups, key, "email") {
@@ -485,7 +484,7 @@ async fn handle(
             } else {
                 s.members.get(&id).cloned().unwrap_or_default()
             };
-            page(items, &q, 200, "admin#directory#members", "members")
+            page(items.iter(), &q, 200, "admin#directory#members", "members")
         }
         _ if path == "/admin/directory_v1/channels/stop"
             && method == actix_web::http::Method::POST =>
