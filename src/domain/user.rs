@@ -132,9 +132,10 @@ pub fn create_many(
 ) -> DomainResult<Vec<DirectoryUser>> {
     store.write(|conn| {
         let mut created = Vec::with_capacity(writes.len());
-        let mut events = Vec::with_capacity(writes.len());
+        let mut raws = Vec::with_capacity(writes.len());
+        let mut indexes = Vec::with_capacity(writes.len());
         for write in writes {
-            let user = DirectoryUser {
+            created.push(DirectoryUser {
                 id: UserId::generate(),
                 tenant_id: scope.tenant_id.clone(),
                 directory_id: scope.directory_id.clone(),
@@ -145,13 +146,25 @@ pub fn create_many(
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
-            };
-            store::users::insert(conn, &user, &write.raw)
-                .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
-            store::attribute_index::replace(conn, scope, "User", user.id.as_str(), &write.index)?;
-            events.push(event(EventKind::UserCreated, &user));
-            created.push(user);
+            });
+            raws.push(write.raw);
+            indexes.push(write.index);
         }
+        let rows: Vec<_> = created.iter().zip(&raws).collect();
+        store::users::insert(conn, &rows).map_err(|e| match created.as_slice() {
+            [one] => user_name_taken(e, &one.profile.user_name),
+            many => user_name_taken(e, &format!("one of {} userNames", many.len())),
+        })?;
+        let indexed: Vec<(&str, &[IndexedValue])> = created
+            .iter()
+            .zip(&indexes)
+            .map(|(user, index)| (user.id.as_str(), index.as_slice()))
+            .collect();
+        store::attribute_index::insert(conn, scope, "User", &indexed)?;
+        let events: Vec<NewEvent> = created
+            .iter()
+            .map(|user| event(EventKind::UserCreated, user))
+            .collect();
         store::events::append(conn, scope, &events, now)?;
         Ok(created)
     })

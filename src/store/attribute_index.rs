@@ -34,18 +34,30 @@ pub fn replace(
     values: &[IndexedValue],
 ) -> Result<(), StoreError> {
     remove(conn, scope, resource_id)?;
-    let rows: Vec<ValueRow> = values
+    insert(conn, scope, resource_type, &[(resource_id, values)])
+}
+
+/// Indexes resources that have no indexed values yet (just created), all in multi-row INSERTs.
+pub fn insert(
+    conn: &mut DbConn,
+    scope: &Scope,
+    resource_type: &str,
+    resources: &[(&str, &[IndexedValue])],
+) -> Result<(), StoreError> {
+    let rows: Vec<ValueRow> = resources
         .iter()
-        .map(|v| ValueRow {
-            directory_id: scope.directory_id.as_str(),
-            resource_id,
-            path: &v.path,
-            elem: v.elem,
-            tenant_id: scope.tenant_id.as_str(),
-            resource_type,
-            value: &v.value,
-            value_ci: fold_case(&v.value),
-            value_num: v.number,
+        .flat_map(|&(resource_id, values)| {
+            values.iter().map(move |v| ValueRow {
+                directory_id: scope.directory_id.as_str(),
+                resource_id,
+                path: &v.path,
+                elem: v.elem,
+                tenant_id: scope.tenant_id.as_str(),
+                resource_type,
+                value: &v.value,
+                value_ci: fold_case(&v.value),
+                value_num: v.number,
+            })
         })
         .collect();
     // One multi-row INSERT per chunk. Diesel builds those per backend only (SQLite lacks the

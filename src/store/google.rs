@@ -270,16 +270,18 @@ pub fn user_ids(
     scope: &Scope,
     external_ids: &[String],
 ) -> Result<Vec<(String, String)>, StoreError> {
-    let rows: Vec<(Option<String>, String)> = u::table
+    // `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics still
+    // plans on the externalId index (see `users::find_by_external_ids`).
+    let rows: Vec<(Option<String>, String, Option<NaiveDateTime>)> = u::table
         .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(u::directory_id.eq(scope.directory_id.as_str()))
-        .filter(u::deleted_at.is_null())
         .filter(u::external_id.eq_any(external_ids))
-        .select((u::external_id, u::id))
+        .select((u::external_id, u::id, u::deleted_at))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(ext, id)| Some((ext?, id)))
+        .filter(|(_, _, deleted_at)| deleted_at.is_none())
+        .filter_map(|(ext, id, _)| Some((ext?, id)))
         .collect())
 }
 
@@ -289,15 +291,17 @@ pub fn group_ids(
     scope: &Scope,
     external_ids: &[String],
 ) -> Result<Vec<(String, String)>, StoreError> {
-    let rows: Vec<(Option<String>, String)> = g::table
+    // `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics still
+    // plans on the externalId index (see `users::find_by_external_ids`).
+    let rows: Vec<(Option<String>, String, Option<NaiveDateTime>)> = g::table
         .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(g::directory_id.eq(scope.directory_id.as_str()))
-        .filter(g::deleted_at.is_null())
         .filter(g::external_id.eq_any(external_ids))
-        .select((g::external_id, g::id))
+        .select((g::external_id, g::id, g::deleted_at))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(ext, id)| Some((ext?, id)))
+        .filter(|(_, _, deleted_at)| deleted_at.is_none())
+        .filter_map(|(ext, id, _)| Some((ext?, id)))
         .collect())
 }

@@ -281,6 +281,13 @@ fn member_kind(stored: &str) -> MemberKind {
     }
 }
 
+/// The id of a row that is not soft-deleted. Member lookups test `deleted_at` here rather than
+/// in SQL: with it in SQL, PostgreSQL without fresh statistics (during a bulk import) plans on
+/// the partial name index and scans the directory instead of probing the primary key.
+fn live((id, deleted_at): (String, Option<NaiveDateTime>)) -> Option<String> {
+    deleted_at.is_none().then_some(id)
+}
+
 /// For each of `ids` that is a user or group of the directory, what it is.
 pub fn resolve_members(
     conn: &mut DbConn,
@@ -297,19 +304,21 @@ pub fn resolve_members(
             u::table
                 .filter(u::directory_id.eq(scope.directory_id.as_str()))
                 .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
-                .filter(u::deleted_at.is_null())
                 .filter(u::id.eq_any(chunk))
-                .select(u::id)
-                .load::<String>(conn)?,
+                .select((u::id, u::deleted_at))
+                .load::<(String, Option<NaiveDateTime>)>(conn)?
+                .into_iter()
+                .filter_map(live),
         );
         groups.extend(
             g::table
                 .filter(g::directory_id.eq(scope.directory_id.as_str()))
                 .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
-                .filter(g::deleted_at.is_null())
                 .filter(g::id.eq_any(chunk))
-                .select(g::id)
-                .load::<String>(conn)?,
+                .select((g::id, g::deleted_at))
+                .load::<(String, Option<NaiveDateTime>)>(conn)?
+                .into_iter()
+                .filter_map(live),
         );
     }
     Ok(users

@@ -102,10 +102,24 @@ fn row(user: &DirectoryUser) -> UserRow {
     }
 }
 
-pub fn insert(conn: &mut DbConn, user: &DirectoryUser, raw: &Value) -> Result<(), StoreError> {
-    diesel::insert_into(u::table)
-        .values((row(user), u::raw.eq(raw.to_string())))
-        .execute(conn)?;
+/// Rows per INSERT: 22 bound parameters each, well under SQLite's 32,766 limit.
+const INSERT_CHUNK: usize = 500;
+
+/// Inserts new users with the bodies they were sent as, in multi-row INSERTs: an import's page
+/// costs a few statements, not one per user.
+pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
+    let rows: Vec<_> = users
+        .iter()
+        .map(|(user, raw)| (row(user), u::raw.eq(raw.to_string())))
+        .collect();
+    // Diesel builds multi-row INSERTs per backend only (SQLite lacks the DEFAULT keyword
+    // MultiBackend would need), hence the match on the inner connection.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        match conn {
+            DbConn::Postgres(c) => diesel::insert_into(u::table).values(chunk).execute(c)?,
+            DbConn::Sqlite(c) => diesel::insert_into(u::table).values(chunk).execute(c)?,
+        };
+    }
     Ok(())
 }
 
@@ -223,11 +237,17 @@ pub fn find_by_external_ids(
     scope: &Scope,
     external_ids: &[String],
 ) -> Result<Vec<DirectoryUser>, StoreError> {
-    scoped(scope)
+    // No `deleted_at IS NULL` in SQL: with it, PostgreSQL without fresh statistics (in the
+    // middle of a bulk import) plans this on the partial userName index and scans the whole
+    // directory per page. Soft-deleted rows are few; they are dropped here.
+    let rows: Vec<UserRow> = u::table
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
         .filter(u::external_id.eq_any(external_ids))
         .select(UserRow::as_select())
-        .load(conn)?
-        .into_iter()
+        .load(conn)?;
+    rows.into_iter()
+        .filter(|row| row.deleted_at.is_none())
         .map(DirectoryUser::try_from)
         .collect()
 }

@@ -108,6 +108,9 @@ impl FakeGoogle {
                         .default_service(web::to(handle))
                 })
                 .workers(2)
+                // A process signal belongs to whoever runs the fake: as a benchmark process it
+                // must die on SIGTERM, not drain and leave its parked main thread running.
+                .disable_signals()
                 .listen(listener)
                 .expect("listen")
                 .run()
