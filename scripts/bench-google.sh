@@ -8,7 +8,8 @@
 # group i mod GROUPS), creates a Google directory on a fresh database (a temp SQLite file, or a
 # new database on ROSTER_TEST_POSTGRES_URL, dropped afterwards), then runs, each under
 # /usr/bin/time -v: the first sync (everything created), a second sync (nothing changed, so
-# nothing written). Prints wall time and peak RSS of each.
+# nothing written). Prints wall time and peak RSS of each. ROSTER_BENCH_KEEP_DB=1 keeps the
+# PostgreSQL database afterwards, for EXPLAIN.
 set -euo pipefail
 
 backend=${1:-sqlite}
@@ -25,8 +26,9 @@ work=$(mktemp -d)
 fake_pid=""
 pg_db=""
 cleanup() {
-    [[ -n "$fake_pid" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
-    if [[ -n "$pg_db" ]]; then
+    # `|| true`: the killed fake's status would otherwise end the trap before the drop.
+    [[ -n "$fake_pid" ]] && { kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null || true; }
+    if [[ -n "$pg_db" && -z "${ROSTER_BENCH_KEEP_DB:-}" ]]; then
         psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
     fi
     rm -rf "$work"

@@ -28,6 +28,8 @@ const GROUPS: &str = "admin/directory/v1/groups";
 const USERS_PAGE: u32 = 500;
 const GROUPS_PAGE: u32 = 200;
 const MEMBERS_PAGE: u32 = 200;
+/// Rows written by one phase of a sync from which on planner statistics are refreshed.
+const BULK_IMPORT: u64 = 1000;
 /// Stored ids are walked in pages of this many when looking for who is gone.
 const WALK_PAGE: i64 = 1000;
 
@@ -89,6 +91,39 @@ enum Wanted {
     Ids(HashSet<String>),
 }
 
+/// The members one group's listing named so far.
+#[derive(Default)]
+struct Desired {
+    ids: BTreeSet<String>,
+    everyone: bool,
+}
+
+/// What the member listing of all groups yields, in order: each group's pages, then its end.
+enum MemberPage<'g> {
+    Page(Result<Vec<Value>, GoogleError>),
+    End(&'g str),
+}
+
+/// Runs `apply` on each item of `pages` while a thread already fetches the next one, so
+/// Google's latency overlaps the database work. The first error from `apply` stops both: the
+/// fetching thread finds the channel closed after its current request.
+fn prefetched<T: Send>(
+    pages: impl Iterator<Item = T> + Send,
+    mut apply: impl FnMut(T) -> Result<(), GoogleError>,
+) -> Result<(), GoogleError> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        s.spawn(move || {
+            for page in pages {
+                if tx.send(page).is_err() {
+                    break;
+                }
+            }
+        });
+        rx.into_iter().try_for_each(&mut apply)
+    })
+}
+
 /// A path segment: group emails and ids go into URLs.
 fn segment(s: &str) -> String {
     s.bytes()
@@ -128,18 +163,20 @@ impl Reconciler<'_> {
             None => None,
         };
         let mut seen_users = HashSet::new();
-        for page in self
+        let pages = self
             .api
-            .pages(USERS.into(), self.list_query(USERS_PAGE, true), "users")
-        {
+            .pages(USERS.into(), self.list_query(USERS_PAGE, true), "users");
+        prefetched(pages, |page| {
             let mut page = page?;
             c.pages += 1;
             if let Some(Wanted::Ids(ids)) = &wanted {
                 page.retain(|u| google_id(u).is_some_and(|id| ids.contains(id)));
             }
             self.apply_users(&page, &mut c, &mut seen_users)?;
-            on_page(&c)?;
-        }
+            on_page(&c)
+        })?;
+
+        self.refresh_statistics_after(c.users_created)?;
 
         let mut groups: Vec<(String, String)> = Vec::new();
         let mut touched = HashSet::new();
@@ -168,15 +205,43 @@ impl Reconciler<'_> {
                 }
             }
         }
-        for (google, roster) in &groups {
-            self.apply_members(google, roster, &mut c, &mut touched, on_page)?;
-        }
+        let api = self.api;
+        let member_pages = groups.iter().flat_map(|(google, roster)| {
+            let path = format!("{GROUPS}/{}/members", segment(google));
+            let query = vec![("maxResults", MEMBERS_PAGE.to_string())];
+            api.pages(path, query, "members")
+                .map(MemberPage::Page)
+                .chain(std::iter::once(MemberPage::End(roster)))
+        });
+        let mut desired = Desired::default();
+        prefetched(member_pages, |next| match next {
+            MemberPage::Page(page) => {
+                c.pages += 1;
+                self.collect_members(&page?, &mut desired)?;
+                on_page(&c)
+            }
+            MemberPage::End(roster) => {
+                let group = std::mem::take(&mut desired);
+                self.apply_members(roster, group, &mut c, &mut touched)
+            }
+        })?;
+
+        self.refresh_statistics_after(c.groups_created + c.memberships_changed)?;
 
         let seen_groups: HashSet<String> = groups.into_iter().map(|(g, _)| g).collect();
         self.deprovision_users(&seen_users, &mut c)?;
         self.deprovision_groups(&seen_groups, &mut c)?;
         on_page(&c)?;
         Ok(c)
+    }
+
+    /// After a phase that imported many rows (a first sync), the rest of the sync reads
+    /// through fresh planner statistics.
+    fn refresh_statistics_after(&self, imported: u64) -> Result<(), GoogleError> {
+        if imported >= BULK_IMPORT {
+            self.store.refresh_statistics().map_err(DomainError::from)?;
+        }
+        Ok(())
     }
 
     /// The users of the chosen groups, nested groups' users included.
@@ -372,41 +437,40 @@ impl Reconciler<'_> {
         Ok(())
     }
 
-    /// Makes the group's stored members what Google lists: users and nested groups that are
-    /// synced, kept as direct members; a `CUSTOMER` member (everyone in the account) stands for
-    /// every synced user.
+    /// Adds one page of a group's members to what the group should hold. Nested groups that
+    /// are synced are kept as direct members; a `CUSTOMER` member (everyone in the account)
+    /// stands for every synced user.
+    fn collect_members(&self, page: &[Value], desired: &mut Desired) -> Result<(), GoogleError> {
+        let (mut users, mut groups) = (Vec::new(), Vec::new());
+        for m in page {
+            match (text(m, "type"), text(m, "id")) {
+                (Some("CUSTOMER"), _) => desired.everyone = true,
+                (Some("USER"), Some(id)) => users.push(id.to_string()),
+                (Some("GROUP"), Some(id)) => groups.push(id.to_string()),
+                _ => {}
+            }
+        }
+        let found = self.store.read(|conn| -> Result<_, store::StoreError> {
+            let mut ids = store::google::user_ids(conn, &self.scope, &users)?;
+            ids.extend(store::google::group_ids(conn, &self.scope, &groups)?);
+            Ok(ids)
+        })?;
+        desired.ids.extend(found.into_iter().map(|(_, id)| id));
+        Ok(())
+    }
+
+    /// Makes the stored group `roster` hold exactly the members its listing named.
     fn apply_members(
         &self,
-        google: &str,
         roster: &str,
+        desired: Desired,
         c: &mut Counts,
         touched: &mut HashSet<String>,
-        on_page: &mut OnPage<'_>,
     ) -> Result<(), GoogleError> {
-        let mut desired = BTreeSet::new();
-        let mut everyone = false;
-        let path = format!("{GROUPS}/{}/members", segment(google));
-        let query = vec![("maxResults", MEMBERS_PAGE.to_string())];
-        for page in self.api.pages(path, query, "members") {
-            let page = page?;
-            c.pages += 1;
-            let (mut users, mut groups) = (Vec::new(), Vec::new());
-            for m in &page {
-                match (text(m, "type"), text(m, "id")) {
-                    (Some("CUSTOMER"), _) => everyone = true,
-                    (Some("USER"), Some(id)) => users.push(id.to_string()),
-                    (Some("GROUP"), Some(id)) => groups.push(id.to_string()),
-                    _ => {}
-                }
-            }
-            let found = self.store.read(|conn| -> Result<_, store::StoreError> {
-                let mut ids = store::google::user_ids(conn, &self.scope, &users)?;
-                ids.extend(store::google::group_ids(conn, &self.scope, &groups)?);
-                Ok(ids)
-            })?;
-            desired.extend(found.into_iter().map(|(_, id)| id));
-            on_page(c)?;
-        }
+        let Desired {
+            ids: mut desired,
+            everyone,
+        } = desired;
         if everyone {
             let mut after: Option<String> = None;
             loop {

@@ -167,6 +167,20 @@ impl Store {
         f(&mut conn)
     }
 
+    /// Brings PostgreSQL's planner statistics up to date after a bulk import. Without them
+    /// (autovacuum lags behind an import, or is off) it plans lookups on whichever index
+    /// mentions the directory and scans the whole directory per page. SQLite needs nothing:
+    /// its migrations ship fixed statistics.
+    pub fn refresh_statistics(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        if let DbConn::Postgres(c) = &mut *conn {
+            c.batch_execute(
+                "ANALYZE directory_users, directory_groups, memberships, attribute_values",
+            )?;
+        }
+        Ok(())
+    }
+
     /// Runs `f` in one transaction: everything it writes commits together or not at all.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where

@@ -213,12 +213,19 @@ pub fn members(
     scope: &Scope,
     groups: &[String],
 ) -> Result<HashMap<String, Vec<Member>>, StoreError> {
-    let rows: Vec<(String, String, String)> = m::table
-        .filter(m::group_id.eq_any(groups))
+    let mut query = m::table
         .filter(m::directory_id.eq(scope.directory_id.as_str()))
         .order((m::group_id, m::created_at, m::member_id))
         .select((m::group_id, m::member_id, m::member_type))
-        .load(conn)?;
+        .into_boxed();
+    // One group (a read of one group, a puller's per-group check) is asked by equality:
+    // PostgreSQL keeps a generic plan for `= ANY($1)` made when the table was small, and
+    // during an import that plan scans a table that has since grown.
+    query = match groups {
+        [one] => query.filter(m::group_id.eq(one)),
+        many => query.filter(m::group_id.eq_any(many)),
+    };
+    let rows: Vec<(String, String, String)> = query.load(conn)?;
     let mut out: HashMap<String, Vec<Member>> = HashMap::new();
     for (group, id, kind) in rows {
         out.entry(group).or_default().push(Member {
@@ -281,11 +288,18 @@ fn member_kind(stored: &str) -> MemberKind {
     }
 }
 
-/// The id of a row that is not soft-deleted. Member lookups test `deleted_at` here rather than
-/// in SQL: with it in SQL, PostgreSQL without fresh statistics (during a bulk import) plans on
-/// the partial name index and scans the directory instead of probing the primary key.
-fn live((id, deleted_at): (String, Option<NaiveDateTime>)) -> Option<String> {
-    deleted_at.is_none().then_some(id)
+/// (id, tenant, directory, deleted_at) of a user or group row.
+type ScopedRow = (String, String, String, Option<NaiveDateTime>);
+
+/// The id of a row that belongs to `scope` and is not soft-deleted. Member lookups test this
+/// here rather than in SQL: given the directory or `deleted_at` in SQL, PostgreSQL without fresh
+/// statistics (during a bulk import) combines the primary-key probe with a scan of the whole
+/// directory on another index; by id alone the primary key is its only choice.
+fn live_in(scope: &Scope, (id, tenant, directory, deleted_at): ScopedRow) -> Option<String> {
+    (tenant == scope.tenant_id.as_str()
+        && directory == scope.directory_id.as_str()
+        && deleted_at.is_none())
+    .then_some(id)
 }
 
 /// For each of `ids` that is a user or group of the directory, what it is.
@@ -302,23 +316,19 @@ pub fn resolve_members(
     for chunk in ids.chunks(IN_CHUNK) {
         users.extend(
             u::table
-                .filter(u::directory_id.eq(scope.directory_id.as_str()))
-                .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
                 .filter(u::id.eq_any(chunk))
-                .select((u::id, u::deleted_at))
-                .load::<(String, Option<NaiveDateTime>)>(conn)?
+                .select((u::id, u::tenant_id, u::directory_id, u::deleted_at))
+                .load::<ScopedRow>(conn)?
                 .into_iter()
-                .filter_map(live),
+                .filter_map(|row| live_in(scope, row)),
         );
         groups.extend(
             g::table
-                .filter(g::directory_id.eq(scope.directory_id.as_str()))
-                .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
                 .filter(g::id.eq_any(chunk))
-                .select((g::id, g::deleted_at))
-                .load::<(String, Option<NaiveDateTime>)>(conn)?
+                .select((g::id, g::tenant_id, g::directory_id, g::deleted_at))
+                .load::<ScopedRow>(conn)?
                 .into_iter()
-                .filter_map(live),
+                .filter_map(|row| live_in(scope, row)),
         );
     }
     Ok(users

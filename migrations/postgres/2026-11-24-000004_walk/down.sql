@@ -1,0 +1,2 @@
+DROP INDEX directory_users_walk;
+DROP INDEX directory_groups_walk;
