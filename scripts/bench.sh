@@ -24,7 +24,8 @@ work=$(mktemp -d)
 server_pid=""
 pg_db=""
 cleanup() {
-    [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    # `|| true`: the killed server's status would otherwise end the trap before the drop.
+    [[ -n "$server_pid" ]] && { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
     if [[ -n "$pg_db" ]]; then
         psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
     fi

@@ -1,7 +1,8 @@
 //! One connection type over SQLite and PostgreSQL, picked at run time from the URL scheme.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -62,9 +63,54 @@ pub struct Manager {
 }
 
 // WAL lets readers run beside the single writer; case_sensitive_like makes LIKE behave as on
-// PostgreSQL so filters give the same answers on both backends.
+// PostgreSQL so filters give the same answers on both backends. The rest is for speed, found
+// by profiling writes: statement journals in memory instead of temp files (they were 8% of a
+// PATCH), pages read through a memory map instead of a pread each, a 16 MiB page cache per
+// connection instead of 2 MiB, and no checkpoint inside a request: the writer that crossed
+// SQLite's 1,000-page mark used to copy the WAL back and fsync while holding the write lock
+// (a 20 ms stall every few hundred writes). `Checkpointer` does that in the background.
 const SQLITE_SETUP: &str = "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-    PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
+    PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON; \
+    PRAGMA temp_store = MEMORY; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -16384; \
+    PRAGMA wal_autocheckpoint = 0;";
+
+/// How often the background checkpoint runs. A passive checkpoint never blocks readers or the
+/// writer; between two runs the WAL grows by whatever was written meanwhile.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// Copies the WAL back into the database file on a thread of its own, on a connection of its
+/// own (not one of the pool's), until the store is dropped.
+struct Checkpointer {
+    stop: Arc<AtomicBool>,
+}
+
+impl Checkpointer {
+    fn start(path: &str) -> Result<Checkpointer, StoreError> {
+        let mut conn = SqliteConnection::establish(path)
+            .map_err(|e| StoreError::Connect(format!("checkpoint connection: {e}")))?;
+        conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                while !stopped.load(Ordering::Relaxed) {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE);") {
+                        tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Connect(format!("checkpoint thread: {e}")))?;
+        Ok(Checkpointer { stop })
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
 
 impl ManageConnection for Manager {
     type Connection = DbConn;
@@ -106,6 +152,7 @@ pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
     write_lock: Option<Mutex<()>>,
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl Store {
@@ -129,10 +176,15 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let checkpointer = match &url {
+            DatabaseUrl::Sqlite(path) => Some(Checkpointer::start(&path.to_string_lossy())?),
+            DatabaseUrl::Postgres(_) => None,
+        };
         Ok(Store {
             pool,
             url,
             write_lock,
+            _checkpointer: checkpointer,
         })
     }
 
