@@ -1,5 +1,7 @@
 //! The searchable copy of every filterable attribute value (see the migration's comment).
 
+use std::collections::HashSet;
+
 use diesel::prelude::*;
 
 use super::conn::DbConn;
@@ -25,7 +27,10 @@ struct ValueRow<'a> {
 /// Rows per INSERT: nine bound parameters each, well under SQLite's 32,766 limit.
 const INSERT_CHUNK: usize = 500;
 
-/// Replaces the indexed values of one resource with `values`.
+/// Replaces the indexed values of one resource with `values`, writing only the values that
+/// changed: a PATCH of `active` rewrites one row, not every indexed value of the user. Each
+/// rewritten row dirties a page of the case-folded value index, where a resource's values lie
+/// far apart, and on SQLite every dirty page is written to the WAL at commit.
 pub fn replace(
     conn: &mut DbConn,
     scope: &Scope,
@@ -33,8 +38,52 @@ pub fn replace(
     resource_id: &str,
     values: &[IndexedValue],
 ) -> Result<(), StoreError> {
-    remove(conn, scope, resource_id)?;
-    insert(conn, scope, resource_type, &[(resource_id, values)])
+    let stored: Vec<(String, i32, String, Option<f64>)> = attribute_values::table
+        .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
+        .filter(attribute_values::resource_id.eq(resource_id))
+        .select((
+            attribute_values::path,
+            attribute_values::elem,
+            attribute_values::value,
+            attribute_values::value_num,
+        ))
+        .load(conn)?;
+    // Compared as sets, so a resource with many values costs linear time.
+    let key = |path: &str, elem: i32, value: &str, number: Option<f64>| {
+        (
+            path.to_string(),
+            elem,
+            value.to_string(),
+            number.map(f64::to_bits),
+        )
+    };
+    let wanted: HashSet<_> = values
+        .iter()
+        .map(|v| key(&v.path, v.elem, &v.value, v.number))
+        .collect();
+    let kept: HashSet<_> = stored
+        .iter()
+        .map(|(path, elem, value, number)| key(path, *elem, value, *number))
+        .filter(|k| wanted.contains(k))
+        .collect();
+    for (path, elem, value, number) in &stored {
+        if !kept.contains(&key(path, *elem, value, *number)) {
+            diesel::delete(
+                attribute_values::table
+                    .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
+                    .filter(attribute_values::resource_id.eq(resource_id))
+                    .filter(attribute_values::path.eq(path))
+                    .filter(attribute_values::elem.eq(elem)),
+            )
+            .execute(conn)?;
+        }
+    }
+    let changed: Vec<IndexedValue> = values
+        .iter()
+        .filter(|v| !kept.contains(&key(&v.path, v.elem, &v.value, v.number)))
+        .cloned()
+        .collect();
+    insert(conn, scope, resource_type, &[(resource_id, &changed)])
 }
 
 /// Indexes resources that have no indexed values yet (just created), all in multi-row INSERTs.

@@ -453,3 +453,46 @@ both_backends!(sorting_and_cursor_pagination, |backend| async move {
         StatusCode::BAD_REQUEST
     );
 });
+
+both_backends!(filters_follow_changed_values, |backend| async move {
+    // Writes rewrite only the indexed values that changed; the rest must stay findable.
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let mut body = user_body("moves@example.com");
+    body["emails"] = json!([
+        {"value": "moves@example.com", "type": "work", "primary": true},
+        {"value": "moves@home.example", "type": "home"}
+    ]);
+    body["title"] = json!("Engineer");
+    let id = c.post("/Users", &body).await.id();
+    let ops = json!([
+        {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "moved@example.com"},
+        {"op": "replace", "path": "active", "value": false},
+        {"op": "remove", "path": "title"}
+    ]);
+    let r = c.patch(&format!("/Users/{id}"), &patch_body(ops)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let cases = [
+        (r#"emails.value eq "moves@example.com""#, 0),
+        (r#"emails.value eq "moved@example.com""#, 1),
+        (r#"emails.value eq "moves@home.example""#, 1),
+        (
+            r#"emails[type eq "work" and value eq "moved@example.com"]"#,
+            1,
+        ),
+        (r#"active eq false"#, 1),
+        (r#"active eq true"#, 0),
+        (r#"title pr"#, 0),
+        (r#"title eq "Engineer""#, 0),
+    ];
+    for (filter, expected) in cases {
+        let r = c.get(&format!("/Users?filter={}", urlencode(filter))).await;
+        assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+        assert_eq!(
+            r.body["totalResults"],
+            json!(expected),
+            "{filter}: {}",
+            r.body
+        );
+    }
+});
