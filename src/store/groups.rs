@@ -85,8 +85,13 @@ pub fn find(
     scope: &Scope,
     id: &GroupId,
 ) -> Result<Option<DirectoryGroup>, StoreError> {
-    scoped(scope)
-        .filter(g::id.eq(id.to_string()))
+    // Written out rather than built on the boxed `scoped`: a query of static shape is
+    // prepared once per connection and cached; a boxed one is prepared on every call.
+    g::table
+        .filter(g::id.eq(id.as_str()))
+        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(g::directory_id.eq(scope.directory_id.as_str()))
+        .filter(g::deleted_at.is_null())
         .select(GroupView::as_select())
         .first(conn)
         .optional()?

@@ -175,8 +175,13 @@ pub fn find(
     scope: &Scope,
     id: &UserId,
 ) -> Result<Option<DirectoryUser>, StoreError> {
-    scoped(scope)
-        .filter(u::id.eq(id.to_string()))
+    // Written out rather than built on the boxed `scoped`: a query of static shape is
+    // prepared once per connection and cached; a boxed one is prepared on every call.
+    u::table
+        .filter(u::id.eq(id.as_str()))
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
+        .filter(u::deleted_at.is_null())
         .select(UserRow::as_select())
         .first(conn)
         .optional()?
