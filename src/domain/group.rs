@@ -406,6 +406,21 @@ pub fn find_by_external_ids(
     Ok(store.read(|conn| store::groups::find_by_external_ids(conn, scope, external_ids))?)
 }
 
+/// Roster's ids of the live users and groups an IdP names by its own ids (their
+/// `externalId`s): a puller's member list, translated.
+pub fn member_ids_by_external_ids(
+    store: &Store,
+    scope: &Scope,
+    users: &[String],
+    groups: &[String],
+) -> DomainResult<Vec<String>> {
+    Ok(store.read(|conn| -> Result<_, store::StoreError> {
+        let mut ids = store::users::ids_by_external_ids(conn, scope, users)?;
+        ids.extend(store::groups::ids_by_external_ids(conn, scope, groups)?);
+        Ok(ids)
+    })?)
+}
+
 /// One page of (id, externalId) of every group, in id order after `after`.
 pub fn external_ids_page(
     store: &Store,

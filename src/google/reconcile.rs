@@ -20,7 +20,7 @@ use crate::domain::ids::{GroupId, UserId};
 use crate::domain::tenancy::Scope;
 use crate::domain::user;
 use crate::scim::schema::SchemaRegistry;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 const USERS: &str = "admin/directory/v1/users";
 const GROUPS: &str = "admin/directory/v1/groups";
@@ -450,12 +450,12 @@ impl Reconciler<'_> {
                 _ => {}
             }
         }
-        let found = self.store.read(|conn| -> Result<_, store::StoreError> {
-            let mut ids = store::google::user_ids(conn, &self.scope, &users)?;
-            ids.extend(store::google::group_ids(conn, &self.scope, &groups)?);
-            Ok(ids)
-        })?;
-        desired.ids.extend(found.into_iter().map(|(_, id)| id));
+        desired.ids.extend(group::member_ids_by_external_ids(
+            self.store,
+            &self.scope,
+            &users,
+            &groups,
+        )?);
         Ok(())
     }
 

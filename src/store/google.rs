@@ -6,11 +6,7 @@ use diesel::prelude::*;
 
 use super::conn::DbConn;
 use super::error::StoreError;
-use super::schema::{
-    directory_groups as g, directory_users as u, google_directories as gd,
-    google_pending_users as p,
-};
-use crate::domain::tenancy::Scope;
+use super::schema::{google_directories as gd, google_pending_users as p};
 
 /// One directory's row, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -261,47 +257,4 @@ pub fn clear_pending_before(
     )
     .execute(conn)?;
     Ok(())
-}
-
-/// (externalId, id) of the live users whose externalId is one of `external_ids`: how members
-/// named by Google's id are found without reading whole user rows.
-pub fn user_ids(
-    conn: &mut DbConn,
-    scope: &Scope,
-    external_ids: &[String],
-) -> Result<Vec<(String, String)>, StoreError> {
-    // `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics still
-    // plans on the externalId index (see `users::find_by_external_ids`).
-    let rows: Vec<(Option<String>, String, Option<NaiveDateTime>)> = u::table
-        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(u::directory_id.eq(scope.directory_id.as_str()))
-        .filter(u::external_id.eq_any(external_ids))
-        .select((u::external_id, u::id, u::deleted_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, _, deleted_at)| deleted_at.is_none())
-        .filter_map(|(ext, id, _)| Some((ext?, id)))
-        .collect())
-}
-
-/// (externalId, id) of the live groups whose externalId is one of `external_ids`.
-pub fn group_ids(
-    conn: &mut DbConn,
-    scope: &Scope,
-    external_ids: &[String],
-) -> Result<Vec<(String, String)>, StoreError> {
-    // `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics still
-    // plans on the externalId index (see `users::find_by_external_ids`).
-    let rows: Vec<(Option<String>, String, Option<NaiveDateTime>)> = g::table
-        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
-        .filter(g::directory_id.eq(scope.directory_id.as_str()))
-        .filter(g::external_id.eq_any(external_ids))
-        .select((g::external_id, g::id, g::deleted_at))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, _, deleted_at)| deleted_at.is_none())
-        .filter_map(|(ext, id, _)| Some((ext?, id)))
-        .collect())
 }

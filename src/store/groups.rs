@@ -453,6 +453,26 @@ pub fn find_by_external_ids(
         .collect()
 }
 
+/// The ids of the live groups whose externalId is one of `external_ids`, without reading
+/// whole rows. `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics
+/// still plans on the externalId index (see `users::find_by_external_ids`).
+pub fn ids_by_external_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = g::table
+        .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(g::directory_id.eq(scope.directory_id.as_str()))
+        .filter(g::external_id.eq_any(external_ids))
+        .select((g::id, g::deleted_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, deleted_at)| deleted_at.is_none().then_some(id))
+        .collect())
+}
+
 /// Up to `limit` live groups' (id, external_id), in id order after `after`.
 pub fn external_ids_page(
     conn: &mut DbConn,

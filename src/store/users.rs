@@ -257,6 +257,26 @@ pub fn find_by_external_ids(
         .collect()
 }
 
+/// The ids of the live users whose externalId is one of `external_ids`, without reading
+/// whole rows. `deleted_at` is checked here, not in SQL, so that PostgreSQL without statistics
+/// still plans on the externalId index (see `users::find_by_external_ids`).
+pub fn ids_by_external_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    external_ids: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String, Option<NaiveDateTime>)> = u::table
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
+        .filter(u::external_id.eq_any(external_ids))
+        .select((u::id, u::deleted_at))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, deleted_at)| deleted_at.is_none().then_some(id))
+        .collect())
+}
+
 /// Up to `limit` live users' (id, external_id), in id order after `after`: a walk over the
 /// whole directory that never holds more than one page.
 pub fn external_ids_page(
