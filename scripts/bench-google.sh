@@ -8,8 +8,8 @@
 # group i mod GROUPS), creates a Google directory on a fresh database (a temp SQLite file, or a
 # new database on ROSTER_TEST_POSTGRES_URL, dropped afterwards), then runs, each under
 # /usr/bin/time -v: the first sync (everything created), a second sync (nothing changed, so
-# nothing written). Prints wall time and peak RSS of each. ROSTER_BENCH_KEEP_DB=1 keeps the
-# PostgreSQL database afterwards, for EXPLAIN.
+# nothing written). Prints wall time and peak RSS of each.
+# ROSTER_BENCH_KEEP_DB=1 keeps the PostgreSQL database afterwards, for EXPLAIN.
 set -euo pipefail
 
 backend=${1:-sqlite}
@@ -23,32 +23,14 @@ cargo build --release --quiet --bin roster --example fake_google
 bin="$repo/target/release/roster"
 fake="$repo/target/release/examples/fake_google"
 work=$(mktemp -d)
-fake_pid=""
-pg_db=""
-cleanup() {
-    # `|| true`: the killed fake's status would otherwise end the trap before the drop.
-    [[ -n "$fake_pid" ]] && { kill "$fake_pid" 2>/dev/null; wait "$fake_pid" 2>/dev/null || true; }
-    if [[ -n "$pg_db" && -z "${ROSTER_BENCH_KEEP_DB:-}" ]]; then
-        psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$repo/scripts/lib/bench-db.sh"
+trap bench_cleanup EXIT
+bench_open_db "$backend" roster_bench_google || { echo "usage: $0 [sqlite|postgres] [USERS] [GROUPS]" >&2; exit 2; }
 
-case $backend in
-sqlite) export ROSTER_DATABASE_URL="sqlite://$work/bench.db" ;;
-postgres)
-    : "${ROSTER_TEST_POSTGRES_URL:=postgres://postgres@127.0.0.1:5432/postgres}"
-    pg_db="roster_bench_google_$$"
-    psql "$ROSTER_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db" >/dev/null
-    export ROSTER_DATABASE_URL="${ROSTER_TEST_POSTGRES_URL%/*}/$pg_db"
-    ;;
-*) echo "usage: $0 [sqlite|postgres] [USERS] [GROUPS]" >&2; exit 2 ;;
-esac
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(bench_free_port)
 "$fake" --bind "127.0.0.1:$port" --users "$users" --groups "$groups" --key-file "$work/key.json" >"$work/fake.log" 2>&1 &
 fake_pid=$!
+bench_pids+=("$fake_pid")
 for _ in $(seq 300); do
     grep -q "listening" "$work/fake.log" 2>/dev/null && break
     sleep 0.1

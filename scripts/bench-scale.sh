@@ -30,28 +30,9 @@ seed="$repo/target/release/examples/seed"
 work=$(mktemp -d)
 out=${OUT_DIR:-/tmp/roster-scale/$backend-$n-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-server_pid=""
-pg_db=""
-cleanup() {
-    # `|| true`: the killed server's status would otherwise end the trap before the drop.
-    [[ -n "$server_pid" ]] && { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
-    if [[ -n "$pg_db" ]]; then
-        psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-case $backend in
-sqlite) export ROSTER_DATABASE_URL="sqlite://$work/bench.db" ;;
-postgres)
-    : "${ROSTER_TEST_POSTGRES_URL:=postgres://postgres@127.0.0.1:5432/postgres}"
-    pg_db="roster_scale_$$"
-    psql "$ROSTER_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db" >/dev/null
-    export ROSTER_DATABASE_URL="${ROSTER_TEST_POSTGRES_URL%/*}/$pg_db"
-    ;;
-*) echo "usage: $0 [sqlite|postgres] [N] [LARGE_GROUP]" >&2; exit 2 ;;
-esac
+source "$repo/scripts/lib/bench-db.sh"
+trap bench_cleanup EXIT
+bench_open_db "$backend" roster_scale || { echo "usage: $0 [sqlite|postgres] [N] [LARGE_GROUP]" >&2; exit 2; }
 
 "$bin" migrate >/dev/null
 "$bin" tenant create bench >/dev/null
@@ -65,9 +46,10 @@ tail -n 1000 "$out/ids.txt" >"$out/pool.txt"
 small_group=$(awk '$1 == 10 {print $2}' "$out/groups.txt")
 large_group=$(awk -v s="$large" '$1 == s {print $2}' "$out/groups.txt")
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(bench_free_port)
 ROSTER_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
+bench_pids+=("$server_pid")
 for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
     sleep 0.1

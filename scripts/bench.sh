@@ -21,35 +21,17 @@ cd "$repo"
 cargo build --release --quiet
 bin="$repo/target/release/roster"
 work=$(mktemp -d)
-server_pid=""
-pg_db=""
-cleanup() {
-    # `|| true`: the killed server's status would otherwise end the trap before the drop.
-    [[ -n "$server_pid" ]] && { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
-    if [[ -n "$pg_db" ]]; then
-        psql "$ROSTER_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" >/dev/null
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$repo/scripts/lib/bench-db.sh"
+trap bench_cleanup EXIT
+bench_open_db "$backend" roster_bench || { echo "usage: $0 [sqlite|postgres] [N]" >&2; exit 2; }
 
-case $backend in
-sqlite) export ROSTER_DATABASE_URL="sqlite://$work/bench.db" ;;
-postgres)
-    : "${ROSTER_TEST_POSTGRES_URL:=postgres://postgres@127.0.0.1:5432/postgres}"
-    pg_db="roster_bench_$$"
-    psql "$ROSTER_TEST_POSTGRES_URL" -qc "CREATE DATABASE $pg_db" >/dev/null
-    export ROSTER_DATABASE_URL="${ROSTER_TEST_POSTGRES_URL%/*}/$pg_db"
-    ;;
-*) echo "usage: $0 [sqlite|postgres] [N]" >&2; exit 2 ;;
-esac
-
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(bench_free_port)
 "$bin" migrate >/dev/null
 "$bin" tenant create bench >/dev/null
 token=$("$bin" --json directory create --tenant bench --kind generic load | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 ROSTER_LOG=warn "$bin" serve --bind "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server_pid=$!
+bench_pids+=("$server_pid")
 for _ in $(seq 100); do
     curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break
     sleep 0.1
