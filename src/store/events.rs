@@ -43,7 +43,7 @@ pub fn append(
     let last: i64 = event_counter::table
         .filter(event_counter::id.eq(1))
         .select(event_counter::last_cursor)
-        .first(conn)?;
+        .get_result(conn)?;
     let rows: Vec<EventRow> = (0..n)
         .zip(new_events)
         .map(|(offset, event)| EventRow {

@@ -74,7 +74,7 @@ pub fn find(
     Ok(gd::table
         .filter(gd::directory_id.eq(directory_id))
         .select(GoogleDirectoryRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

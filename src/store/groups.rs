@@ -93,7 +93,7 @@ pub fn find(
         .filter(g::directory_id.eq(scope.directory_id.as_str()))
         .filter(g::deleted_at.is_null())
         .select(GroupView::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(DirectoryGroup::try_from)
         .transpose()

@@ -181,7 +181,7 @@ pub fn get(conn: &mut DbConn, id: i64) -> Result<Option<Entry>, StoreError> {
     request_log::table
         .find(id)
         .select(Row::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Entry::try_from)
         .transpose()

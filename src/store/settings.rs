@@ -9,7 +9,7 @@ pub fn get(conn: &mut DbConn, name: &str) -> Result<Option<String>, StoreError> 
     Ok(settings::table
         .filter(settings::name.eq(name))
         .select(settings::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -107,7 +107,7 @@ pub fn find_tenant(conn: &mut DbConn, id_or_name: &str) -> Result<Option<Tenant>
     Ok(tenants::table
         .filter(tenants::id.eq(id_or_name).or(tenants::name.eq(id_or_name)))
         .select(TenantRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Tenant::from))
 }
@@ -140,7 +140,7 @@ pub fn deprovisioning(conn: &mut DbConn, id: &DirectoryId) -> Result<Deprovision
     let r: DirectoryRow = directories::table
         .filter(directories::id.eq(id.as_str()))
         .select(DirectoryRow::as_select())
-        .first(conn)?;
+        .get_result(conn)?;
     Ok(Directory::try_from(r)?.deprovisioning)
 }
 

@@ -83,7 +83,7 @@ pub fn find_live(conn: &mut DbConn, hash: &str) -> Result<Option<StoredToken>, S
             tokens::directory_id,
             directories::kind,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     row.map(|(hash, tenant_id, directory_id, kind)| {
         Ok(StoredToken {

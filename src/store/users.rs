@@ -183,7 +183,7 @@ pub fn find(
         .filter(u::directory_id.eq(scope.directory_id.as_str()))
         .filter(u::deleted_at.is_null())
         .select(UserRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(DirectoryUser::try_from)
         .transpose()
