@@ -192,12 +192,16 @@ impl Store {
         manager
             .connect()
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let (size, write_lock) = match url {
-            DatabaseUrl::Sqlite(_) => (8, Some(Arc::new(Mutex::new(())))),
-            DatabaseUrl::Postgres(_) => (16, None),
+        // A SQLite connection is an open file and cannot go stale, so it is not tested on
+        // checkout (the test was a statement per request); a PostgreSQL one can, after a
+        // server restart.
+        let (size, write_lock, test_on_check_out) = match url {
+            DatabaseUrl::Sqlite(_) => (8, Some(Arc::new(Mutex::new(()))), false),
+            DatabaseUrl::Postgres(_) => (16, None, true),
         };
         let pool = r2d2::Pool::builder()
             .max_size(size)
+            .test_on_check_out(test_on_check_out)
             // No background connects: r2d2 would otherwise open connections on its own thread
             // at any time, and a short-lived CLI process exiting while libpq is mid-connect on
             // that thread crashes in OpenSSL's exit handlers.

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::conn::{DbConn, MultiBackend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
+use super::paging::paged;
 use super::schema::{directory_groups as g, directory_users as u, memberships as m};
 use crate::domain::group::{DirectoryGroup, Member, MemberKind};
 use crate::domain::ids::{DirectoryId, GroupId, TenantId};
@@ -119,15 +120,17 @@ pub fn list(
     let items = if query.count == 0 {
         Vec::new()
     } else {
-        page()
-            .order(order(query.sort.as_ref(), GROUPS))
-            .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
-            .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
-            .select(GroupView::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(DirectoryGroup::try_from)
-            .collect::<Result<_, _>>()?
+        paged(
+            page()
+                .order(order(query.sort.as_ref(), GROUPS))
+                .select(GroupView::as_select()),
+            query.count,
+            query.start_index.saturating_sub(1),
+        )
+        .load::<GroupView>(conn)?
+        .into_iter()
+        .map(DirectoryGroup::try_from)
+        .collect::<Result<_, _>>()?
     };
     Ok(Page {
         total: u64::try_from(total).unwrap_or(0),
@@ -218,19 +221,18 @@ pub fn members(
     scope: &Scope,
     groups: &[String],
 ) -> Result<HashMap<String, Vec<Member>>, StoreError> {
-    let mut query = m::table
+    let query = m::table
         .filter(m::directory_id.eq(scope.directory_id.as_str()))
         .order((m::group_id, m::created_at, m::member_id))
-        .select((m::group_id, m::member_id, m::member_type))
-        .into_boxed();
-    // One group (a read of one group, a puller's per-group check) is asked by equality:
-    // PostgreSQL keeps a generic plan for `= ANY($1)` made when the table was small, and
-    // during an import that plan scans a table that has since grown.
-    query = match groups {
-        [one] => query.filter(m::group_id.eq(one)),
-        many => query.filter(m::group_id.eq_any(many)),
+        .select((m::group_id, m::member_id, m::member_type));
+    // One group (a read of one group, a puller's per-group check) is asked by equality: the
+    // statement is cached (diesel prepares an `IN` list anew each time), and PostgreSQL keeps
+    // a generic plan for `= ANY($1)` made when the table was small, which during an import
+    // scans a table that has since grown.
+    let rows: Vec<(String, String, String)> = match groups {
+        [one] => query.filter(m::group_id.eq(one)).load(conn)?,
+        many => query.filter(m::group_id.eq_any(many)).load(conn)?,
     };
-    let rows: Vec<(String, String, String)> = query.load(conn)?;
     let mut out: HashMap<String, Vec<Member>> = HashMap::new();
     for (group, id, kind) in rows {
         out.entry(group).or_default().push(Member {
@@ -424,13 +426,16 @@ pub fn groups_of(
     scope: &Scope,
     user_ids: &[String],
 ) -> Result<HashMap<String, Vec<(String, String)>>, StoreError> {
-    let rows: Vec<(String, String, String)> = m::table
+    let query = m::table
         .inner_join(g::table)
         .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .filter(m::member_id.eq_any(user_ids))
         .order((m::member_id, g::display_name))
-        .select((m::member_id, g::id, g::display_name))
-        .load(conn)?;
+        .select((m::member_id, g::id, g::display_name));
+    // One user (every read of a user) by equality, so the statement is prepared once.
+    let rows: Vec<(String, String, String)> = match user_ids {
+        [one] => query.filter(m::member_id.eq(one)).load(conn)?,
+        many => query.filter(m::member_id.eq_any(many)).load(conn)?,
+    };
     let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for (member, group, name) in rows {
         out.entry(member).or_default().push((group, name));

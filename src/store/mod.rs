@@ -13,6 +13,7 @@ pub mod events;
 pub mod filter;
 pub mod google;
 pub mod groups;
+pub mod paging;
 pub mod request_log;
 pub mod schema;
 pub mod settings;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::conn::DbConn;
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
+use super::paging::paged;
 use super::schema::directory_users as u;
 use crate::domain::ids::{DirectoryId, TenantId, UserId};
 use crate::domain::index::fold_case;
@@ -209,15 +210,17 @@ pub fn list(
     let items = if query.count == 0 {
         Vec::new()
     } else {
-        page()
-            .order(order(query.sort.as_ref(), USERS))
-            .limit(i64::try_from(query.count).unwrap_or(i64::MAX))
-            .offset(i64::try_from(query.start_index.saturating_sub(1)).unwrap_or(i64::MAX))
-            .select(UserRow::as_select())
-            .load(conn)?
-            .into_iter()
-            .map(DirectoryUser::try_from)
-            .collect::<Result<_, _>>()?
+        paged(
+            page()
+                .order(order(query.sort.as_ref(), USERS))
+                .select(UserRow::as_select()),
+            query.count,
+            query.start_index.saturating_sub(1),
+        )
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(DirectoryUser::try_from)
+        .collect::<Result<_, _>>()?
     };
     Ok(Page {
         total: u64::try_from(total).unwrap_or(0),
