@@ -18,17 +18,29 @@ fn names_secret(name: &str) -> bool {
         .next()
         .unwrap_or(name)
         .to_ascii_lowercase();
-    [
-        "password",
-        "secret",
-        "token",
-        "authorization",
-        "apikey",
-        "api_key",
-        "credential",
-    ]
-    .iter()
-    .any(|s| last.contains(s))
+    SECRET_WORDS.iter().any(|s| last.contains(s))
+}
+
+const SECRET_WORDS: [&str; 7] = [
+    "password",
+    "secret",
+    "token",
+    "authorization",
+    "apikey",
+    "api_key",
+    "credential",
+];
+
+/// Whether `text` could hold anything `redact_body` removes: a secret word, or the start of a
+/// credential-like value, anywhere in it, ignoring case. A JSON `\u` escape could spell one
+/// the raw text hides, so any escape counts too. Most bodies hold none, and skip the parse.
+fn may_hold_secret(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.contains("\\u")
+        || SECRET_WORDS
+            .iter()
+            .chain(&["bearer ", "basic ", TOKEN_PREFIX, "eyj"])
+            .any(|needle| lower.contains(needle))
 }
 
 /// Whether a value looks like a credential wherever it appears: a bearer header value, a
@@ -81,6 +93,9 @@ pub fn redact_json(value: &mut Value) {
 /// Redacts a body as text. Valid JSON is redacted by its structure; anything else that mentions
 /// a secret is dropped whole, since its structure cannot be trusted.
 pub fn redact_body(text: &str) -> String {
+    if !may_hold_secret(text) {
+        return text.to_string();
+    }
     match serde_json::from_str::<Value>(text) {
         Ok(mut v) => {
             redact_json(&mut v);
@@ -201,7 +216,23 @@ mod tests {
             let mut v = before.clone();
             redact_json(&mut v);
             assert_eq!(v, after, "from {before}");
+            let text: Value = serde_json::from_str(&redact_body(&before.to_string())).unwrap();
+            assert_eq!(text, after, "redact_body of {before}");
         }
+    }
+
+    #[test]
+    fn bodies_without_secrets_are_kept_as_sent_and_escapes_do_not_hide_one() {
+        let plain = "{\n  \"userName\": \"ann\",\n  \"active\": true\n}";
+        assert_eq!(redact_body(plain), plain);
+        assert_eq!(
+            redact_body(r#"{"pass\u0077ord":"x","userName":"ann"}"#),
+            format!(r#"{{"password":"{REDACTED}","userName":"ann"}}"#)
+        );
+        assert_eq!(
+            redact_body(r#"{"note":"\u0042earer abc"}"#),
+            format!(r#"{{"note":"{REDACTED}"}}"#)
+        );
     }
 
     #[test]

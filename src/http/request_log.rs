@@ -34,6 +34,10 @@ pub const BODY_CAP: usize = 64 * 1024;
 const QUEUE: usize = 1024;
 /// Entries per insert transaction.
 const BATCH: usize = 256;
+/// How long the writer gathers entries before it writes them. Under load each commit then
+/// carries up to `BATCH` entries instead of the few that arrived since the last one, and
+/// commits (each rewriting the table's last pages in the WAL) were a quarter of its time.
+const GATHER: Duration = Duration::from_millis(50);
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// One exchange as the middleware saw it, not yet redacted. No `Debug`: it holds secrets.
@@ -97,10 +101,16 @@ fn write_loop(store: &Store, retention: Retention, rx: &Receiver<Captured>, drop
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let mut batch = vec![finish(first)];
+        let gathered_by = Instant::now() + GATHER;
+        let mut disconnected = false;
         while batch.len() < BATCH {
-            match rx.try_recv() {
+            match rx.recv_timeout(gathered_by.saturating_duration_since(Instant::now())) {
                 Ok(c) => batch.push(finish(c)),
-                Err(_) => break,
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    disconnected = true;
+                    break;
+                }
             }
         }
         if request_log::record(store, &batch).is_err() {
@@ -117,6 +127,9 @@ fn write_loop(store: &Store, retention: Retention, rx: &Receiver<Captured>, drop
                 entries = lost,
                 "request log: queue full, entries not recorded"
             );
+        }
+        if disconnected {
+            return;
         }
     }
 }
