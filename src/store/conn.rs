@@ -1,5 +1,6 @@
 //! One connection type over SQLite and PostgreSQL, picked at run time from the URL scheme.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -144,20 +145,28 @@ impl Drop for Checkpointer {
     }
 }
 
+thread_local! {
+    /// The connection `Store::read_here` uses on this thread, with the file it is open on.
+    static OWN_CONNECTION: RefCell<Option<(PathBuf, DbConn)>> = const { RefCell::new(None) };
+}
+
+impl Manager {
+    fn connect_sqlite(path: &std::path::Path) -> Result<DbConn, r2d2::Error> {
+        let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+            .map_err(r2d2::Error::ConnectionError)?;
+        conn.batch_execute(SQLITE_SETUP)
+            .map_err(r2d2::Error::QueryError)?;
+        Ok(DbConn::Sqlite(conn))
+    }
+}
+
 impl ManageConnection for Manager {
     type Connection = DbConn;
     type Error = r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
-            DatabaseUrl::Sqlite(path) => {
-                let path = path.to_string_lossy();
-                let mut conn =
-                    SqliteConnection::establish(&path).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_SETUP)
-                    .map_err(r2d2::Error::QueryError)?;
-                Ok(DbConn::Sqlite(conn))
-            }
+            DatabaseUrl::Sqlite(path) => Manager::connect_sqlite(path),
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConn::Postgres)
                 .map_err(r2d2::Error::ConnectionError),
@@ -255,6 +264,33 @@ impl Store {
     {
         let mut conn = self.conn()?;
         f(&mut conn)
+    }
+
+    /// Runs a short read on the calling thread's own connection instead of a pooled one, for an
+    /// async worker, which must neither wait for a pooled connection nor hand the read to
+    /// another thread (a thread hop each way cost more than the read). SQLite only: in WAL mode
+    /// a reader never waits for the writer. `None` on PostgreSQL, where a query is a network
+    /// round trip the worker must not sit through; the caller then reads through the pool.
+    pub fn read_here<T>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+    ) -> Option<Result<T, StoreError>> {
+        let DatabaseUrl::Sqlite(path) = &self.url else {
+            return None;
+        };
+        OWN_CONNECTION.with(|own| {
+            // Taken out while in use, so a nested call opens its own instead of aliasing.
+            let mut conn = match own.take() {
+                Some((opened_on, conn)) if opened_on == *path => conn,
+                _ => match Manager::connect_sqlite(path) {
+                    Ok(conn) => conn,
+                    Err(e) => return Some(Err(StoreError::Pool(e.to_string()))),
+                },
+            };
+            let result = f(&mut conn);
+            own.replace(Some((path.clone(), conn)));
+            Some(result)
+        })
     }
 
     /// Brings PostgreSQL's planner statistics up to date after a bulk import. Without them
