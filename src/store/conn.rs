@@ -2,8 +2,8 @@
 
 use std::cell::RefCell;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -12,6 +12,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::error::StoreError;
+use super::group_commit::GroupCommit;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -89,7 +90,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(path: &str, write_lock: Arc<Mutex<()>>) -> Result<Checkpointer, StoreError> {
+    fn start(path: &str, writers: Arc<GroupCommit>) -> Result<Checkpointer, StoreError> {
         let mut conn = SqliteConnection::establish(path)
             .map_err(|e| StoreError::Connect(format!("checkpoint connection: {e}")))?;
         conn.batch_execute("PRAGMA busy_timeout = 10000;")?;
@@ -100,7 +101,7 @@ impl Checkpointer {
             .spawn(move || {
                 while !stopped.load(Ordering::Relaxed) {
                     std::thread::sleep(CHECKPOINT_EVERY);
-                    if let Err(e) = checkpoint(&mut conn, &write_lock) {
+                    if let Err(e) = checkpoint(&mut conn, &writers) {
                         tracing::warn!(error = %e, "SQLite checkpoint failed; retrying");
                     }
                 }
@@ -123,18 +124,18 @@ const WAL_CATCH_UP_FRAMES: i32 = 4096;
 /// A passive checkpoint, never blocking anyone. Under a steady stream of writes it never
 /// catches up with the last frame, so SQLite never starts the WAL over and the file grows
 /// without bound (3 GB in three minutes of a bulk import). Past `WAL_CATCH_UP_FRAMES` a second
-/// passive checkpoint runs under the store's write lock: no writer appends meanwhile, so it
-/// copies the few frames the first one left, and the next writer starts the WAL over
+/// passive checkpoint runs with writers held off and their last group committed: no writer
+/// appends meanwhile, so it copies the few frames the first one left, and the next writer
+/// starts the WAL over
 /// (`journal_size_limit` then shrinks the file). A RESTART checkpoint would do the same but
 /// also wait for every reader, which cost writers p99 stalls of 100-800 ms.
-fn checkpoint(conn: &mut SqliteConnection, write_lock: &Mutex<()>) -> Result<(), StoreError> {
+fn checkpoint(conn: &mut SqliteConnection, writers: &GroupCommit) -> Result<(), StoreError> {
     let passive: CheckpointResult =
         diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(conn)?;
     if passive.log > WAL_CATCH_UP_FRAMES {
-        let _writers_wait = write_lock
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointResult>(conn)?;
+        writers.quiesced(|| {
+            diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result::<CheckpointResult>(conn)
+        })?;
     }
     Ok(())
 }
@@ -151,7 +152,7 @@ thread_local! {
 }
 
 impl Manager {
-    fn connect_sqlite(path: &std::path::Path) -> Result<DbConn, r2d2::Error> {
+    pub(super) fn connect_sqlite(path: &std::path::Path) -> Result<DbConn, r2d2::Error> {
         let mut conn = SqliteConnection::establish(&path.to_string_lossy())
             .map_err(r2d2::Error::ConnectionError)?;
         conn.batch_execute(SQLITE_SETUP)
@@ -186,13 +187,12 @@ impl ManageConnection for Manager {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// The database: a pool, plus (on SQLite) a lock that admits one writing transaction at a time,
-/// since SQLite has a single writer and a deferred transaction that read first could otherwise
-/// fail to upgrade.
+/// The database: a pool for reads and PostgreSQL writes, plus on SQLite, which has a single
+/// writer, one writing connection that commits writes in groups (`GroupCommit`).
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
-    write_lock: Option<Arc<Mutex<()>>>,
+    writers: Option<Arc<GroupCommit>>,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -207,8 +207,8 @@ impl Store {
         // A SQLite connection is an open file and cannot go stale, so it is not tested on
         // checkout (the test was a statement per request); a PostgreSQL one can, after a
         // server restart.
-        let (size, write_lock, test_on_check_out) = match url {
-            DatabaseUrl::Sqlite(_) => (8, Some(Arc::new(Mutex::new(()))), false),
+        let (size, writers, test_on_check_out) = match &url {
+            DatabaseUrl::Sqlite(path) => (8, Some(Arc::new(GroupCommit::new(path.clone()))), false),
             DatabaseUrl::Postgres(_) => (16, None, true),
         };
         let pool = r2d2::Pool::builder()
@@ -221,16 +221,17 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
-        let checkpointer = match (&url, &write_lock) {
-            (DatabaseUrl::Sqlite(path), Some(lock)) => {
-                Some(Checkpointer::start(&path.to_string_lossy(), lock.clone())?)
-            }
+        let checkpointer = match (&url, &writers) {
+            (DatabaseUrl::Sqlite(path), Some(writers)) => Some(Checkpointer::start(
+                &path.to_string_lossy(),
+                writers.clone(),
+            )?),
             _ => None,
         };
         Ok(Store {
             pool,
             url,
-            write_lock,
+            writers,
             _checkpointer: checkpointer,
         })
     }
@@ -307,15 +308,16 @@ impl Store {
         Ok(())
     }
 
-    /// Runs `f` in one transaction: everything it writes commits together or not at all.
+    /// Runs `f` in one transaction: everything it writes commits together or not at all, and
+    /// it returns once that commit is done. On SQLite the transaction is a savepoint in a
+    /// group that commits together (`GroupCommit`).
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        if let Some(writers) = &self.writers {
+            return writers.write(f);
+        }
         let mut pooled = self.conn()?;
         let conn: &mut DbConn = &mut pooled;
         conn.transaction(f)

@@ -12,6 +12,8 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data is malformed: {0}")]
     Corrupt(String),
+    #[error("the write could not be committed: {0}")]
+    Commit(String),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }

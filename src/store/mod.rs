@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod google;
+pub mod group_commit;
 pub mod groups;
 pub mod paging;
 pub mod request_log;

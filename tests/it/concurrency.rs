@@ -95,3 +95,47 @@ both_backends!(event_cursors_follow_commit_order, |backend| async move {
     let cursors: Vec<i64> = all.iter().map(|(c, _, _)| *c).collect();
     assert_eq!(cursors, (1..=24).collect::<Vec<i64>>());
 });
+
+// On SQLite concurrent writes share one commit (store/group_commit.rs): a write that fails
+// must leave the others in its group stored, and leave nothing of its own.
+both_backends!(
+    failed_writes_among_concurrent_ones_leave_the_rest_stored,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        // Every userName is sent twice at once: one POST wins, the other gets 409.
+        let tasks: Vec<_> = (0..32)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    c.post("/Users", &user_body(&format!("pair{}@example.com", i / 2)))
+                        .await
+                        .status
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        let created = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CREATED)
+            .count();
+        let conflicts = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count();
+        assert_eq!((created, conflicts), (16, 16), "{statuses:?}");
+        let listed = c.get("/Users?count=100").await;
+        assert_eq!(listed.body["totalResults"], json!(16), "{}", listed.body);
+        let all = events(&server.db);
+        assert_eq!(
+            all.len(),
+            16,
+            "one event per stored user, none for a failed one"
+        );
+        let cursors: Vec<i64> = all.iter().map(|(c, _, _)| *c).collect();
+        assert_eq!(cursors, (1..=16).collect::<Vec<i64>>());
+    }
+);
