@@ -128,15 +128,20 @@ pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(
 /// same value waits for, then holds, the row lock; SQLite has one writer anyway), so what is
 /// read next is the latest committed state. `false` when the directory has no such user.
 pub fn lock(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<bool, StoreError> {
-    let n = diesel::update(
-        u::table
-            .filter(u::id.eq(id.as_str()))
-            .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
-            .filter(u::directory_id.eq(scope.directory_id.as_str()))
-            .filter(u::deleted_at.is_null()),
-    )
-    .set(u::version.eq(u::version))
-    .execute(conn)?;
+    let live = u::table
+        .filter(u::id.eq(id.as_str()))
+        .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+        .filter(u::directory_id.eq(scope.directory_id.as_str()))
+        .filter(u::deleted_at.is_null());
+    if let DbConn::Sqlite(_) = conn {
+        // SQLite's writing transaction already shuts out every other writer, so only
+        // existence is asked, by a cached SELECT (diesel prepares every UPDATE anew).
+        let found: Option<String> = live.select(u::id).get_result(conn).optional()?;
+        return Ok(found.is_some());
+    }
+    let n = diesel::update(live)
+        .set(u::version.eq(u::version))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
