@@ -28,6 +28,29 @@ pub(super) async fn blocking<T: Send + 'static>(
     web::block(work).await?
 }
 
+/// Resources a list may hold and still be read on the async worker (`small_read`).
+const SMALL_LIST: u64 = 100;
+
+/// Runs `work`, a read of a bounded number of rows, right on the async worker when the store
+/// can (`Store::reading_here`, SQLite): that costs less than the two thread switches of the
+/// blocking pool. Otherwise, and for any read that is not `small`, on the pool: a large read
+/// would hold up every other connection of the worker.
+async fn small_read<T: Send + 'static>(
+    state: &AppState,
+    small: bool,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    if small && state.store.reads_in_place() {
+        return state.store.reading_here(work);
+    }
+    blocking(work).await
+}
+
+/// Whether reading `kind` under projection `p` stays bounded: a group's members do not.
+fn bounded(state: &AppState, kind: ResourceKind, p: &Projection) -> bool {
+    kind == ResourceKind::User || !p.includes_members(&state.registry)
+}
+
 fn rendered_one(
     state: &AppState,
     auth: &Authed,
@@ -68,7 +91,9 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let p = projection(&state, kind, &req)?;
     let unless = if_none_match(&req);
-    let (full, projected) = blocking(move || {
+    let small = bounded(&state, kind, &p);
+    let reader = state.clone();
+    let (full, projected) = small_read(&reader, small, move || {
         let found = state.resources().get(&auth.scope, kind, &id)?;
         if unless.is_some_and(|v| v == found.version().to_string() || v == "*") {
             return Err(ApiError::NotModified);
@@ -93,7 +118,9 @@ async fn list_with(
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),
     )?;
-    let body = blocking(move || {
+    let small = query.count <= SMALL_LIST && bounded(&state, kind, &p);
+    let reader = state.clone();
+    let body = small_read(&reader, small, move || {
         let start_index = query.start_index;
         let mut found = state.resources().list(&auth.scope, kind, &query)?;
         let next = next_cursor(

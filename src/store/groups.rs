@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, MultiBackend};
+use super::conn::{DbConn, MultiBackend, on_backend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
 use super::paging::paged;
@@ -88,16 +88,18 @@ pub fn find(
 ) -> Result<Option<DirectoryGroup>, StoreError> {
     // Written out rather than built on the boxed `scoped`: a query of static shape is
     // prepared once per connection and cached; a boxed one is prepared on every call.
-    g::table
+    let query = g::table
         .filter(g::id.eq(id.as_str()))
         .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(g::directory_id.eq(scope.directory_id.as_str()))
-        .filter(g::deleted_at.is_null())
+        .filter(g::deleted_at.is_null());
+    // The selection is written in each arm: it is typed by backend.
+    on_backend!(conn, |c| query
         .select(GroupView::as_select())
-        .get_result(conn)
-        .optional()?
-        .map(DirectoryGroup::try_from)
-        .transpose()
+        .get_result(c)
+        .optional())?
+    .map(DirectoryGroup::try_from)
+    .transpose()
 }
 
 pub fn list(
@@ -438,7 +440,10 @@ pub fn groups_of(
         .select((m::member_id, g::id, g::display_name));
     // One user (every read of a user) by equality, so the statement is prepared once.
     let rows: Vec<(String, String, String)> = match user_ids {
-        [one] => query.filter(m::member_id.eq(one)).load(conn)?,
+        [one] => {
+            let query = query.filter(m::member_id.eq(one));
+            on_backend!(conn, |c| query.load(c))?
+        }
         many => query.filter(m::member_id.eq_any(many)).load(conn)?,
     };
     let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();

@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::conn::DbConn;
+use super::conn::{DbConn, on_backend};
 use super::error::StoreError;
 use super::schema::{directories, tokens};
 use crate::domain::ids::{DirectoryId, TenantId, TokenId};
@@ -73,7 +73,7 @@ pub fn revoke(conn: &mut DbConn, id: &TokenId, now: NaiveDateTime) -> Result<boo
 }
 
 pub fn find_live(conn: &mut DbConn, hash: &str) -> Result<Option<StoredToken>, StoreError> {
-    let row: Option<(String, String, String, String)> = tokens::table
+    let query = tokens::table
         .inner_join(directories::table)
         .filter(tokens::token_hash.eq(hash))
         .filter(tokens::revoked_at.is_null())
@@ -82,9 +82,9 @@ pub fn find_live(conn: &mut DbConn, hash: &str) -> Result<Option<StoredToken>, S
             tokens::tenant_id,
             tokens::directory_id,
             directories::kind,
-        ))
-        .get_result(conn)
-        .optional()?;
+        ));
+    let row: Option<(String, String, String, String)> =
+        on_backend!(conn, |c| query.get_result(c).optional())?;
     row.map(|(hash, tenant_id, directory_id, kind)| {
         Ok(StoredToken {
             hash,

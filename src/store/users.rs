@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::DbConn;
+use super::conn::{DbConn, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::paged;
@@ -183,16 +183,18 @@ pub fn find(
 ) -> Result<Option<DirectoryUser>, StoreError> {
     // Written out rather than built on the boxed `scoped`: a query of static shape is
     // prepared once per connection and cached; a boxed one is prepared on every call.
-    u::table
+    let query = u::table
         .filter(u::id.eq(id.as_str()))
         .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(u::directory_id.eq(scope.directory_id.as_str()))
-        .filter(u::deleted_at.is_null())
+        .filter(u::deleted_at.is_null());
+    // The selection is written in each arm: it is typed by backend.
+    on_backend!(conn, |c| query
         .select(UserRow::as_select())
-        .get_result(conn)
-        .optional()?
-        .map(DirectoryUser::try_from)
-        .transpose()
+        .get_result(c)
+        .optional())?
+    .map(DirectoryUser::try_from)
+    .transpose()
 }
 
 pub fn list(
