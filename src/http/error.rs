@@ -30,8 +30,6 @@ pub enum ApiError {
     TooManyOperations(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("not modified")]
-    NotModified,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -84,7 +82,6 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, None),
             ApiError::TooManyOperations(_) => (S::PAYLOAD_TOO_LARGE, Some("tooMany")),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, None),
-            ApiError::NotModified => (S::NOT_MODIFIED, None),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, None),
         }
     }
@@ -119,9 +116,6 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if matches!(self, ApiError::NotModified) {
-            return HttpResponse::NotModified().finish();
-        }
         let (status, body) = self.document();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));

@@ -93,15 +93,21 @@ pub async fn get(
     let unless = if_none_match(&req);
     let small = bounded(&state, kind, &p);
     let reader = state.clone();
-    let (full, projected) = small_read(&reader, small, move || {
+    let read = small_read(&reader, small, move || {
         let found = state.resources().get(&auth.scope, kind, &id)?;
         if unless.is_some_and(|v| v == found.version().to_string() || v == "*") {
-            return Err(ApiError::NotModified);
+            return Ok(Err(found.version()));
         }
-        rendered_one(&state, &auth, found, &p)
+        rendered_one(&state, &auth, found, &p).map(Ok)
     })
     .await?;
-    Ok(response::resource(StatusCode::OK, &full, &projected))
+    Ok(match read {
+        Ok((full, projected)) => response::resource(StatusCode::OK, &full, &projected),
+        // Not an error: the client's copy is current (RFC 7232 §4.1 keeps the ETag).
+        Err(version) => HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(version)))
+            .finish(),
+    })
 }
 
 async fn list_with(

@@ -301,6 +301,7 @@ both_backends!(preconditions, |backend| async move {
         )
         .await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(not_modified.header("etag"), Some(etag.as_str()));
     let ok = c
         .send(
             reqwest::Method::PATCH,
