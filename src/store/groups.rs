@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::conn::{DbConn, MultiBackend, on_backend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
-use super::paging::paged;
+use super::paging::{implied_total, paged};
 use super::schema::{directory_groups as g, directory_users as u, memberships as m};
 use crate::domain::group::{DirectoryGroup, Member, MemberKind};
 use crate::domain::ids::{DirectoryId, GroupId, TenantId};
@@ -118,8 +118,7 @@ pub fn list(
         Some(a) => filtered().filter(after(a, GROUPS)),
         None => filtered(),
     };
-    let total: i64 = filtered().count().get_result(conn)?;
-    let items = if query.count == 0 {
+    let items: Vec<_> = if query.count == 0 {
         Vec::new()
     } else {
         paged(
@@ -134,10 +133,11 @@ pub fn list(
         .map(DirectoryGroup::try_from)
         .collect::<Result<_, _>>()?
     };
-    Ok(Page {
-        total: u64::try_from(total).unwrap_or(0),
-        items,
-    })
+    let total = match implied_total(query, items.len()) {
+        Some(total) => total,
+        None => u64::try_from(filtered().count().get_result::<i64>(conn)?).unwrap_or(0),
+    };
+    Ok(Page { total, items })
 }
 
 /// Locks a live group's row for the rest of the transaction; see `users::lock`. `false` when

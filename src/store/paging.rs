@@ -11,6 +11,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::BigInt;
 
 use super::conn::{DbConn, MultiBackend};
+use crate::domain::query::ListQuery;
 
 /// `query` followed by `LIMIT limit OFFSET offset`; `query` must not have its own.
 #[derive(Debug, Clone)]
@@ -50,3 +51,49 @@ impl<Q: Query> Query for Paged<Q> {
 }
 
 impl<Q> diesel::RunQueryDsl<DbConn> for Paged<Q> {}
+
+/// The total a list's page implies, so the separate `COUNT(*)` can be skipped: a page that came
+/// back short of `count` holds the last matching rows, so the total is the rows skipped plus
+/// the rows returned. `None` when the page cannot tell: it is full, it is empty past the start
+/// (the offset may overshoot), it follows a cursor (the total counts rows before the cursor
+/// too), or nothing was asked for (`count=0`). A filter by userName, the commonest IdP read,
+/// then costs one query instead of two.
+pub fn implied_total(query: &ListQuery, returned: usize) -> Option<u64> {
+    let returned = u64::try_from(returned).ok()?;
+    let skipped = query.start_index.saturating_sub(1);
+    let short = returned < query.count;
+    let reached = returned > 0 || skipped == 0;
+    (query.after.is_none() && short && reached).then_some(skipped + returned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_page_implies_the_total_and_anything_else_does_not() {
+        // (start_index, count, returned, implied)
+        let cases = [
+            (1, 100, 1, Some(1)),
+            (1, 100, 0, Some(0)),
+            (51, 100, 7, Some(57)),
+            (1, 100, 100, None),
+            (201, 100, 0, None),
+            (1, 0, 0, None),
+        ];
+        for (start_index, count, returned, implied) in cases {
+            let query = ListQuery {
+                filter: None,
+                start_index,
+                count,
+                sort: None,
+                after: None,
+            };
+            assert_eq!(
+                implied_total(&query, returned),
+                implied,
+                "startIndex {start_index}, count {count}, {returned} returned"
+            );
+        }
+    }
+}

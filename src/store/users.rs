@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::conn::{DbConn, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
-use super::paging::paged;
+use super::paging::{implied_total, paged};
 use super::schema::directory_users as u;
 use crate::domain::ids::{DirectoryId, TenantId, UserId};
 use crate::domain::index::fold_case;
@@ -213,8 +213,7 @@ pub fn list(
         Some(a) => filtered().filter(after(a, USERS)),
         None => filtered(),
     };
-    let total: i64 = filtered().count().get_result(conn)?;
-    let items = if query.count == 0 {
+    let items: Vec<_> = if query.count == 0 {
         Vec::new()
     } else {
         paged(
@@ -229,10 +228,11 @@ pub fn list(
         .map(DirectoryUser::try_from)
         .collect::<Result<_, _>>()?
     };
-    Ok(Page {
-        total: u64::try_from(total).unwrap_or(0),
-        items,
-    })
+    let total = match implied_total(query, items.len()) {
+        Some(total) => total,
+        None => u64::try_from(filtered().count().get_result::<i64>(conn)?).unwrap_or(0),
+    };
+    Ok(Page { total, items })
 }
 
 pub fn delete(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), StoreError> {
