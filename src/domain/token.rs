@@ -116,38 +116,16 @@ pub fn authenticate(
     }
     let presented_hash = hash(presented);
     let found = store.read(|conn| store::tokens::find_live(conn, &presented_hash))?;
-    Ok(confirmed(found, &presented_hash))
-}
-
-/// `authenticate` on the calling thread's own connection (`Store::read_here`); `None` where
-/// the store has none (PostgreSQL).
-pub fn authenticate_here(
-    store: &Store,
-    presented: &str,
-) -> Option<DomainResult<Option<(Scope, DirectoryKind)>>> {
-    if !presented.starts_with(TOKEN_PREFIX) {
-        return Some(Ok(None));
-    }
-    let presented_hash = hash(presented);
-    let found = store.read_here(|conn| store::tokens::find_live(conn, &presented_hash))?;
-    Some(
-        found
-            .map(|found| confirmed(found, &presented_hash))
-            .map_err(Into::into),
-    )
-}
-
-fn confirmed(found: Option<StoredToken>, presented_hash: &str) -> Option<(Scope, DirectoryKind)> {
     // The row was found by its hash; comparing again in constant time keeps the final decision
     // free of timing differences whatever the database's index lookup does.
-    found.and_then(|stored| {
+    Ok(found.and_then(|stored| {
         let same: bool = stored
             .hash
             .as_bytes()
             .ct_eq(presented_hash.as_bytes())
             .into();
         same.then_some((stored.scope, stored.kind))
-    })
+    }))
 }
 
 #[cfg(test)]

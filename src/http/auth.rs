@@ -6,6 +6,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use super::error::ApiError;
+use super::resources::small_read;
 use crate::domain::tenancy::{DirectoryKind, Scope};
 use crate::domain::token;
 
@@ -40,12 +41,12 @@ impl FromRequest for Authed {
             let (Some(presented), Some(state)) = (presented, state) else {
                 return Err(ApiError::Unauthenticated);
             };
-            // On SQLite the lookup runs right here: it is one indexed read, cheaper than the
-            // two thread switches of handing it to the blocking pool.
-            let found = match token::authenticate_here(&state.store, &presented) {
-                Some(found) => found?,
-                None => web::block(move || token::authenticate(&state.store, &presented)).await??,
-            };
+            // One indexed read: on SQLite it runs right here, like any small read.
+            let reader = state.clone();
+            let found = small_read(&reader, true, move || {
+                Ok(token::authenticate(&state.store, &presented)?)
+            })
+            .await?;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
             let authed = Authed { scope, kind };
             // The request log attributes the exchange to this directory once it is answered.

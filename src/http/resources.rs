@@ -35,7 +35,7 @@ const SMALL_LIST: u64 = 100;
 /// can (`Store::reading_here`, SQLite): that costs less than the two thread switches of the
 /// blocking pool. Otherwise, and for any read that is not `small`, on the pool: a large read
 /// would hold up every other connection of the worker.
-async fn small_read<T: Send + 'static>(
+pub(super) async fn small_read<T: Send + 'static>(
     state: &AppState,
     small: bool,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,

@@ -162,7 +162,7 @@ impl Drop for Checkpointer {
 }
 
 thread_local! {
-    /// The connection `Store::read_here` uses on this thread, with the file it is open on.
+    /// The connection `Store::reading_here` reads on for this thread, with its file.
     static OWN_CONNECTION: RefCell<Option<(PathBuf, DbConn)>> = const { RefCell::new(None) };
     /// Set inside `Store::reading_here`.
     static READING_HERE: Cell<bool> = const { Cell::new(false) };
@@ -307,32 +307,17 @@ impl Store {
         f(&mut conn)
     }
 
-    /// Whether reads can run on the calling thread (`read_here`, `reading_here`): on SQLite.
+    /// Whether reads can run on the calling thread (`reading_here`): on SQLite.
     pub fn reads_in_place(&self) -> bool {
         matches!(self.url, DatabaseUrl::Sqlite(_))
     }
 
-    /// Runs a short read on the calling thread's own connection instead of a pooled one, for an
-    /// async worker, which must neither wait for a pooled connection nor hand the read to
-    /// another thread (a thread hop each way cost more than the read). SQLite only: in WAL mode
-    /// a reader never waits for the writer. `None` on PostgreSQL, where a query is a network
-    /// round trip the worker must not sit through; the caller then reads through the pool.
-    pub fn read_here<T, E>(
-        &self,
-        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
-    ) -> Option<Result<T, E>>
-    where
-        E: From<StoreError>,
-    {
-        match &self.url {
-            DatabaseUrl::Sqlite(path) => Some(own_connection(path, f)),
-            DatabaseUrl::Postgres(_) => None,
-        }
-    }
-
-    /// Runs `f` with every `read` it makes on the calling thread's own connection, as
-    /// `read_here` does; for a handler whose whole work is a bounded read. Writes still go
-    /// through `write`. Call it only where `reads_in_place` holds.
+    /// Runs `f` with every `read` it makes on the calling thread's own connection instead of a
+    /// pooled one: for an async worker running a bounded read, which must neither wait for a
+    /// pooled connection nor hand the read to another thread (a thread hop each way cost more
+    /// than the read). SQLite only (`reads_in_place`): in WAL mode a reader never waits for the
+    /// writer, where on PostgreSQL every query is a network round trip the worker must not sit
+    /// through. Writes still go through `write`.
     pub fn reading_here<T>(&self, f: impl FnOnce() -> T) -> T {
         struct Restore(bool);
         impl Drop for Restore {
