@@ -11,6 +11,7 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::BigInt;
 
 use super::conn::{DbConn, MultiBackend};
+use super::error::StoreError;
 use crate::domain::query::ListQuery;
 
 /// `query` followed by `LIMIT limit OFFSET offset`; `query` must not have its own.
@@ -21,13 +22,34 @@ pub struct Paged<Q> {
     offset: i64,
 }
 
-/// At most `limit` rows of `query`, skipping `offset`. Counts past `i64::MAX` saturate.
-pub fn paged<Q>(query: Q, limit: u64, offset: u64) -> Paged<Q> {
+/// The rows of `query` on the page `list` asks for (`count` of them from `startIndex`).
+/// Counts past `i64::MAX` saturate.
+pub fn paged<Q>(query: Q, list: &ListQuery) -> Paged<Q> {
     Paged {
         query,
-        limit: i64::try_from(limit).unwrap_or(i64::MAX),
-        offset: i64::try_from(offset).unwrap_or(i64::MAX),
+        limit: i64::try_from(list.count).unwrap_or(i64::MAX),
+        offset: i64::try_from(list.start_index.saturating_sub(1)).unwrap_or(i64::MAX),
     }
+}
+
+/// One page of a list and the list's total: `load` reads the page (built with `paged`) unless
+/// nothing was asked for, and `count` runs only when the page does not imply the total.
+pub fn page_and_total<R>(
+    conn: &mut DbConn,
+    list: &ListQuery,
+    load: impl FnOnce(&mut DbConn) -> QueryResult<Vec<R>>,
+    count: impl FnOnce(&mut DbConn) -> QueryResult<i64>,
+) -> Result<(Vec<R>, u64), StoreError> {
+    let rows = if list.count == 0 {
+        Vec::new()
+    } else {
+        load(conn)?
+    };
+    let total = match implied_total(list, rows.len()) {
+        Some(total) => total,
+        None => u64::try_from(count(conn)?).unwrap_or(0),
+    };
+    Ok((rows, total))
 }
 
 impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Paged<Q> {
@@ -58,7 +80,7 @@ impl<Q> diesel::RunQueryDsl<DbConn> for Paged<Q> {}
 /// (the offset may overshoot), it follows a cursor (the total counts rows before the cursor
 /// too), or nothing was asked for (`count=0`). A filter by userName, the commonest IdP read,
 /// then costs one query instead of two.
-pub fn implied_total(query: &ListQuery, returned: usize) -> Option<u64> {
+fn implied_total(query: &ListQuery, returned: usize) -> Option<u64> {
     let returned = u64::try_from(returned).ok()?;
     let skipped = query.start_index.saturating_sub(1);
     let short = returned < query.count;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use super::conn::{DbConn, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
-use super::paging::{implied_total, paged};
+use super::paging::{page_and_total, paged};
 use super::schema::directory_users as u;
 use crate::domain::ids::{DirectoryId, TenantId, UserId};
 use crate::domain::index::fold_case;
@@ -213,25 +213,24 @@ pub fn list(
         Some(a) => filtered().filter(after(a, USERS)),
         None => filtered(),
     };
-    let items: Vec<_> = if query.count == 0 {
-        Vec::new()
-    } else {
-        paged(
-            page()
-                .order(order(query.sort.as_ref(), USERS))
-                .select(UserRow::as_select()),
-            query.count,
-            query.start_index.saturating_sub(1),
-        )
-        .load::<UserRow>(conn)?
+    let (rows, total) = page_and_total(
+        conn,
+        query,
+        |conn| {
+            paged(
+                page()
+                    .order(order(query.sort.as_ref(), USERS))
+                    .select(UserRow::as_select()),
+                query,
+            )
+            .load::<UserRow>(conn)
+        },
+        |conn| filtered().count().get_result(conn),
+    )?;
+    let items = rows
         .into_iter()
         .map(DirectoryUser::try_from)
-        .collect::<Result<_, _>>()?
-    };
-    let total = match implied_total(query, items.len()) {
-        Some(total) => total,
-        None => u64::try_from(filtered().count().get_result::<i64>(conn)?).unwrap_or(0),
-    };
+        .collect::<Result<_, _>>()?;
     Ok(Page { total, items })
 }
 
