@@ -6,6 +6,22 @@ use serde_json::{Value, json};
 use crate::both_backends;
 use crate::support::*;
 
+/// POSTs a user for each of `user_names`, all at once; their statuses in the same order.
+async fn post_users_at_once(c: &Client, user_names: Vec<String>) -> Vec<StatusCode> {
+    let tasks: Vec<_> = user_names
+        .into_iter()
+        .map(|name| {
+            let c = c.clone();
+            tokio::spawn(async move { c.post("/Users", &user_body(&name)).await.status })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
+
 both_backends!(concurrent_member_adds_are_all_kept, |backend| async move {
     let server = TestServer::start(backend).await;
     let c = &server.client;
@@ -77,18 +93,9 @@ both_backends!(
 both_backends!(event_cursors_follow_commit_order, |backend| async move {
     let server = TestServer::start(backend).await;
     let c = &server.client;
-    let tasks: Vec<_> = (0..24)
-        .map(|i| {
-            let c = c.clone();
-            tokio::spawn(async move {
-                c.post("/Users", &user_body(&format!("e{i}@example.com")))
-                    .await
-                    .status
-            })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), StatusCode::CREATED);
+    let names: Vec<String> = (0..24).map(|i| format!("e{i}@example.com")).collect();
+    for status in post_users_at_once(c, names).await {
+        assert_eq!(status, StatusCode::CREATED);
     }
     let all = events(&server.db);
     assert_eq!(all.len(), 24);
@@ -104,20 +111,10 @@ both_backends!(
         let server = TestServer::start(backend).await;
         let c = &server.client;
         // Every userName is sent twice at once: one POST wins, the other gets 409.
-        let tasks: Vec<_> = (0..32)
-            .map(|i| {
-                let c = c.clone();
-                tokio::spawn(async move {
-                    c.post("/Users", &user_body(&format!("pair{}@example.com", i / 2)))
-                        .await
-                        .status
-                })
-            })
+        let names = (0..32)
+            .map(|i| format!("pair{}@example.com", i / 2))
             .collect();
-        let mut statuses = Vec::new();
-        for t in tasks {
-            statuses.push(t.await.unwrap());
-        }
+        let statuses = post_users_at_once(c, names).await;
         let created = statuses
             .iter()
             .filter(|s| **s == StatusCode::CREATED)
