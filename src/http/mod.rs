@@ -50,6 +50,12 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint".into()))
 }
 
+async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::MethodNotAllowed(
+        "this endpoint does not take that method".into(),
+    ))
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
@@ -67,36 +73,28 @@ fn resource_routes(cfg: &mut web::ServiceConfig) {
                 (kind, kind.endpoint().to_lowercase()),
             ]
         });
+    // One resource per path, holding every method: the router then tries each pattern once
+    // (a method mismatch inside a resource answers 405 instead of trying the next one).
     for (kind, endpoint) in spellings {
         let collection = format!("/{endpoint}");
-        let item = format!("/{endpoint}/{{id}}");
-        cfg.route(
-            &collection,
-            web::get().to(move |s, a, r| resources::list(kind, s, a, r)),
+        cfg.service(
+            web::resource(collection.as_str())
+                .route(web::get().to(move |s, a, r| resources::list(kind, s, a, r)))
+                .route(web::post().to(move |s, a, r, b| resources::create(kind, s, a, r, b)))
+                .default_service(web::to(method_not_allowed)),
         )
-        .route(
-            &collection,
-            web::post().to(move |s, a, r, b| resources::create(kind, s, a, r, b)),
+        .service(
+            web::resource(format!("{collection}/.search"))
+                .route(web::post().to(move |s, a, b| resources::search(kind, s, a, b)))
+                .default_service(web::to(method_not_allowed)),
         )
-        .route(
-            &format!("{collection}/.search"),
-            web::post().to(move |s, a, b| resources::search(kind, s, a, b)),
-        )
-        .route(
-            &item,
-            web::get().to(move |s, a, r, i| resources::get(kind, s, a, r, i)),
-        )
-        .route(
-            &item,
-            web::put().to(move |s, a, r, i, b| resources::replace(kind, s, a, r, i, b)),
-        )
-        .route(
-            &item,
-            web::patch().to(move |s, a, r, i, b| resources::modify(kind, s, a, r, i, b)),
-        )
-        .route(
-            &item,
-            web::delete().to(move |s, a, r, i| resources::delete(kind, s, a, r, i)),
+        .service(
+            web::resource(format!("{collection}/{{id}}"))
+                .route(web::get().to(move |s, a, r, i| resources::get(kind, s, a, r, i)))
+                .route(web::put().to(move |s, a, r, i, b| resources::replace(kind, s, a, r, i, b)))
+                .route(web::patch().to(move |s, a, r, i, b| resources::modify(kind, s, a, r, i, b)))
+                .route(web::delete().to(move |s, a, r, i| resources::delete(kind, s, a, r, i)))
+                .default_service(web::to(method_not_allowed)),
         );
     }
 }
@@ -141,8 +139,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .service(
                 web::scope(SCIM_PREFIX)
                     .wrap(request_log::RecordRequests)
-                    .configure(discovery_routes)
-                    .configure(resource_routes),
+                    // Resources first: they take nearly every request.
+                    .configure(resource_routes)
+                    .configure(discovery_routes),
             )
             .default_service(web::to(not_found))
     })
