@@ -34,6 +34,10 @@ both_backends!(bad_requests_get_scim_errors, |backend| async move {
         (Method::GET, "/Users?filter=userName%20eq".into(), String::new(), 400, Some("invalidFilter")),
         (Method::GET, "/Users?filter=nosuch%20eq%20%22x%22".into(), String::new(), 400, Some("invalidFilter")),
         (Method::GET, "/Nowhere".into(), String::new(), 404, None),
+        (Method::PUT, "/Users".into(), user_body("m@example.com").to_string(), 405, None),
+        (Method::DELETE, "/Groups".into(), String::new(), 405, None),
+        (Method::POST, user_path.clone(), user_body("m@example.com").to_string(), 405, None),
+        (Method::GET, "/Users/.search".into(), String::new(), 405, None),
     ];
     for (method, path, body, status, scim_type) in cases {
         let r = c.raw(method.clone(), &path, &body).await;
