@@ -321,9 +321,11 @@ impl Resolver<'_> {
                             .map_err(|e| ScimError::InvalidFilter(e.to_string()))?
                             .naive_utc(),
                     ),
+                    // Compared folded, where the index is: every normalized dateTime has
+                    // the same shape, and folding its `T` and `Z` keeps the order.
                     _ => Operand::Text {
                         value: normalized,
-                        case_exact: true,
+                        case_exact: false,
                     },
                 }
             }

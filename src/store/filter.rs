@@ -275,6 +275,12 @@ impl Builder<'_> {
                             case_exact: false, ..
                         } => "x.value_ci",
                         Operand::Number(_) => "x.value_num",
+                        Operand::Text { value, .. } if *cmp == Comparison::Eq => {
+                            // Only the folded value is indexed; equal values fold equally.
+                            out.sql("x.value_ci = ").text(fold_case(value));
+                            out.sql(" AND ");
+                            "x.value"
+                        }
                         _ => "x.value",
                     };
                     compare(column, *cmp, operand, out);

@@ -56,7 +56,8 @@ fn acme_user_schema() -> Value {
                 {"name": "name", "type": "string"},
                 {"name": "primary", "type": "boolean"}
             ]},
-            {"name": "hiredOn", "type": "string", "mutability": "immutable"}
+            {"name": "hiredOn", "type": "string", "mutability": "immutable"},
+            {"name": "reviewedAt", "type": "dateTime"}
         ]
     })
 }
@@ -121,7 +122,8 @@ both_backends!(
                 &acme_user(
                     "a@example.com",
                     json!({"badgeNumber": "B-1", "clearanceLevel": 3, "contractor": true,
-                       "sites": [{"name": "Oslo", "primary": true}, {"name": "Bergen"}]}),
+                       "sites": [{"name": "Oslo", "primary": true}, {"name": "Bergen"}],
+                       "reviewedAt": "2026-03-01T09:00:00+01:00"}),
                 ),
             )
             .await;
@@ -129,7 +131,8 @@ both_backends!(
         assert_eq!(
             a.body[ACME],
             json!({"badgeNumber": "B-1", "clearanceLevel": 3, "contractor": true,
-               "sites": [{"name": "Oslo", "primary": true}, {"name": "Bergen"}]})
+               "sites": [{"name": "Oslo", "primary": true}, {"name": "Bergen"}],
+               "reviewedAt": "2026-03-01T09:00:00+01:00"})
         );
         assert!(
             a.body["schemas"].as_array().unwrap().contains(&json!(ACME)),
@@ -141,7 +144,8 @@ both_backends!(
         // A URN-qualified top-level key lands in the extension object too.
         let mut b_body = acme_user(
             "b@example.com",
-            json!({"badgeNumber": "B-2", "clearanceLevel": 1, "sites": [{"name": "Bergen"}]}),
+            json!({"badgeNumber": "B-2", "clearanceLevel": 1, "sites": [{"name": "Bergen"}],
+                   "reviewedAt": "2026-03-01T08:30:00Z"}),
         );
         b_body[format!("{ACME}:contractor")] = json!(false);
         let b = c.post("/Users", &b_body).await;
@@ -182,6 +186,26 @@ both_backends!(
             (format!(r#"{ACME}:badgeNumber eq "B-1""#), sorted(&[&a])),
             // badgeNumber is caseExact.
             (format!(r#"{ACME}:badgeNumber eq "b-1""#), vec![]),
+            (
+                format!(r#"{ACME}:badgeNumber ne "b-1""#),
+                sorted(&[&a, &b, &plain]),
+            ),
+            (format!(r#"{ACME}:badgeNumber gt "B-1""#), sorted(&[&b])),
+            (format!(r#"{ACME}:badgeNumber sw "B""#), sorted(&[&a, &b])),
+            (format!(r#"{ACME}:badgeNumber sw "b""#), vec![]),
+            // dateTimes compare as instants, whatever offset they were sent with.
+            (
+                format!(r#"{ACME}:reviewedAt eq "2026-03-01T08:00:00Z""#),
+                sorted(&[&a]),
+            ),
+            (
+                format!(r#"{ACME}:reviewedAt gt "2026-03-01T09:15:00+01:00""#),
+                sorted(&[&b]),
+            ),
+            (
+                format!(r#"{ACME}:reviewedAt le "2026-03-01T08:30:00Z""#),
+                sorted(&[&a, &b]),
+            ),
             (format!("{ACME}:clearanceLevel gt 2"), sorted(&[&a])),
             (format!("{ACME}:clearanceLevel le 3"), sorted(&[&a, &b])),
             (format!("{ACME}:contractor eq false"), sorted(&[&b])),
@@ -349,7 +373,8 @@ both_backends!(
                 "clearanceLevel",
                 "contractor",
                 "sites",
-                "hiredOn"
+                "hiredOn",
+                "reviewedAt"
             ]
         );
         assert_eq!(
