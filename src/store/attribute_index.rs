@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 
-use super::conn::DbConn;
+use super::conn::{DbConn, insert_rows};
 use super::error::StoreError;
 use super::schema::attribute_values;
 use crate::domain::index::{IndexedValue, fold_case};
@@ -24,7 +24,7 @@ struct ValueRow<'a> {
     value_num: Option<f64>,
 }
 
-/// Rows per INSERT: nine bound parameters each, well under SQLite's 32,766 limit.
+/// Rows per multi-row INSERT on PostgreSQL: nine bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
 /// Replaces the indexed values of one resource with `values`, writing only the values that
@@ -86,7 +86,7 @@ pub fn replace(
     insert(conn, scope, resource_type, &[(resource_id, &changed)])
 }
 
-/// Indexes resources that have no indexed values yet (just created), all in multi-row INSERTs.
+/// Indexes resources that have no indexed values yet (just created).
 pub fn insert(
     conn: &mut DbConn,
     scope: &Scope,
@@ -109,18 +109,7 @@ pub fn insert(
             })
         })
         .collect();
-    // One multi-row INSERT per chunk. Diesel builds those per backend only (SQLite lacks the
-    // DEFAULT keyword MultiBackend would need), hence the match on the inner connection.
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConn::Postgres(c) => diesel::insert_into(attribute_values::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(attribute_values::table)
-                .values(chunk)
-                .execute(c)?,
-        };
-    }
+    insert_rows!(conn, attribute_values::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 

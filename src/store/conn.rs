@@ -38,6 +38,32 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Inserts the `Insertable` rows of the slice `$rows` into `$table`.
+///
+/// On SQLite one row at a time, through a single-row statement the connection keeps prepared:
+/// diesel prepares a multi-row INSERT anew on every call, which for the few rows of a POST
+/// cost more than the inserts. On PostgreSQL, where every statement is a round trip, in
+/// multi-row INSERTs of `$chunk` rows (diesel builds those per backend only: SQLite lacks the
+/// DEFAULT keyword the multi-backend connection would need).
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {{
+        let rows = $rows;
+        match $conn {
+            $crate::store::DbConn::Sqlite(c) => {
+                for row in rows {
+                    diesel::insert_into($table).values(row).execute(c)?;
+                }
+            }
+            $crate::store::DbConn::Postgres(c) => {
+                for chunk in rows.chunks($chunk) {
+                    diesel::insert_into($table).values(chunk).execute(c)?;
+                }
+            }
+        }
+    }};
+}
+pub(crate) use insert_rows;
+
 /// Where the data lives, parsed from `ROSTER_DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {

@@ -1,9 +1,13 @@
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType};
 
-use super::conn::DbConn;
+use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
-use super::schema::{event_counter, events};
+use super::schema::events;
 use crate::domain::event::NewEvent;
 use crate::domain::ids::EventId;
 use crate::domain::tenancy::Scope;
@@ -22,11 +26,37 @@ struct EventRow<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Appends events with the next cursors. Must run inside the writing transaction: the counter
-/// row stays locked until commit, so cursors become visible in increasing order.
-/// Rows per multi-row INSERT: nine bound parameters each.
+/// Advances the event counter by `n` and returns its new value. Written out as SQL so that its
+/// statement stays prepared: it runs in every write, and diesel prepares every UPDATE anew.
+#[derive(Debug, Clone, Copy, QueryId)]
+struct TakeCursors {
+    n: i64,
+}
+
+impl<DB> QueryFragment<DB> for TakeCursors
+where
+    DB: Backend + HasSqlType<BigInt>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE event_counter SET last_cursor = last_cursor + ");
+        out.push_bind_param::<BigInt, _>(&self.n)?;
+        out.push_sql(" WHERE id = 1 RETURNING last_cursor");
+        Ok(())
+    }
+}
+
+impl Query for TakeCursors {
+    type SqlType = BigInt;
+}
+
+impl<C> RunQueryDsl<C> for TakeCursors {}
+
+/// Rows per multi-row INSERT on PostgreSQL: nine bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
+/// Appends events with the next cursors. Must run inside the writing transaction: the counter
+/// row stays locked until commit, so cursors become visible in increasing order.
 pub fn append(
     conn: &mut DbConn,
     scope: &Scope,
@@ -37,13 +67,7 @@ pub fn append(
         return Ok(());
     }
     let n = i64::try_from(new_events.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    diesel::update(event_counter::table.filter(event_counter::id.eq(1)))
-        .set(event_counter::last_cursor.eq(event_counter::last_cursor + n))
-        .execute(conn)?;
-    let last: i64 = event_counter::table
-        .filter(event_counter::id.eq(1))
-        .select(event_counter::last_cursor)
-        .get_result(conn)?;
+    let last: i64 = on_backend!(conn, |c| TakeCursors { n }.get_result(c))?;
     let rows: Vec<EventRow> = (0..n)
         .zip(new_events)
         .map(|(offset, event)| EventRow {
@@ -58,17 +82,6 @@ pub fn append(
             created_at: now,
         })
         .collect();
-    // Multi-row INSERTs are built per backend only (see attribute_index::replace); a
-    // 100,000-member change is then 200 statements, not 100,000.
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConn::Postgres(c) => diesel::insert_into(events::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(events::table)
-                .values(chunk)
-                .execute(c)?,
-        };
-    }
+    insert_rows!(conn, events::table, &rows, INSERT_CHUNK);
     Ok(())
 }

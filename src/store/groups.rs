@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, MultiBackend, on_backend};
+use super::conn::{DbConn, MultiBackend, insert_rows, on_backend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
 use super::paging::{page_and_total, paged};
@@ -362,7 +362,7 @@ struct MembershipRow<'a> {
     created_at: NaiveDateTime,
 }
 
-/// Rows per multi-row INSERT: six bound parameters each.
+/// Rows per multi-row INSERT on PostgreSQL: six bound parameters each.
 const INSERT_CHUNK: usize = 1_000;
 
 pub fn insert_memberships(
@@ -383,13 +383,7 @@ pub fn insert_memberships(
             created_at: now,
         })
         .collect();
-    // Multi-row INSERTs are built per backend only (see attribute_index::replace).
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConn::Postgres(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(m::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, m::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::conn::DbConn;
+use super::conn::{DbConn, insert_rows};
 use super::error::StoreError;
 use super::schema::request_log;
 use crate::domain::ids::{DirectoryId, TenantId};
@@ -85,7 +85,7 @@ impl TryFrom<Row> for Entry {
     }
 }
 
-/// Rows per INSERT: sixteen bound parameters each, well under SQLite's 32,766 limit.
+/// Rows per multi-row INSERT on PostgreSQL: sixteen bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
 pub fn insert(conn: &mut DbConn, entries: &[Exchange]) -> Result<(), StoreError> {
@@ -109,17 +109,7 @@ pub fn insert(conn: &mut DbConn, entries: &[Exchange]) -> Result<(), StoreError>
             duration_us: e.duration_us,
         })
         .collect();
-    // Multi-row INSERTs exist per backend only (see attribute_index.rs).
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConn::Postgres(c) => diesel::insert_into(request_log::table)
-                .values(chunk)
-                .execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(request_log::table)
-                .values(chunk)
-                .execute(c)?,
-        };
-    }
+    insert_rows!(conn, request_log::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 

@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, on_backend};
+use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
@@ -103,24 +103,16 @@ fn row(user: &DirectoryUser) -> UserRow {
     }
 }
 
-/// Rows per INSERT: 22 bound parameters each, well under SQLite's 32,766 limit.
+/// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
-/// Inserts new users with the bodies they were sent as, in multi-row INSERTs: an import's page
-/// costs a few statements, not one per user.
+/// Inserts new users with the bodies they were sent as (see `insert_rows` for how).
 pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
     let rows: Vec<_> = users
         .iter()
         .map(|(user, raw)| (row(user), u::raw.eq(raw.to_string())))
         .collect();
-    // Diesel builds multi-row INSERTs per backend only (SQLite lacks the DEFAULT keyword
-    // MultiBackend would need), hence the match on the inner connection.
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        match conn {
-            DbConn::Postgres(c) => diesel::insert_into(u::table).values(chunk).execute(c)?,
-            DbConn::Sqlite(c) => diesel::insert_into(u::table).values(chunk).execute(c)?,
-        };
-    }
+    insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 
