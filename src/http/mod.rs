@@ -138,6 +138,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             )
             .service(
                 web::scope(SCIM_PREFIX)
+                    // Inside the request log, so the log shows the label that was sent.
+                    .wrap(middleware::from_fn(response::media_type_for_adapter))
                     .wrap(request_log::RecordRequests)
                     // Resources first: they take nearly every request.
                     .configure(resource_routes)

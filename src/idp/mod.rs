@@ -52,6 +52,12 @@ pub trait Adapter: Sync {
             ResourceKind::Group => PatchReply::NoContent,
         }
     }
+
+    /// Whether responses are labelled `application/json` instead of `application/scim+json`
+    /// (RFC 7644 §3.1 allows either; some connectors accept only the former).
+    fn plain_json_responses(&self) -> bool {
+        false
+    }
 }
 
 /// The adapter for a directory's kind. Google Workspace directories are pulled, not pushed

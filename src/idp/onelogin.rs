@@ -7,6 +7,8 @@
 //!   enterprise attributes, become the RFC 7643 ones (§3, authentik #11249, observed);
 //! - string booleans (`"active": "{$user.active}"` renders as `"true"`) become booleans where
 //!   the schema says boolean (§3, a published customer template; 3rd-party);
+//! - every response is labelled `application/json`: OneLogin's API flow says "the content type
+//!   header for all responses must be of type application/json" (§3, vendor doc);
 //!
 //! and the RFC layer takes the rest unchanged: `+` for spaces and a trailing `&` in list
 //! queries, a trailing `?` on PUT (§3 observed), leading spaces in names (kept as sent).
@@ -29,6 +31,10 @@ impl Adapter for OneLogin {
         };
         standard_urns(kind, doc);
         booleans_in_document(reg, kind, doc);
+    }
+
+    fn plain_json_responses(&self) -> bool {
+        true
     }
 }
 

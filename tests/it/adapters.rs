@@ -990,3 +990,48 @@ both_backends!(
         assert_eq!(c.get("/groups").await.status, StatusCode::OK);
     }
 );
+
+// §3 vendor doc: OneLogin wants `application/json` on every response, errors included; every
+// other kind keeps `application/scim+json`. (Discovery needs no token, so it cannot tell.)
+both_backends!(each_kind_labels_its_responses, |backend| async move {
+    let server = TestServer::start(backend).await;
+    for (kind, want) in [
+        ("onelogin", "application/json"),
+        ("okta", "application/scim+json"),
+        ("generic", "application/scim+json"),
+    ] {
+        let dir = cli_json(
+            &server.db,
+            &[
+                "directory",
+                "create",
+                "--tenant",
+                "acme",
+                "--kind",
+                kind,
+                kind,
+            ],
+        );
+        let c = server.client.with_token(dir["token"].as_str().unwrap());
+        let user = user_body(&format!("label-{kind}@example.com"));
+        let requests = [
+            (Method::POST, "/Users".to_string(), Some(user), 201),
+            (
+                Method::GET,
+                format!("/Users?filter=userName+eq+%22label-{kind}@example.com%22"),
+                None,
+                200,
+            ),
+            (Method::GET, "/Users/nobody".to_string(), None, 404),
+        ];
+        for (method, path, body, status) in requests {
+            let r = c.send(method.clone(), &path, body.as_ref(), &[]).await;
+            assert_eq!(r.status.as_u16(), status, "{kind}: {method} {path}");
+            assert_eq!(
+                r.header("content-type"),
+                Some(want),
+                "{kind}: {method} {path}"
+            );
+        }
+    }
+});
