@@ -18,10 +18,71 @@ pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult
             "filter is longer than {MAX_FILTER_LEN} characters"
         )));
     }
-    let parsed: ScimFilter = text
-        .parse()
-        .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?;
+    let parsed: ScimFilter = match simple_comparison(text) {
+        Some(parsed) => parsed,
+        None => text
+            .parse()
+            .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?,
+    };
     Resolver { reg, kind }.filter(&parsed)
+}
+
+/// The commonest filter, `attr op "value"` (how every IdP looks a user up), read directly.
+/// scim_v2's lexer starts a fresh lazy DFA on every parse, which cost a filtered GET 8% of its
+/// time. It returns the tree scim_v2 would, and only for text it is sure of: plain attribute
+/// names that are no keyword, one space around the operator, a string without escapes or
+/// control characters. Everything else goes to scim_v2 (a unit test holds the two equal).
+fn simple_comparison(text: &str) -> Option<ScimFilter> {
+    let (path, rest) = text.trim().split_once(' ')?;
+    let (op, value) = rest.split_once(' ')?;
+    let op = match op.to_ascii_lowercase().as_str() {
+        "eq" => CompareOp::Eq,
+        "ne" => CompareOp::Ne,
+        "co" => CompareOp::Co,
+        "sw" => CompareOp::Sw,
+        "ew" => CompareOp::Ew,
+        "gt" => CompareOp::Gt,
+        "ge" => CompareOp::Ge,
+        "lt" => CompareOp::Lt,
+        "le" => CompareOp::Le,
+        _ => return None,
+    };
+    let value = value.strip_prefix('"')?.strip_suffix('"')?;
+    if value.chars().any(|c| c == '"' || c == '\\' || c < ' ') {
+        return None;
+    }
+    Some(ScimFilter::Attr(AttrExp::Comparison(
+        plain_attr_path(path)?,
+        op,
+        CompValue::Str(value.to_string()),
+    )))
+}
+
+/// `name` or `name.sub` of plain names, as scim_v2 reads it; `None` for anything else. Also
+/// spares a PATCH's `path` the lexer.
+pub(super) fn plain_attr_path(path: &str) -> Option<AttrPath> {
+    let (name, sub_attr) = match path.split_once('.') {
+        Some((name, sub)) => (name, Some(sub)),
+        None => (path, None),
+    };
+    (plain_name(name) && sub_attr.is_none_or(plain_name)).then(|| AttrPath {
+        uri: None,
+        name: name.to_string(),
+        sub_attr: sub_attr.map(str::to_string),
+    })
+}
+
+/// ATTRNAME (RFC 7644 §3.4.2.2: ALPHA *(nameChar)) that the filter grammar cannot also read as
+/// a keyword.
+fn plain_name(s: &str) -> bool {
+    const KEYWORDS: [&str; 16] = [
+        "and", "or", "not", "eq", "ne", "co", "sw", "ew", "pr", "gt", "ge", "lt", "le", "true",
+        "false", "null",
+    ];
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s))
 }
 
 /// What `sortBy` names, as a sort target (RFC 7644 §3.4.2.3). A complex attribute sorts by its
@@ -348,6 +409,69 @@ impl Resolver<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_simple_path_reads_what_scim_v2_reads_or_leaves_it_alone() {
+        // (filter, read by the simple path)
+        let cases = [
+            (r#"userName eq "bjensen@example.com""#, true),
+            (r#"userName EQ "x""#, true),
+            (r#"  userName Eq "x"  "#, true),
+            (r#"userName eq "John Smith""#, true),
+            (r#"userName eq """#, true),
+            (r#"userName eq "ünïcödé""#, true),
+            (r#"name.familyName co "O'Malley""#, true),
+            (r#"emails.value eq "a@b.c""#, true),
+            (r#"a-b_c9 sw "x""#, true),
+            (r#"meta.lastModified gt "2011-05-13T04:42:34Z""#, true),
+            (r#"userName eq "a"b""#, false),
+            (r#"userName eq "a\b""#, false),
+            ("userName eq \"tab\there\"", false),
+            (r#"userName  eq "x""#, false),
+            (r#"userName eq "x" and active eq true"#, false),
+            (r#"true eq "x""#, false),
+            (r#"NOT eq "x""#, false),
+            (
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x""#,
+                false,
+            ),
+            (r#"name.familyName.x eq "y""#, false),
+            (r#"1abc eq "x""#, false),
+            ("userName eq 5", false),
+            ("userName pr", false),
+            (r#"emails[type eq "work"]"#, false),
+        ];
+        for (text, simple) in cases {
+            let read = simple_comparison(text);
+            assert_eq!(read.is_some(), simple, "{text}");
+            if let Some(read) = read {
+                let parsed = text.parse::<ScimFilter>();
+                assert_eq!(Some(read), parsed.ok(), "{text}");
+            }
+        }
+        let paths = [
+            ("active", true),
+            ("name.familyName", true),
+            ("x-y_z", true),
+            ("true", false),
+            ("name.familyName.x", false),
+            ("name.", false),
+            ("urn:ietf:params:scim:schemas:core:2.0:User:userName", false),
+            (r#"emails[type eq "work"].value"#, false),
+        ];
+        for (text, simple) in paths {
+            let read = plain_attr_path(text);
+            assert_eq!(read.is_some(), simple, "{text}");
+            if let Some(read) = read {
+                let parsed = text.parse::<scim_v2::filter::PatchPath>();
+                assert_eq!(
+                    Some(scim_v2::filter::PatchPath::Attr(read)),
+                    parsed.ok(),
+                    "{text}"
+                );
+            }
+        }
+    }
 
     fn user(text: &str) -> ScimResult<Filter> {
         parse(&SchemaRegistry::builtin(), ResourceKind::User, text)

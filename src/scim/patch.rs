@@ -31,6 +31,7 @@ use scim_v2::filter::{
 use serde_json::{Map, Value};
 
 use super::error::{ScimError, ScimResult};
+use super::filter::plain_attr_path;
 use super::resource::{MemberRef, get_ci, members_from_value, split_qualified};
 use super::schema::{
     AttrType, Attribute, Mutability, PATCH_OP_SCHEMA, ResourceKind, Schema, SchemaRegistry,
@@ -159,10 +160,12 @@ fn parse_operation(op: &Value) -> ScimResult<PatchOperation> {
                 "'path' is longer than {MAX_PATH_LEN} characters"
             )));
         }
-        Some(Value::String(s)) => Some(
-            s.parse::<PatchPath>()
+        Some(Value::String(s)) => Some(match plain_attr_path(s.trim()) {
+            Some(plain) => PatchPath::Attr(plain),
+            None => s
+                .parse::<PatchPath>()
                 .map_err(|e| ScimError::InvalidPath(format!("cannot parse path '{s}': {e}")))?,
-        ),
+        }),
         Some(_) => return Err(ScimError::InvalidSyntax("'path' must be a string".into())),
     };
     let value = get_ci(obj, "value").cloned();
