@@ -157,10 +157,24 @@ pub fn record(store: &Store, entries: &[Exchange]) -> DomainResult<()> {
     Ok(store.write(|conn| store::request_log::insert(conn, entries))?)
 }
 
+/// Entries deleted per write transaction by `purge`.
+const PURGE_BATCH: i64 = 5_000;
+
 /// Deletes entries past their retention; with logging disabled, every entry. Returns how many.
+/// In batches, each its own transaction: a day's log under load is millions of rows, and one
+/// DELETE of them all would hold the write lock (on SQLite, every SCIM write) for as long.
 pub fn purge(store: &Store, retention: Retention, now: NaiveDateTime) -> DomainResult<usize> {
     let cutoff = retention.is_enabled().then(|| retention.cutoff(now));
-    Ok(store.write(|conn| store::request_log::delete_before(conn, cutoff))?)
+    let batch = usize::try_from(PURGE_BATCH).unwrap_or(usize::MAX);
+    let mut total = 0;
+    loop {
+        let deleted =
+            store.write(|conn| store::request_log::delete_before(conn, cutoff, PURGE_BATCH))?;
+        total += deleted;
+        if deleted < batch {
+            return Ok(total);
+        }
+    }
 }
 
 pub fn list(store: &Store, directory: &DirectoryId, query: &LogQuery) -> DomainResult<Vec<Entry>> {

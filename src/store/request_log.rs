@@ -114,17 +114,26 @@ pub fn insert(conn: &mut DbConn, entries: &[Exchange]) -> Result<(), StoreError>
 }
 
 /// Deletes entries received before `cutoff`; `None` deletes them all.
+/// Deletes at most `limit` entries received before `cutoff` (`None`: any), oldest first.
 pub fn delete_before(
     conn: &mut DbConn,
     cutoff: Option<NaiveDateTime>,
+    limit: i64,
 ) -> Result<usize, StoreError> {
-    Ok(match cutoff {
-        Some(cutoff) => {
-            diesel::delete(request_log::table.filter(request_log::received_at.lt(cutoff)))
-                .execute(conn)?
-        }
-        None => diesel::delete(request_log::table).execute(conn)?,
-    })
+    let oldest = request_log::table
+        .select(request_log::id)
+        .order(request_log::received_at)
+        .limit(limit);
+    let ids: Vec<i64> = match cutoff {
+        Some(cutoff) => oldest
+            .filter(request_log::received_at.lt(cutoff))
+            .load(conn)?,
+        None => oldest.load(conn)?,
+    };
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(request_log::table.filter(request_log::id.eq_any(&ids))).execute(conn)?)
 }
 
 pub fn list(
