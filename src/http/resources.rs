@@ -59,7 +59,7 @@ fn rendered_one(
 ) -> Result<(Value, Value), ApiError> {
     state
         .resources()
-        .render(&auth.scope, &[resource], p)?
+        .render(&auth.scope, vec![resource], p)?
         .pop()
         .ok_or_else(|| ApiError::Internal("rendering lost the resource".into()))
 }
@@ -138,7 +138,7 @@ async fn list_with(
         );
         let resources = state
             .resources()
-            .render(&auth.scope, &found.items, &p)?
+            .render(&auth.scope, found.items, &p)?
             .into_iter()
             .map(|(_, projected)| projected)
             .collect();

@@ -64,7 +64,7 @@ pub async fn search_all(
             resources.extend(
                 state
                     .resources()
-                    .render(&auth.scope, &found.items, &user_projection)?
+                    .render(&auth.scope, found.items, &user_projection)?
                     .into_iter()
                     .map(|(_, p)| p),
             );
@@ -79,7 +79,7 @@ pub async fn search_all(
             resources.extend(
                 state
                     .resources()
-                    .render(&auth.scope, &found.items, &group_projection)?
+                    .render(&auth.scope, found.items, &group_projection)?
                     .into_iter()
                     .map(|(_, p)| p),
             );

@@ -24,9 +24,9 @@ pub fn group_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) ->
 
 /// The SCIM representation of a stored group; `members` is `None` when the response leaves
 /// them out, so they were never read.
-pub fn render(group: &DirectoryGroup, members: Option<&[Member]>, base_url: &str) -> Value {
-    let mut doc = match &group.resource {
-        Value::Object(map) => map.clone(),
+pub fn render(group: DirectoryGroup, members: Option<&[Member]>, base_url: &str) -> Value {
+    let mut doc = match group.resource {
+        Value::Object(map) => map,
         _ => Map::new(),
     };
     doc.insert("id".into(), json!(group.id));

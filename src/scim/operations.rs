@@ -312,13 +312,13 @@ impl Resources<'_> {
     pub fn render(
         self,
         scope: &Scope,
-        items: &[Resource],
+        items: Vec<Resource>,
         p: &Projection,
     ) -> OperationResult<Vec<(Value, Value)>> {
         let reg = self.registry;
         let base = self.base_url;
         let (mut user_ids, mut group_ids) = (Vec::new(), Vec::new());
-        for r in items {
+        for r in &items {
             match r {
                 Resource::User(u) => user_ids.push(u.id.to_string()),
                 Resource::Group(g) => group_ids.push(g.id.to_string()),
@@ -332,12 +332,12 @@ impl Resources<'_> {
             None
         };
         items
-            .iter()
+            .into_iter()
             .map(|r| {
                 let (kind, full) = match r {
                     Resource::User(u) => {
                         let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-                        (ResourceKind::User, scim_user::render(u, Some(mine), base))
+                        (ResourceKind::User, scim_user::render(*u, Some(mine), base))
                     }
                     Resource::Group(g) => {
                         let mine = members

@@ -52,9 +52,9 @@ pub fn user_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) -> 
 
 /// The full SCIM representation of a stored user. `groups` are (id, displayName) pairs of the
 /// groups the user belongs to directly, when the response needs them.
-pub fn render(user: &DirectoryUser, groups: Option<&[(String, String)]>, base_url: &str) -> Value {
-    let mut doc = match &user.resource {
-        Value::Object(map) => map.clone(),
+pub fn render(user: DirectoryUser, groups: Option<&[(String, String)]>, base_url: &str) -> Value {
+    let mut doc = match user.resource {
+        Value::Object(map) => map,
         _ => Map::new(),
     };
     doc.insert("id".into(), json!(user.id));
