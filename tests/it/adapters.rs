@@ -112,18 +112,7 @@ async fn seed(c: &Client, n: usize) -> Seed {
 /// cases that fail, not only the first.
 async fn run(backend: Backend, kind: &str, cases: Vec<Case>) {
     let server = TestServer::start(backend).await;
-    let dir = cli_json(
-        &server.db,
-        &[
-            "directory",
-            "create",
-            "--tenant",
-            "acme",
-            "--kind",
-            kind,
-            kind,
-        ],
-    );
+    let dir = create_directory(&server.db, kind, kind);
     let c = server.client.with_token(dir["token"].as_str().unwrap());
     let mut failures = Vec::new();
     for (n, case) in cases.into_iter().enumerate() {
@@ -923,18 +912,7 @@ both_backends!(
     |backend| async move {
         let server = TestServer::start(backend).await;
         let generic = &server.client;
-        let dir = cli_json(
-            &server.db,
-            &[
-                "directory",
-                "create",
-                "--tenant",
-                "acme",
-                "--kind",
-                "entra",
-                "azure",
-            ],
-        );
+        let dir = create_directory(&server.db, "entra", "azure");
         let entra = generic.with_token(dir["token"].as_str().unwrap());
 
         let mut body = user_body("emp1@example.com");
@@ -1000,18 +978,7 @@ both_backends!(each_kind_labels_its_responses, |backend| async move {
         ("okta", "application/scim+json"),
         ("generic", "application/scim+json"),
     ] {
-        let dir = cli_json(
-            &server.db,
-            &[
-                "directory",
-                "create",
-                "--tenant",
-                "acme",
-                "--kind",
-                kind,
-                kind,
-            ],
-        );
+        let dir = create_directory(&server.db, kind, kind);
         let c = server.client.with_token(dir["token"].as_str().unwrap());
         let user = user_body(&format!("label-{kind}@example.com"));
         let requests = [

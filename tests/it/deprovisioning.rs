@@ -141,18 +141,7 @@ both_backends!(
 
 both_backends!(jumpcloud_hard_deletes_by_default, |backend| async move {
     let server = TestServer::start(backend).await;
-    let dir = cli_json(
-        &server.db,
-        &[
-            "directory",
-            "create",
-            "--tenant",
-            "acme",
-            "--kind",
-            "jumpcloud",
-            "jc",
-        ],
-    );
+    let dir = create_directory(&server.db, "jumpcloud", "jc");
     assert_eq!(dir["deprovisioning"]["on_delete"], json!("hard"));
     assert_eq!(dir["deprovisioning"]["retention"], json!("30d"));
     let c = server.client.with_token(dir["token"].as_str().unwrap());

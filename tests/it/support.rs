@@ -144,6 +144,23 @@ pub fn cli_json(db: &TestDb, args: &[&str]) -> Value {
     })
 }
 
+/// `roster directory create --tenant acme --kind KIND NAME`: the directory as JSON, its token
+/// under `token`.
+pub fn create_directory(db: &TestDb, kind: &str, name: &str) -> Value {
+    cli_json(
+        db,
+        &[
+            "directory",
+            "create",
+            "--tenant",
+            "acme",
+            "--kind",
+            kind,
+            name,
+        ],
+    )
+}
+
 /// One SCIM client of one directory.
 #[derive(Clone)]
 pub struct Client {
@@ -275,18 +292,7 @@ impl TestServer {
             String::from_utf8_lossy(&migrated.stderr)
         );
         cli_json(&db, &["tenant", "create", "acme"]);
-        let dir = cli_json(
-            &db,
-            &[
-                "directory",
-                "create",
-                "--tenant",
-                "acme",
-                "--kind",
-                "generic",
-                "main",
-            ],
-        );
+        let dir = create_directory(&db, "generic", "main");
         let token = dir["token"].as_str().expect("token").to_string();
         Self::start_on(db, token, env).await
     }
