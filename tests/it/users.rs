@@ -195,6 +195,24 @@ both_backends!(filters_run_and_page, |backend| async move {
     let none = c.get("/Users?count=0").await;
     assert_eq!(none.body["totalResults"], json!(5));
     assert_eq!(none.body["Resources"], json!([]));
+    // The userName lookup (answered by its own query) pages like any other list, and a
+    // deleted user is not found by it.
+    let lookup = format!(
+        "/Users?filter={}",
+        urlencode(r#"userName eq "User4@example.com""#)
+    );
+    for (paging, total, items) in [("", 1, 1), ("&startIndex=2", 1, 0), ("&count=0", 1, 0)] {
+        let r = c.get(&format!("{lookup}{paging}")).await;
+        assert_eq!(r.body["totalResults"], json!(total), "{paging}: {}", r.body);
+        assert_eq!(
+            r.body["Resources"].as_array().map(Vec::len),
+            Some(items),
+            "{paging}"
+        );
+    }
+    let deleted = c.delete(&format!("/Users/{}", ids[4])).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(c.get(&lookup).await.body["totalResults"], json!(0));
     let searched = c
         .post(
             "/Users/.search",
