@@ -4,10 +4,10 @@ use actix_web::http::header::HeaderValue;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
+use serde_json::Value;
 
 use super::auth::Authed;
 use crate::idp;
-use serde_json::Value;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 

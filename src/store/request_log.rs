@@ -113,7 +113,6 @@ pub fn insert(conn: &mut DbConn, entries: &[Exchange]) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Deletes entries received before `cutoff`; `None` deletes them all.
 /// Deletes at most `limit` entries received before `cutoff` (`None`: any), oldest first.
 pub fn delete_before(
     conn: &mut DbConn,
