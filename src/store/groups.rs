@@ -118,7 +118,7 @@ pub fn list(
         Some(a) => filtered().filter(after(a, GROUPS)),
         None => filtered(),
     };
-    let (rows, total) = page_and_total(
+    page_and_total(
         conn,
         query,
         |conn| {
@@ -131,12 +131,7 @@ pub fn list(
             .load::<GroupView>(conn)
         },
         |conn| filtered().count().get_result(conn),
-    )?;
-    let items = rows
-        .into_iter()
-        .map(DirectoryGroup::try_from)
-        .collect::<Result<_, _>>()?;
-    Ok(Page { total, items })
+    )
 }
 
 /// Locks a live group's row for the rest of the transaction; see `users::lock`. `false` when

@@ -12,7 +12,7 @@ use diesel::sql_types::BigInt;
 
 use super::conn::{DbConn, MultiBackend};
 use super::error::StoreError;
-use crate::domain::query::ListQuery;
+use crate::domain::query::{ListQuery, Page};
 
 /// `query` followed by `LIMIT limit OFFSET offset`; `query` must not have its own.
 #[derive(Debug, Clone)]
@@ -32,14 +32,18 @@ pub fn paged<Q>(query: Q, list: &ListQuery) -> Paged<Q> {
     }
 }
 
-/// One page of a list and the list's total: `load` reads the page (built with `paged`) unless
-/// nothing was asked for, and `count` runs only when the page does not imply the total.
-pub fn page_and_total<R>(
+/// One page of a list, as domain values, and the list's total: `load` reads the page's rows
+/// (built with `paged`) unless nothing was asked for, and `count` runs only when the page does
+/// not imply the total.
+pub fn page_and_total<R, T>(
     conn: &mut DbConn,
     list: &ListQuery,
     load: impl FnOnce(&mut DbConn) -> QueryResult<Vec<R>>,
     count: impl FnOnce(&mut DbConn) -> QueryResult<i64>,
-) -> Result<(Vec<R>, u64), StoreError> {
+) -> Result<Page<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
     let rows = if list.count == 0 {
         Vec::new()
     } else {
@@ -49,7 +53,11 @@ pub fn page_and_total<R>(
         Some(total) => total,
         None => u64::try_from(count(conn)?).unwrap_or(0),
     };
-    Ok((rows, total))
+    let items = rows
+        .into_iter()
+        .map(T::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(Page { total, items })
 }
 
 impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Paged<Q> {

@@ -217,10 +217,12 @@ pub fn list(
             .filter(u::user_name_ci.eq(&user_name_ci));
         let rows: Vec<UserRow> = on_backend!(conn, |c| found.select(UserRow::as_select()).load(c))?;
         let total = u64::try_from(rows.len()).unwrap_or(0);
-        let on_page = query.start_index <= 1 && query.count > 0;
+        let skipped = usize::try_from(query.start_index.saturating_sub(1)).unwrap_or(usize::MAX);
+        let wanted = usize::try_from(query.count).unwrap_or(usize::MAX);
         let items = rows
             .into_iter()
-            .filter(|_| on_page)
+            .skip(skipped)
+            .take(wanted)
             .map(DirectoryUser::try_from)
             .collect::<Result<_, _>>()?;
         return Ok(Page { total, items });
@@ -236,7 +238,7 @@ pub fn list(
         Some(a) => filtered().filter(after(a, USERS)),
         None => filtered(),
     };
-    let (rows, total) = page_and_total(
+    page_and_total(
         conn,
         query,
         |conn| {
@@ -249,12 +251,7 @@ pub fn list(
             .load::<UserRow>(conn)
         },
         |conn| filtered().count().get_result(conn),
-    )?;
-    let items = rows
-        .into_iter()
-        .map(DirectoryUser::try_from)
-        .collect::<Result<_, _>>()?;
-    Ok(Page { total, items })
+    )
 }
 
 pub fn delete(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), StoreError> {
