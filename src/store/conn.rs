@@ -167,9 +167,9 @@ const WAL_CATCH_UP_FRAMES: i32 = 4096;
 /// without bound (3 GB in three minutes of a bulk import). Past `WAL_CATCH_UP_FRAMES` a second
 /// passive checkpoint runs with writers held off and their last group committed: no writer
 /// appends meanwhile, so it copies the few frames the first one left, and the next writer
-/// starts the WAL over
-/// (`journal_size_limit` then shrinks the file). A RESTART checkpoint would do the same but
-/// also wait for every reader, which cost writers p99 stalls of 100-800 ms.
+/// starts the WAL over (`journal_size_limit` then shrinks the file). A RESTART checkpoint
+/// would do the same but also wait for every reader, which cost writers p99 stalls of
+/// 100-800 ms.
 fn checkpoint(conn: &mut SqliteConnection, writers: &GroupCommit) -> Result<(), StoreError> {
     let passive: CheckpointResult =
         diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(conn)?;
