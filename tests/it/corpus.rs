@@ -54,18 +54,7 @@ both_backends!(
                 Some(sequence.kind.as_str()),
                 "{shown}: a sequence lives in the folder of its kind"
             );
-            let dir = cli_json(
-                &server.db,
-                &[
-                    "directory",
-                    "create",
-                    "--tenant",
-                    "acme",
-                    "--kind",
-                    &sequence.kind,
-                    &format!("corpus-{i}"),
-                ],
-            );
+            let dir = create_directory(&server.db, &sequence.kind, &format!("corpus-{i}"));
             let token = dir["token"].as_str().expect("token").to_string();
             let base = server.client.base.clone();
             let report = tokio::task::spawn_blocking(move || {

@@ -58,18 +58,7 @@ both_backends!(
     recorded_traffic_exports_and_replays_cleanly,
     |backend| async move {
         let recorded = TestServer::start(backend).await;
-        let dir = cli_json(
-            &recorded.db,
-            &[
-                "directory",
-                "create",
-                "--tenant",
-                "acme",
-                "--kind",
-                "generic",
-                "prod",
-            ],
-        );
+        let dir = create_directory(&recorded.db, "generic", "prod");
         let token = dir["token"].as_str().expect("token");
         let (users, groups) = (
             corpus("user-lifecycle.json"),
