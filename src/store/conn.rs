@@ -64,6 +64,27 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// Locks the row `$live` selects (a live resource of table module `$t`) for the rest of the
+/// writing transaction; `true` when there is one. On PostgreSQL a write of the same version
+/// waits for, then holds, the row lock. SQLite's writing transaction already shuts out every
+/// other writer, so there only existence is asked, by a cached SELECT (diesel prepares every
+/// UPDATE anew).
+macro_rules! lock_live {
+    ($conn:expr, $live:expr, $t:ident) => {{
+        let live = $live;
+        if let $crate::store::DbConn::Sqlite(_) = $conn {
+            let found: Option<String> = live.select($t::id).get_result($conn).optional()?;
+            Ok(found.is_some())
+        } else {
+            let n = diesel::update(live)
+                .set($t::version.eq($t::version))
+                .execute($conn)?;
+            Ok(n == 1)
+        }
+    }};
+}
+pub(crate) use lock_live;
+
 /// Where the data lives, parsed from `ROSTER_DATABASE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, MultiBackend, insert_rows, on_backend};
+use super::conn::{DbConn, MultiBackend, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
 use super::paging::{page_and_total, paged};
@@ -142,16 +142,7 @@ pub fn lock(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<bool, Stor
         .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(g::directory_id.eq(scope.directory_id.as_str()))
         .filter(g::deleted_at.is_null());
-    if let DbConn::Sqlite(_) = conn {
-        // SQLite's writing transaction already shuts out every other writer, so only
-        // existence is asked, by a cached SELECT (diesel prepares every UPDATE anew).
-        let found: Option<String> = live.select(g::id).get_result(conn).optional()?;
-        return Ok(found.is_some());
-    }
-    let n = diesel::update(live)
-        .set(g::version.eq(g::version))
-        .execute(conn)?;
-    Ok(n == 1)
+    lock_live!(conn, live, g)
 }
 
 /// Writes a group whose row the caller has locked with `lock`. The stored raw body

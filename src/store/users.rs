@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, insert_rows, on_backend};
+use super::conn::{DbConn, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
@@ -116,25 +116,15 @@ pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(
     Ok(())
 }
 
-/// Locks a live user's row for the rest of the transaction (on PostgreSQL a write of the
-/// same value waits for, then holds, the row lock; SQLite has one writer anyway), so what is
-/// read next is the latest committed state. `false` when the directory has no such user.
+/// Locks a live user's row for the rest of the transaction (`lock_live`), so what is read
+/// next is the latest committed state. `false` when the directory has no such user.
 pub fn lock(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<bool, StoreError> {
     let live = u::table
         .filter(u::id.eq(id.as_str()))
         .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
         .filter(u::directory_id.eq(scope.directory_id.as_str()))
         .filter(u::deleted_at.is_null());
-    if let DbConn::Sqlite(_) = conn {
-        // SQLite's writing transaction already shuts out every other writer, so only
-        // existence is asked, by a cached SELECT (diesel prepares every UPDATE anew).
-        let found: Option<String> = live.select(u::id).get_result(conn).optional()?;
-        return Ok(found.is_some());
-    }
-    let n = diesel::update(live)
-        .set(u::version.eq(u::version))
-        .execute(conn)?;
-    Ok(n == 1)
+    lock_live!(conn, live, u)
 }
 
 /// Writes `user` over the stored row if that row is still at `expected_version`; `false` when
