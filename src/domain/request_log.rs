@@ -154,7 +154,7 @@ pub struct LogQuery {
 }
 
 pub fn record(store: &Store, entries: &[Exchange]) -> DomainResult<()> {
-    Ok(store.write(|conn| store::request_log::insert(conn, entries))?)
+    Ok(store.write_request_log(|conn| store::request_log::insert(conn, entries))?)
 }
 
 /// Entries deleted per write transaction by `purge`.
@@ -168,8 +168,9 @@ pub fn purge(store: &Store, retention: Retention, now: NaiveDateTime) -> DomainR
     let batch = usize::try_from(PURGE_BATCH).unwrap_or(usize::MAX);
     let mut total = 0;
     loop {
-        let deleted =
-            store.write(|conn| store::request_log::delete_before(conn, cutoff, PURGE_BATCH))?;
+        let deleted = store.write_request_log(|conn| {
+            store::request_log::delete_before(conn, cutoff, PURGE_BATCH)
+        })?;
         total += deleted;
         if deleted < batch {
             return Ok(total);
@@ -178,12 +179,12 @@ pub fn purge(store: &Store, retention: Retention, now: NaiveDateTime) -> DomainR
 }
 
 pub fn list(store: &Store, directory: &DirectoryId, query: &LogQuery) -> DomainResult<Vec<Entry>> {
-    Ok(store.read(|conn| store::request_log::list(conn, directory, query))?)
+    Ok(store.read_request_log(|conn| store::request_log::list(conn, directory, query))?)
 }
 
 pub fn get(store: &Store, id: i64) -> DomainResult<Entry> {
     store
-        .read(|conn| store::request_log::get(conn, id))?
+        .read_request_log(|conn| store::request_log::get(conn, id))?
         .ok_or_else(|| DomainError::NotFound {
             kind: "request log entry",
             id: id.to_string(),

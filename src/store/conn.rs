@@ -2,8 +2,8 @@
 
 use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -13,6 +13,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::error::StoreError;
 use super::group_commit::GroupCommit;
+use super::log_file;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -271,11 +272,13 @@ pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
 /// The database: a pool for reads and PostgreSQL writes, plus on SQLite, which has a single
-/// writer, one writing connection that commits writes in groups (`GroupCommit`).
+/// writer, one writing connection that commits writes in groups (`GroupCommit`), and the
+/// connection to the request log's own file (`log_file`).
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
     writers: Option<Arc<GroupCommit>>,
+    request_log: Option<Mutex<DbConn>>,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -304,6 +307,10 @@ impl Store {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Connect(e.to_string()))?;
+        let request_log = match &url {
+            DatabaseUrl::Sqlite(path) => Some(Mutex::new(log_file::open(path)?)),
+            DatabaseUrl::Postgres(_) => None,
+        };
         let checkpointer = match (&url, &writers) {
             (DatabaseUrl::Sqlite(path), Some(writers)) => Some(Checkpointer::start(
                 &path.to_string_lossy(),
@@ -315,6 +322,7 @@ impl Store {
             pool,
             url,
             writers,
+            request_log,
             _checkpointer: checkpointer,
         })
     }
@@ -334,7 +342,11 @@ impl Store {
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|v| v.iter().map(|m| m.to_string()).collect()),
         };
-        applied.map_err(|e| StoreError::Migration(e.to_string()))
+        let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
+        if let DatabaseUrl::Sqlite(path) = &self.url {
+            log_file::move_out_of(&mut conn, path)?;
+        }
+        Ok(applied)
     }
 
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
@@ -376,6 +388,36 @@ impl Store {
         f()
     }
 
+    /// Runs `f` on the request log, as `read` would. On SQLite, on the connection to the log's
+    /// own file (`log_file`).
+    pub fn read_request_log<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        match &self.request_log {
+            Some(log) => f(&mut *lock_log(log)?),
+            None => self.read(f),
+        }
+    }
+
+    /// Runs `f` on the request log in one transaction, as `write` would. On SQLite, on the
+    /// connection to the log's own file, apart from the writers of directory data.
+    pub fn write_request_log<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        match &self.request_log {
+            Some(log) => lock_log(log)?.transaction(f),
+            None => self.write(f),
+        }
+    }
+
     /// Brings PostgreSQL's planner statistics up to date after a bulk import. Without them
     /// (autovacuum lags behind an import, or is off) it plans lookups on whichever index
     /// mentions the directory and scans the whole directory per page. SQLite needs nothing:
@@ -404,6 +446,11 @@ impl Store {
         let conn: &mut DbConn = &mut pooled;
         conn.transaction(f)
     }
+}
+
+fn lock_log(log: &Mutex<DbConn>) -> Result<std::sync::MutexGuard<'_, DbConn>, StoreError> {
+    log.lock()
+        .map_err(|_| StoreError::Pool("the request log connection was poisoned".into()))
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod filter;
 pub mod google;
 pub mod group_commit;
 pub mod groups;
+pub mod log_file;
 pub mod paging;
 pub mod request_log;
 pub mod schema;

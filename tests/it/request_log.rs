@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -233,3 +235,59 @@ both_backends!(
         entries(&server.db, "main", 0).await;
     }
 );
+
+/// A SQLite database from before the log had a file of its own (`<db>-requests`) keeps its
+/// entries: the next start moves them there, drops the old table, and ids go on increasing.
+#[tokio::test]
+async fn a_sqlite_log_moves_out_to_its_own_file() {
+    let server = TestServer::start(Backend::Sqlite).await;
+    let token = server.client.token.clone();
+    assert_eq!(server.client.get("/Users").await.status, StatusCode::OK);
+    let before = entries(&server.db, "main", 1).await;
+    let db = server.stop();
+
+    let main = db
+        .url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_string();
+    let log = format!("{main}-requests");
+    let mut conn = SqliteConnection::establish(&main).expect("open the database");
+    conn.batch_execute(&format!(
+        "ATTACH DATABASE '{log}' AS requests; \
+         CREATE TABLE main.request_log AS SELECT * FROM requests.request_log; \
+         DETACH DATABASE requests;"
+    ))
+    .expect("put the entries back into the main file");
+    drop(conn);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{log}{suffix}"));
+    }
+
+    let server = TestServer::start_on(db, token, &[]).await;
+    let moved = entries(&server.db, "main", 1).await;
+    assert_eq!(moved, before, "the entry moved unchanged");
+    let mut conn = SqliteConnection::establish(&main).expect("open the database");
+    let left: Vec<String> = diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'request_log'",
+    )
+    .load::<TableName>(&mut conn)
+    .expect("read the schema")
+    .into_iter()
+    .map(|t| t.name)
+    .collect();
+    assert!(left.is_empty(), "the main file keeps no request log");
+
+    assert_eq!(server.client.get("/Groups").await.status, StatusCode::OK);
+    let after = entries(&server.db, "main", 2).await;
+    assert!(
+        after[1]["id"].as_i64() > before[0]["id"].as_i64(),
+        "{after:?}"
+    );
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}

@@ -92,7 +92,14 @@ impl Drop for TestDb {
         match self.backend {
             Backend::Sqlite => {
                 if let Some(file) = &self.file {
-                    for suffix in ["", "-wal", "-shm"] {
+                    for suffix in [
+                        "",
+                        "-wal",
+                        "-shm",
+                        "-requests",
+                        "-requests-wal",
+                        "-requests-shm",
+                    ] {
                         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
                     }
                 }
