@@ -1,5 +1,9 @@
 //! Bearer tokens: a recognisable prefix and 32 random bytes, kept only as SHA-256.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use chrono::NaiveDateTime;
 use rand::RngCore;
 use serde::Serialize;
@@ -106,26 +110,82 @@ pub fn revoke(store: &Store, id: &TokenId, now: NaiveDateTime) -> DomainResult<(
     }
 }
 
+/// How long a token found live is trusted without asking the database again: a revoked token
+/// is refused at most this long after `roster token revoke`, on every instance.
+pub const RECHECK_AFTER: Duration = Duration::from_secs(1);
+
+/// Tokens recently found live, by the SHA-256 of the token. An identity provider sends its
+/// requests in a steady stream on one token, and looking the token up was a tenth of a GET by
+/// id's time (on PostgreSQL a round trip of its own); trusted for `RECHECK_AFTER`, it is
+/// looked up about once a second instead. Only live tokens are kept, so presenting made-up
+/// tokens cannot fill it, and it holds at most `CAPACITY` of them.
+pub struct RecentTokens {
+    found: Mutex<HashMap<[u8; 32], (Instant, Scope, DirectoryKind)>>,
+    recheck_after: Duration,
+}
+
+const CAPACITY: usize = 1024;
+
+impl RecentTokens {
+    pub fn new(recheck_after: Duration) -> RecentTokens {
+        RecentTokens {
+            found: Mutex::new(HashMap::new()),
+            recheck_after,
+        }
+    }
+
+    fn get(&self, digest: &[u8; 32], now: Instant) -> Option<(Scope, DirectoryKind)> {
+        let found = self.found.lock().ok()?;
+        let (at, scope, kind) = found.get(digest)?;
+        (now.duration_since(*at) < self.recheck_after).then(|| (scope.clone(), *kind))
+    }
+
+    fn remember(&self, digest: [u8; 32], now: Instant, scope: &Scope, kind: DirectoryKind) {
+        if let Ok(mut found) = self.found.lock() {
+            if found.len() >= CAPACITY && !found.contains_key(&digest) {
+                found.retain(|_, (at, _, _)| now.duration_since(*at) < self.recheck_after);
+                if found.len() >= CAPACITY {
+                    found.clear();
+                }
+            }
+            found.insert(digest, (now, scope.clone(), kind));
+        }
+    }
+}
+
 /// The directory a presented bearer token belongs to, if it is a live token.
 pub fn authenticate(
     store: &Store,
+    recent: &RecentTokens,
     presented: &str,
 ) -> DomainResult<Option<(Scope, DirectoryKind)>> {
     if !presented.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let presented_hash = hash(presented);
+    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    let now = Instant::now();
+    // Found by its digest, like the database's index finds it: timing can tell an attacker
+    // at most how much of a digest they matched, which SHA-256 turns into nothing about a
+    // token.
+    if let Some(known) = recent.get(&digest, now) {
+        return Ok(Some(known));
+    }
+    let presented_hash = hex::encode(digest);
     let found = store.read(|conn| store::tokens::find_live(conn, &presented_hash))?;
     // The row was found by its hash; comparing again in constant time keeps the final decision
     // free of timing differences whatever the database's index lookup does.
-    Ok(found.and_then(|stored| {
+    let live = found.and_then(|stored| {
         let same: bool = stored
             .hash
             .as_bytes()
             .ct_eq(presented_hash.as_bytes())
             .into();
         same.then_some((stored.scope, stored.kind))
-    }))
+    });
+    if let Some((scope, kind)) = &live {
+        recent.remember(digest, now, scope, *kind);
+    }
+    Ok(live)
 }
 
 #[cfg(test)]
@@ -142,5 +202,38 @@ mod tests {
         assert!(!format!("{a:?}").contains(&a.expose()[TOKEN_PREFIX.len()..]));
         assert_eq!(hash(a.expose()).len(), 64);
         assert_ne!(hash(a.expose()), a.expose());
+    }
+
+    #[test]
+    fn recent_tokens_are_trusted_for_a_while_and_bounded() {
+        let scope = Scope {
+            tenant_id: TenantId::from_raw("t".to_string()),
+            directory_id: DirectoryId::from_raw("d".to_string()),
+        };
+        let recent = RecentTokens::new(Duration::from_secs(1));
+        let start = Instant::now();
+        let digest = |i: usize| -> [u8; 32] { Sha256::digest(i.to_be_bytes()).into() };
+        assert!(recent.get(&digest(0), start).is_none());
+        recent.remember(digest(0), start, &scope, DirectoryKind::Okta);
+        let later = |ms| start + Duration::from_millis(ms);
+        for (at, trusted) in [(0, true), (999, true), (1000, false), (5000, false)] {
+            assert_eq!(
+                recent.get(&digest(0), later(at)).is_some(),
+                trusted,
+                "{at} ms after it was found"
+            );
+        }
+        assert_eq!(
+            recent
+                .get(&digest(0), start)
+                .map(|(s, k)| (s.directory_id, k)),
+            Some((scope.directory_id.clone(), DirectoryKind::Okta))
+        );
+        for i in 1..=CAPACITY {
+            recent.remember(digest(i), later(2000), &scope, DirectoryKind::Generic);
+        }
+        let held = recent.found.lock().unwrap().len();
+        assert!(held <= CAPACITY, "{held} entries");
+        assert!(recent.get(&digest(CAPACITY), later(2000)).is_some());
     }
 }

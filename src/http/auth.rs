@@ -44,7 +44,11 @@ impl FromRequest for Authed {
             // One indexed read: on SQLite it runs right here, like any small read.
             let reader = state.clone();
             let found = small_read(&reader, true, move || {
-                Ok(token::authenticate(&state.store, &presented)?)
+                Ok(token::authenticate(
+                    &state.store,
+                    &state.recent_tokens,
+                    &presented,
+                )?)
             })
             .await?;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;

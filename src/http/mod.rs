@@ -32,6 +32,7 @@ pub struct AppState {
     pub cursor_key: crate::scim::cursor::CursorKey,
     /// Where SCIM exchanges are recorded; `None` when the request log is disabled.
     pub request_log: Option<request_log::Recorder>,
+    pub recent_tokens: crate::domain::token::RecentTokens,
 }
 
 impl AppState {
