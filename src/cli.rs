@@ -739,7 +739,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         registry,
         base_url,
         max_body_bytes: ctx.config.max_body_bytes,
-        recent_tokens: crate::domain::token::RecentTokens::new(crate::domain::token::RECHECK_AFTER),
+        recent_tokens: crate::domain::token::RecentTokens::default(),
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())

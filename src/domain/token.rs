@@ -119,31 +119,24 @@ pub const RECHECK_AFTER: Duration = Duration::from_secs(1);
 /// id's time (on PostgreSQL a round trip of its own); trusted for `RECHECK_AFTER`, it is
 /// looked up about once a second instead. Only live tokens are kept, so presenting made-up
 /// tokens cannot fill it, and it holds at most `CAPACITY` of them.
+#[derive(Default)]
 pub struct RecentTokens {
     found: Mutex<HashMap<[u8; 32], (Instant, Scope, DirectoryKind)>>,
-    recheck_after: Duration,
 }
 
 const CAPACITY: usize = 1024;
 
 impl RecentTokens {
-    pub fn new(recheck_after: Duration) -> RecentTokens {
-        RecentTokens {
-            found: Mutex::new(HashMap::new()),
-            recheck_after,
-        }
-    }
-
     fn get(&self, digest: &[u8; 32], now: Instant) -> Option<(Scope, DirectoryKind)> {
         let found = self.found.lock().ok()?;
         let (at, scope, kind) = found.get(digest)?;
-        (now.duration_since(*at) < self.recheck_after).then(|| (scope.clone(), *kind))
+        (now.duration_since(*at) < RECHECK_AFTER).then(|| (scope.clone(), *kind))
     }
 
     fn remember(&self, digest: [u8; 32], now: Instant, scope: &Scope, kind: DirectoryKind) {
         if let Ok(mut found) = self.found.lock() {
             if found.len() >= CAPACITY && !found.contains_key(&digest) {
-                found.retain(|_, (at, _, _)| now.duration_since(*at) < self.recheck_after);
+                found.retain(|_, (at, _, _)| now.duration_since(*at) < RECHECK_AFTER);
                 if found.len() >= CAPACITY {
                     found.clear();
                 }
@@ -210,12 +203,13 @@ mod tests {
             tenant_id: TenantId::from_raw("t".to_string()),
             directory_id: DirectoryId::from_raw("d".to_string()),
         };
-        let recent = RecentTokens::new(Duration::from_secs(1));
+        let recent = RecentTokens::default();
         let start = Instant::now();
         let digest = |i: usize| -> [u8; 32] { Sha256::digest(i.to_be_bytes()).into() };
         assert!(recent.get(&digest(0), start).is_none());
         recent.remember(digest(0), start, &scope, DirectoryKind::Okta);
         let later = |ms| start + Duration::from_millis(ms);
+        assert_eq!(RECHECK_AFTER, Duration::from_secs(1));
         for (at, trusted) in [(0, true), (999, true), (1000, false), (5000, false)] {
             assert_eq!(
                 recent.get(&digest(0), later(at)).is_some(),
