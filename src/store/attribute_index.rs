@@ -11,7 +11,7 @@ use crate::domain::index::{IndexedValue, fold_case};
 use crate::domain::tenancy::Scope;
 
 #[derive(Insertable)]
-#[diesel(table_name = attribute_values)]
+#[diesel(table_name = attribute_values, treat_none_as_default_value = false)]
 struct ValueRow<'a> {
     directory_id: &'a str,
     resource_id: &'a str,

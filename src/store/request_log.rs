@@ -13,7 +13,7 @@ use crate::domain::ids::{DirectoryId, TenantId};
 use crate::domain::request_log::{Entry, Exchange, LogQuery};
 
 #[derive(Insertable)]
-#[diesel(table_name = request_log)]
+#[diesel(table_name = request_log, treat_none_as_default_value = false)]
 struct NewRow<'a> {
     tenant_id: &'a str,
     directory_id: &'a str,

@@ -16,7 +16,7 @@ use crate::domain::user::{DirectoryUser, UserProfile, UserState};
 /// A user row as written and read; the raw body is written beside it and never read back
 /// by the server.
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = u, treat_none_as_null = true)]
+#[diesel(table_name = u, treat_none_as_null = true, treat_none_as_default_value = false)]
 struct UserRow {
     id: String,
     tenant_id: String,
