@@ -3,7 +3,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::Value;
 
 use super::AppState;
 use super::auth::Authed;
@@ -17,7 +16,7 @@ use crate::domain::clock;
 use crate::idp::{self, PatchReply};
 use crate::scim::list::{ListParams, list_response, next_cursor};
 use crate::scim::meta::etag;
-use crate::scim::operations::Resource;
+use crate::scim::operations::{Rendered, Resource};
 use crate::scim::resource::Projection;
 use crate::scim::schema::ResourceKind;
 
@@ -56,7 +55,7 @@ fn rendered_one(
     auth: &Authed,
     resource: Resource,
     p: &Projection,
-) -> Result<(Value, Value), ApiError> {
+) -> Result<Rendered, ApiError> {
     state
         .resources()
         .render(&auth.scope, vec![resource], p)?
@@ -74,12 +73,12 @@ pub async fn create(
     idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
-    let (full, projected) = blocking(move || {
+    let rendered = blocking(move || {
         let created = state.resources().create(&auth.scope, kind, &body.0, now)?;
         rendered_one(&state, &auth, created, &p)
     })
     .await?;
-    Ok(response::resource(StatusCode::CREATED, &full, &projected))
+    Ok(response::resource(StatusCode::CREATED, &rendered))
 }
 
 pub async fn get(
@@ -102,7 +101,7 @@ pub async fn get(
     })
     .await?;
     Ok(match read {
-        Ok((full, projected)) => response::resource(StatusCode::OK, &full, &projected),
+        Ok(rendered) => response::resource(StatusCode::OK, &rendered),
         // Not an error: the client's copy is current (RFC 7232 §4.1 keeps the ETag).
         Err(version) => HttpResponse::NotModified()
             .insert_header((header::ETAG, etag(version)))
@@ -140,7 +139,7 @@ async fn list_with(
             .resources()
             .render(&auth.scope, found.items, &p)?
             .into_iter()
-            .map(|(_, projected)| projected)
+            .map(|rendered| rendered.body)
             .collect();
         Ok(list_response(
             found.total,
@@ -190,7 +189,7 @@ pub async fn replace(
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
     let expected = if_match(&req);
-    let (full, projected) = blocking(move || {
+    let rendered = blocking(move || {
         let replaced = state.resources().replace(
             &auth.scope,
             kind,
@@ -203,7 +202,7 @@ pub async fn replace(
         rendered_one(&state, &auth, replaced, &p)
     })
     .await?;
-    Ok(response::resource(StatusCode::OK, &full, &projected))
+    Ok(response::resource(StatusCode::OK, &rendered))
 }
 
 pub async fn modify(
@@ -233,7 +232,7 @@ pub async fn modify(
     })
     .await?;
     Ok(match outcome {
-        Ok((full, projected)) => response::resource(StatusCode::OK, &full, &projected),
+        Ok(rendered) => response::resource(StatusCode::OK, &rendered),
         Err(version) => HttpResponse::NoContent()
             .insert_header((header::ETAG, etag(version)))
             .finish(),

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::auth::Authed;
 use crate::idp;
+use crate::scim::operations::Rendered;
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
@@ -38,22 +39,24 @@ pub async fn media_type_for_adapter(
 pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
-        .body(body.to_string())
+        .body(json_bytes(body))
 }
 
 /// A single resource, with `ETag` from `meta.version` and, on 201, `Location` from
-/// `meta.location` (taken from the full rendering, before any projection).
-pub fn resource(status: StatusCode, full: &Value, projected: &Value) -> HttpResponse {
+/// `meta.location`.
+pub fn resource(status: StatusCode, rendered: &Rendered) -> HttpResponse {
     let mut r = HttpResponse::build(status);
     r.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-    if let Some(version) = full.pointer("/meta/version").and_then(Value::as_str) {
-        r.insert_header((header::ETAG, version));
+    if let Some(version) = &rendered.version {
+        r.insert_header((header::ETAG, version.as_str()));
     }
-    if let (StatusCode::CREATED, Some(location)) = (
-        status,
-        full.pointer("/meta/location").and_then(Value::as_str),
-    ) {
-        r.insert_header((header::LOCATION, location));
+    if let (StatusCode::CREATED, Some(location)) = (status, &rendered.location) {
+        r.insert_header((header::LOCATION, location.as_str()));
     }
-    r.body(projected.to_string())
+    r.body(json_bytes(&rendered.body))
+}
+
+/// Serialized straight into bytes, not through `Value::to_string`'s `fmt::Display` adapter.
+fn json_bytes(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap_or_default()
 }

@@ -66,7 +66,7 @@ pub async fn search_all(
                     .resources()
                     .render(&auth.scope, found.items, &user_projection)?
                     .into_iter()
-                    .map(|(_, p)| p),
+                    .map(|rendered| rendered.body),
             );
         }
         let mut group_total = 0;
@@ -81,7 +81,7 @@ pub async fn search_all(
                     .resources()
                     .render(&auth.scope, found.items, &group_projection)?
                     .into_iter()
-                    .map(|(_, p)| p),
+                    .map(|rendered| rendered.body),
             );
         }
         Ok((resources, user_total, group_total))

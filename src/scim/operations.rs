@@ -21,6 +21,14 @@ use crate::domain::tenancy::Scope;
 use crate::domain::user::{self, DirectoryUser};
 use crate::store::Store;
 
+/// A resource ready to send: its body under the request's projection, and what the `ETag` and
+/// `Location` headers need from its `meta`, which the projection may leave out.
+pub struct Rendered {
+    pub body: Value,
+    pub version: Option<String>,
+    pub location: Option<String>,
+}
+
 /// Why an operation failed: the request broke the protocol, or the domain refused it.
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -314,7 +322,7 @@ impl Resources<'_> {
         scope: &Scope,
         items: Vec<Resource>,
         p: &Projection,
-    ) -> OperationResult<Vec<(Value, Value)>> {
+    ) -> OperationResult<Vec<Rendered>> {
         let reg = self.registry;
         let base = self.base_url;
         let (mut user_ids, mut group_ids) = (Vec::new(), Vec::new());
@@ -346,8 +354,13 @@ impl Resources<'_> {
                         (ResourceKind::Group, scim_group::render(g, mine, base))
                     }
                 };
-                let projected = project(reg, kind, &full, p);
-                Ok((full, projected))
+                let meta = |name: &str| full["meta"][name].as_str().map(str::to_string);
+                let (version, location) = (meta("version"), meta("location"));
+                Ok(Rendered {
+                    body: project(reg, kind, full, p),
+                    version,
+                    location,
+                })
             })
             .collect()
     }

@@ -650,49 +650,49 @@ enum Selection<'p> {
 pub fn project(
     reg: &SchemaRegistry,
     kind: ResourceKind,
-    resource: &Value,
+    resource: Value,
     projection: &Projection,
 ) -> Value {
     let Value::Object(obj) = resource else {
-        return resource.clone();
+        return resource;
     };
     let mut out = Map::new();
     for (key, value) in obj {
         if key.eq_ignore_ascii_case("schemas") {
-            out.insert(key.clone(), value.clone());
+            out.insert(key, value);
             continue;
         }
-        if let Some(ext) = reg.extension(kind, key) {
+        if let Some(ext) = reg.extension(kind, &key) {
             let Value::Object(inner) = value else {
                 continue;
             };
             let mut projected = Map::new();
             for (k, v) in inner {
-                let Some(attr) = ext.attribute(k) else {
+                let Some(attr) = ext.attribute(&k) else {
                     continue;
                 };
                 let path = ext_path(ext, attr);
                 let sel = select(attr, &path, Some(&ext.id), projection);
                 if let Some(pv) = apply_selection(attr, v, &sel) {
-                    projected.insert(k.clone(), pv);
+                    projected.insert(k, pv);
                 }
             }
             if !projected.is_empty() {
-                out.insert(key.clone(), Value::Object(projected));
+                out.insert(key, Value::Object(projected));
             }
             continue;
         }
-        match reg.resolve(kind, None, key, None) {
+        match reg.resolve(kind, None, &key, None) {
             Some(r) if r.is_core => {
                 let sel = select(r.attr, &r.attr.name, None, projection);
                 if let Some(pv) = apply_selection(r.attr, value, &sel) {
-                    out.insert(key.clone(), pv);
+                    out.insert(key, pv);
                 }
             }
             // Not described by any schema: only a full (default) response carries it.
             _ => {
                 if matches!(projection, Projection::Default | Projection::Exclude(_)) {
-                    out.insert(key.clone(), value.clone());
+                    out.insert(key, value);
                 }
             }
         }
@@ -746,12 +746,12 @@ fn select<'p>(
     }
 }
 
-fn apply_selection(attr: &Attribute, value: &Value, sel: &Selection<'_>) -> Option<Value> {
+fn apply_selection(attr: &Attribute, value: Value, sel: &Selection<'_>) -> Option<Value> {
     if matches!(sel, Selection::Drop) {
         return None;
     }
     if attr.kind != AttrType::Complex {
-        return Some(value.clone());
+        return Some(value);
     }
     let keep_sub = |key: &str| -> bool {
         let Some(sub) = attr.sub_attribute(key) else {
@@ -772,27 +772,23 @@ fn apply_selection(attr: &Attribute, value: &Value, sel: &Selection<'_>) -> Opti
             Selection::AllBut(list) => sub.returned == Returned::Default && !named(list),
         }
     };
-    let filter_obj = |obj: &Map<String, Value>| -> Option<Value> {
-        let kept: Map<String, Value> = obj
-            .iter()
-            .filter(|(k, _)| keep_sub(k))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    let filter_obj = |obj: Map<String, Value>| -> Option<Value> {
+        let kept: Map<String, Value> = obj.into_iter().filter(|(k, _)| keep_sub(k)).collect();
         (!kept.is_empty()).then_some(Value::Object(kept))
     };
     match value {
         Value::Object(obj) => filter_obj(obj),
         Value::Array(items) => {
             let kept: Vec<Value> = items
-                .iter()
+                .into_iter()
                 .filter_map(|item| match item {
                     Value::Object(obj) => filter_obj(obj),
-                    other => Some(other.clone()),
+                    other => Some(other),
                 })
                 .collect();
             (!kept.is_empty()).then_some(Value::Array(kept))
         }
-        other => Some(other.clone()),
+        other => Some(other),
     }
 }
 
@@ -1224,7 +1220,7 @@ mod tests {
         for (attrs, excl, want) in cases {
             let p = Projection::parse(&r, ResourceKind::User, attrs, excl).unwrap();
             assert_eq!(
-                project(&r, ResourceKind::User, &full, &p),
+                project(&r, ResourceKind::User, full.clone(), &p),
                 want,
                 "{attrs:?} {excl:?}"
             );
@@ -1277,7 +1273,7 @@ mod tests {
                            "members": [{"value": "u1", "display": "U"}]});
         let p = Projection::parse(&r, ResourceKind::Group, Some("members.value"), None).unwrap();
         assert_eq!(
-            project(&r, ResourceKind::Group, &group, &p),
+            project(&r, ResourceKind::Group, group, &p),
             json!({"schemas": [GROUP_SCHEMA], "id": "g1", "members": [{"value": "u1"}]})
         );
     }
