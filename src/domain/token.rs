@@ -61,7 +61,11 @@ pub struct StoredToken {
 }
 
 pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(digest(secret))
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 fn generate() -> TokenSecret {
@@ -155,7 +159,7 @@ pub fn authenticate(
     if !presented.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+    let digest = digest(presented);
     let now = Instant::now();
     // Found by its digest, like the database's index finds it: timing can tell an attacker
     // at most how much of a digest they matched, which SHA-256 turns into nothing about a

@@ -511,32 +511,23 @@ fn lock_log(log: &Mutex<DbConn>) -> Result<std::sync::MutexGuard<'_, DbConn>, St
 mod tests {
     use super::*;
 
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-
     fn settings(conn: &mut DbConn) -> Result<i64, StoreError> {
-        let c: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM settings").get_result(conn)?;
-        Ok(c.n)
+        Ok(crate::store::schema::settings::table
+            .count()
+            .get_result(conn)?)
     }
 
     #[test]
     fn reads_on_the_calling_thread_share_one_snapshot() {
-        let path =
-            std::env::temp_dir().join(format!("roster-snapshot-{}.db", uuid::Uuid::new_v4()));
-        let store = Store::open(&format!("sqlite://{}", path.display())).unwrap();
+        // A directory of its own, so the database's companion files go with it.
+        let dir = std::env::temp_dir().join(format!("roster-snapshot-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.join("r.db").display())).unwrap();
         store.migrate().unwrap();
+        let now = crate::domain::clock::now();
         let insert = |name: &str| {
             store
-                .write(|c| {
-                    diesel::sql_query(format!(
-                        "INSERT INTO settings (name, value, created_at) VALUES ('{name}', 'v', '2026-11-24 00:00:00')"
-                    ))
-                    .execute(c)
-                    .map_err(StoreError::from)
-                })
+                .write(|c| crate::store::settings::insert(c, name, "v", now))
                 .unwrap();
         };
         insert("before");
@@ -553,18 +544,7 @@ mod tests {
         assert_eq!(store.reading_here(|| store.read(settings)).unwrap(), 2);
         assert_eq!(store.read(settings).unwrap(), 2);
         drop(store);
-        for suffix in [
-            "",
-            "-wal",
-            "-shm",
-            "-requests",
-            "-requests-wal",
-            "-requests-shm",
-        ] {
-            let mut file = path.clone().into_os_string();
-            file.push(suffix);
-            let _ = std::fs::remove_file(file);
-        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
