@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::document::Document;
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, GroupId, TenantId};
@@ -64,7 +65,7 @@ pub struct DirectoryGroup {
     pub directory_id: DirectoryId,
     pub display_name: String,
     pub external_id: Option<String>,
-    pub resource: Value,
+    pub resource: Document,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -112,7 +113,7 @@ pub fn create(
         directory_id: scope.directory_id.clone(),
         display_name: write.display_name,
         external_id: write.external_id,
-        resource: write.resource,
+        resource: Document::from_value(&write.resource),
         version: 1,
         created_at: now,
         updated_at: now,
@@ -196,14 +197,15 @@ where
                 .collect();
             let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             let mut next = current.clone();
+            let mut attributes_changed = false;
             if let Some(w) = &write {
+                attributes_changed = w.display_name != current.display_name
+                    || w.external_id != current.external_id
+                    || !current.resource.holds(&w.resource);
                 next.display_name = w.display_name.clone();
                 next.external_id = w.external_id.clone();
-                next.resource = w.resource.clone();
+                next.resource = Document::from_value(&w.resource);
             }
-            let attributes_changed = next.display_name != current.display_name
-                || next.external_id != current.external_id
-                || next.resource != current.resource;
             if !attributes_changed && events.is_empty() {
                 return Ok(current);
             }

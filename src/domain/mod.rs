@@ -2,6 +2,7 @@
 //! Google puller use. No HTTP and no SQL here.
 
 pub mod clock;
+pub mod document;
 pub mod error;
 pub mod event;
 pub mod group;

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::document::Document;
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::UserId;
@@ -87,7 +88,7 @@ pub struct DirectoryUser {
     #[serde(flatten)]
     pub profile: UserProfile,
     pub state: UserState,
-    pub resource: Value,
+    pub resource: Document,
     pub version: i64,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -141,7 +142,7 @@ pub fn create_many(
                 directory_id: scope.directory_id.clone(),
                 state: UserState::of(write.profile.active),
                 profile: write.profile,
-                resource: write.resource,
+                resource: Document::from_value(&write.resource),
                 version: 1,
                 created_at: now,
                 updated_at: now,
@@ -211,13 +212,13 @@ where
             let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let write = change(&current).map_err(TxError::Change)?;
-            if write.profile == current.profile && write.resource == current.resource {
+            if write.profile == current.profile && current.resource.holds(&write.resource) {
                 return Ok(current);
             }
             let next = DirectoryUser {
                 state: UserState::of(write.profile.active),
                 profile: write.profile,
-                resource: write.resource,
+                resource: Document::from_value(&write.resource),
                 version: current.version + 1,
                 updated_at: now,
                 ..current.clone()
@@ -330,7 +331,7 @@ fn remove(
                 version: user.version + 1,
                 updated_at: now,
                 deleted_at: Some(now),
-                ..inactive(user)
+                ..inactive(user)?
             };
             store::users::update(conn, &gone, &Value::Null, user.version)?;
             gone
@@ -341,20 +342,20 @@ fn remove(
 }
 
 /// `user` with `active` false in its columns and in its resource.
-fn inactive(user: &DirectoryUser) -> DirectoryUser {
-    let mut resource = user.resource.clone();
+fn inactive(user: &DirectoryUser) -> DomainResult<DirectoryUser> {
+    let mut resource = user.resource.value()?;
     if let Value::Object(doc) = &mut resource {
         doc.insert("active".into(), Value::Bool(false));
     }
-    DirectoryUser {
+    Ok(DirectoryUser {
         state: UserState::Inactive,
         profile: UserProfile {
             active: false,
             ..user.profile.clone()
         },
-        resource,
+        resource: Document::from_value(&resource),
         ..user.clone()
-    }
+    })
 }
 
 /// Deactivates the active users among `ids` that no longer belong to any group, when the
@@ -386,7 +387,7 @@ pub(crate) fn deactivate_if_groupless(
         let next = DirectoryUser {
             version: current.version + 1,
             updated_at: now,
-            ..inactive(&current)
+            ..inactive(&current)?
         };
         store::users::update(conn, &next, &Value::Null, current.version)?;
         store::attribute_index::set_value(conn, scope, "User", id.as_str(), "active", "false")?;

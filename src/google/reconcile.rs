@@ -317,7 +317,9 @@ impl Reconciler<'_> {
                     new_users.push((id.to_string(), write));
                     Ok(())
                 }
-                Some(cur) if cur.profile == write.profile && cur.resource == write.resource => {
+                Some(cur)
+                    if cur.profile == write.profile && cur.resource.holds(&write.resource) =>
+                {
                     Ok(())
                 }
                 Some(cur) => user::update(self.store, &self.scope, &cur.id, None, now, |_| {
@@ -419,7 +421,7 @@ impl Reconciler<'_> {
                 Some(cur)
                     if cur.display_name == write.display_name
                         && cur.external_id == write.external_id
-                        && cur.resource == write.resource =>
+                        && cur.resource.holds(&write.resource) =>
                 {
                     cur.id.to_string()
                 }

@@ -14,7 +14,7 @@ use super::request::{
 use super::response;
 use crate::domain::clock;
 use crate::idp::{self, PatchReply};
-use crate::scim::list::{ListParams, list_response, next_cursor};
+use crate::scim::list::{ListParams, list_text, next_cursor};
 use crate::scim::meta::etag;
 use crate::scim::operations::{Rendered, Resource};
 use crate::scim::resource::Projection;
@@ -78,7 +78,7 @@ pub async fn create(
         rendered_one(&state, &auth, created, &p)
     })
     .await?;
-    Ok(response::resource(StatusCode::CREATED, &rendered))
+    Ok(response::resource(StatusCode::CREATED, rendered))
 }
 
 pub async fn get(
@@ -101,7 +101,7 @@ pub async fn get(
     })
     .await?;
     Ok(match read {
-        Ok(rendered) => response::resource(StatusCode::OK, &rendered),
+        Ok(rendered) => response::resource(StatusCode::OK, rendered),
         // Not an error: the client's copy is current (RFC 7232 §4.1 keeps the ETag).
         Err(version) => HttpResponse::NotModified()
             .insert_header((header::ETAG, etag(version)))
@@ -135,22 +135,22 @@ async fn list_with(
             &state.cursor_key,
             now,
         );
-        let resources = state
+        let resources: Vec<String> = state
             .resources()
             .render(&auth.scope, found.items, &p)?
             .into_iter()
             .map(|rendered| rendered.body)
             .collect();
-        Ok(list_response(
+        Ok(list_text(
             found.total,
             start_index,
-            resources,
+            &resources,
             &paging,
             next,
         ))
     })
     .await?;
-    Ok(response::scim(StatusCode::OK, &body))
+    Ok(response::scim_text(StatusCode::OK, body))
 }
 
 pub async fn list(
@@ -202,7 +202,7 @@ pub async fn replace(
         rendered_one(&state, &auth, replaced, &p)
     })
     .await?;
-    Ok(response::resource(StatusCode::OK, &rendered))
+    Ok(response::resource(StatusCode::OK, rendered))
 }
 
 pub async fn modify(
@@ -232,7 +232,7 @@ pub async fn modify(
     })
     .await?;
     Ok(match outcome {
-        Ok(rendered) => response::resource(StatusCode::OK, &rendered),
+        Ok(rendered) => response::resource(StatusCode::OK, rendered),
         Err(version) => HttpResponse::NoContent()
             .insert_header((header::ETAG, etag(version)))
             .finish(),

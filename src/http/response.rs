@@ -4,7 +4,7 @@ use actix_web::http::header::HeaderValue;
 use actix_web::http::{StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse};
-use serde_json::Value;
+use serde::Serialize;
 
 use super::auth::Authed;
 use crate::idp;
@@ -36,7 +36,7 @@ pub async fn media_type_for_adapter(
     Ok(res)
 }
 
-pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
+pub fn scim(status: StatusCode, body: &impl Serialize) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
         .body(json_bytes(body))
@@ -44,19 +44,23 @@ pub fn scim(status: StatusCode, body: &Value) -> HttpResponse {
 
 /// A single resource, with `ETag` from `meta.version` and, on 201, `Location` from
 /// `meta.location`.
-pub fn resource(status: StatusCode, rendered: &Rendered) -> HttpResponse {
+pub fn scim_text(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE))
+        .body(body)
+}
+
+pub fn resource(status: StatusCode, rendered: Rendered) -> HttpResponse {
     let mut r = HttpResponse::build(status);
     r.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-    if let Some(version) = &rendered.version {
-        r.insert_header((header::ETAG, version.as_str()));
+    r.insert_header((header::ETAG, rendered.version.as_str()));
+    if status == StatusCode::CREATED {
+        r.insert_header((header::LOCATION, rendered.location.as_str()));
     }
-    if let (StatusCode::CREATED, Some(location)) = (status, &rendered.location) {
-        r.insert_header((header::LOCATION, location.as_str()));
-    }
-    r.body(json_bytes(&rendered.body))
+    r.body(rendered.body)
 }
 
 /// Serialized straight into bytes, not through `Value::to_string`'s `fmt::Display` adapter.
-fn json_bytes(body: &Value) -> Vec<u8> {
+fn json_bytes(body: &impl Serialize) -> Vec<u8> {
     serde_json::to_vec(body).unwrap_or_default()
 }

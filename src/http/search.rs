@@ -11,7 +11,7 @@ use super::request::search_params;
 use super::resources::blocking;
 use super::response;
 use crate::scim::error::ScimError;
-use crate::scim::list::{Paging, list_response};
+use crate::scim::list::{Paging, list_text};
 use crate::scim::resource::Projection;
 use crate::scim::schema::ResourceKind::{Group, User};
 
@@ -87,12 +87,12 @@ pub async fn search_all(
         Ok((resources, user_total, group_total))
     })
     .await?;
-    Ok(response::scim(
+    Ok(response::scim_text(
         StatusCode::OK,
-        &list_response(
+        list_text(
             user_total + group_total,
             start_index,
-            resources,
+            &resources,
             &Paging::Index,
             None,
         ),

@@ -22,16 +22,16 @@ pub fn group_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) ->
     }
 }
 
-/// The SCIM representation of a stored group; `members` is `None` when the response leaves
-/// them out, so they were never read.
-pub fn render(group: DirectoryGroup, members: Option<&[Member]>, base_url: &str) -> Value {
-    let mut doc = match group.resource {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    doc.insert("id".into(), json!(group.id));
+/// What a response adds to a stored group's document: `id`, its `members` when the response
+/// carries them (`None`: they were never read), and `meta`.
+pub fn response_members(
+    group: &DirectoryGroup,
+    members: Option<&[Member]>,
+    base_url: &str,
+) -> Vec<(&'static str, Value)> {
+    let mut added = vec![("id", json!(group.id))];
     if let Some(members) = members.filter(|m| !m.is_empty()) {
-        let members: Vec<Value> = members
+        let members = members
             .iter()
             .map(|m| {
                 let endpoint = match m.kind {
@@ -45,10 +45,10 @@ pub fn render(group: DirectoryGroup, members: Option<&[Member]>, base_url: &str)
                 })
             })
             .collect();
-        doc.insert("members".into(), Value::Array(members));
+        added.push(("members", Value::Array(members)));
     }
-    doc.insert(
-        "meta".into(),
+    added.push((
+        "meta",
         meta(
             ResourceKind::Group,
             group.id.as_str(),
@@ -57,6 +57,6 @@ pub fn render(group: DirectoryGroup, members: Option<&[Member]>, base_url: &str)
             group.version,
             base_url,
         ),
-    );
-    Value::Object(doc)
+    ));
+    added
 }

@@ -1,7 +1,7 @@
 //! List parameters (RFC 7644 §3.4.2), cursor pagination (RFC 9865) and the ListResponse.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::cursor::{self, CursorKey, Position};
 use super::error::{ScimError, ScimResult};
@@ -194,26 +194,101 @@ pub fn next_cursor<T>(
     Some(cursor::encode(key, query, position, now))
 }
 
-pub fn list_response(
+/// A ListResponse (RFC 7644 §3.4.2): `startIndex` when paging by index, `nextCursor` when a
+/// cursor page has a next one.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse<T> {
+    schemas: [&'static str; 1],
+    total_results: u64,
+    items_per_page: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+    /// Last: `list_text` relies on it.
+    #[serde(rename = "Resources")]
+    resources: Vec<T>,
+}
+
+/// A ListResponse's JSON text around resources that are JSON text already: they go in as they
+/// are, not parsed and serialized again.
+pub fn list_text(
     total: u64,
     start_index: u64,
-    resources: Vec<Value>,
+    resources: &[String],
     paging: &Paging,
     next: Option<String>,
-) -> Value {
-    let mut response = json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    });
-    match paging {
-        Paging::Index => response["startIndex"] = json!(start_index),
-        Paging::Cursor { .. } => {
-            if let Some(next) = next {
-                response["nextCursor"] = json!(next);
+) -> String {
+    let mut envelope = list_response::<()>(total, start_index, Vec::new(), paging, next);
+    envelope.items_per_page = resources.len();
+    let text = serde_json::to_string(&envelope).unwrap_or_default();
+    // `Resources` is the last field, so the text ends with its empty array.
+    let Some(open) = text.strip_suffix("]}") else {
+        return text;
+    };
+    let mut out = String::with_capacity(
+        open.len() + resources.iter().map(|r| r.len() + 1).sum::<usize>() + 2,
+    );
+    out.push_str(open);
+    for (i, resource) in resources.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(resource);
+    }
+    out.push_str("]}");
+    out
+}
+
+pub fn list_response<T: Serialize>(
+    total: u64,
+    start_index: u64,
+    resources: Vec<T>,
+    paging: &Paging,
+    next: Option<String>,
+) -> ListResponse<T> {
+    let (start_index, next_cursor) = match paging {
+        Paging::Index => (Some(start_index), None),
+        Paging::Cursor { .. } => (None, next),
+    };
+    ListResponse {
+        schemas: [LIST_RESPONSE_SCHEMA],
+        total_results: total,
+        items_per_page: resources.len(),
+        start_index,
+        next_cursor,
+        resources,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    #[test]
+    fn list_text_equals_the_list_of_parsed_resources() {
+        let cursor = Paging::Cursor {
+            query: "q".into(),
+            count: 2,
+            offset: 0,
+            sorted: false,
+        };
+        let resources = [json!({"id": "a", "userName": "x"}), json!({"id": "b"})];
+        for paging in [Paging::Index, cursor] {
+            for n in 0..=resources.len() {
+                let parsed = resources[..n].to_vec();
+                let texts: Vec<String> = parsed.iter().map(Value::to_string).collect();
+                let next = Some("next".to_string());
+                let text = list_text(7, 3, &texts, &paging, next.clone());
+                let expected = list_response(7, 3, parsed, &paging, next);
+                assert_eq!(
+                    serde_json::from_str::<Value>(&text).unwrap(),
+                    serde_json::to_value(expected).unwrap()
+                );
             }
         }
     }
-    response
 }

@@ -16,6 +16,11 @@ pub fn version_of_etag(tag: &str) -> &str {
     tag.trim_matches('"')
 }
 
+/// Where a resource is served: `meta.location` and a 201's `Location`.
+pub fn location(kind: ResourceKind, id: &str, base_url: &str) -> String {
+    format!("{base_url}/{}/{id}", kind.endpoint())
+}
+
 pub fn meta(
     kind: ResourceKind,
     id: &str,
@@ -28,7 +33,7 @@ pub fn meta(
         "resourceType": kind.name(),
         "created": rfc3339(created),
         "lastModified": rfc3339(modified),
-        "location": format!("{base_url}/{}/{id}", kind.endpoint()),
+        "location": location(kind, id, base_url),
         "version": etag(version),
     })
 }

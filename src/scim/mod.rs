@@ -14,3 +14,4 @@ pub mod patch;
 pub mod resource;
 pub mod schema;
 pub mod user;
+pub mod verbatim;

@@ -8,11 +8,13 @@ use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
+use super::meta::{etag, location};
 use super::resource::{
     Canonical, MemberRef, Projection, canonicalize, keep_immutable, project, strip_secrets,
 };
 use super::schema::{ResourceKind, SchemaRegistry};
-use super::{group as scim_group, patch, user as scim_user};
+use super::{group as scim_group, patch, user as scim_user, verbatim};
+use crate::domain::document::{Document, json_text};
 use crate::domain::error::DomainError;
 use crate::domain::group::{self, DirectoryGroup, MemberChange};
 use crate::domain::ids::{GroupId, UserId};
@@ -24,9 +26,10 @@ use crate::store::Store;
 /// A resource ready to send: its body under the request's projection, and what the `ETag` and
 /// `Location` headers need from its `meta`, which the projection may leave out.
 pub struct Rendered {
-    pub body: Value,
-    pub version: Option<String>,
-    pub location: Option<String>,
+    /// JSON text.
+    pub body: String,
+    pub version: String,
+    pub location: String,
 }
 
 /// Why an operation failed: the request broke the protocol, or the domain refused it.
@@ -210,8 +213,9 @@ impl Resources<'_> {
                 expected_version,
                 now,
                 |current| {
-                    keep_stored(&omitted, &current.resource, &mut doc);
-                    keep_immutable(reg, kind, &current.resource, &mut doc)?;
+                    let stored = current.resource.value()?;
+                    keep_stored(&omitted, &stored, &mut doc);
+                    keep_immutable(reg, kind, &stored, &mut doc)?;
                     Ok(scim_user::user_write(reg, doc, raw))
                 },
             )?)),
@@ -228,8 +232,9 @@ impl Resources<'_> {
                     expected_version,
                     now,
                     |current| {
-                        keep_stored(&omitted, &current.resource, &mut doc);
-                        keep_immutable(reg, kind, &current.resource, &mut doc)?;
+                        let stored = current.resource.value()?;
+                        keep_stored(&omitted, &stored, &mut doc);
+                        keep_immutable(reg, kind, &stored, &mut doc)?;
                         let write = scim_group::group_write(reg, doc, raw);
                         Ok((Some(write), vec![MemberChange::ReplaceAll(members)]))
                     },
@@ -253,8 +258,11 @@ impl Resources<'_> {
         let ops = patch::parse_request(body)?;
         let store = self.store;
         let patched =
-            |resource: &Value| -> Result<(Canonical, Vec<patch::MemberChange>), OperationError> {
-                let mut doc = resource.as_object().cloned().unwrap_or_default();
+            |stored: &Document| -> Result<(Canonical, Vec<patch::MemberChange>), OperationError> {
+                let mut doc = match stored.value()? {
+                    Value::Object(map) => map,
+                    _ => Map::new(),
+                };
                 let changes = patch::apply(reg, kind, &mut doc, &ops)?;
                 Ok((canonicalize(reg, kind, &Value::Object(doc))?, changes))
             };
@@ -315,8 +323,9 @@ impl Resources<'_> {
         Ok(())
     }
 
-    /// Full and projected SCIM documents of resources, reading what the projection needs: all the
-    /// users' groups in one query, and all the groups' members in one more only when they are kept.
+    /// SCIM documents of resources under a projection, reading what the projection needs: all
+    /// the users' groups in one query, and all the groups' members in one more only when they
+    /// are kept.
     pub fn render(
         self,
         scope: &Scope,
@@ -340,28 +349,55 @@ impl Resources<'_> {
             None
         };
         items
-            .into_iter()
+            .iter()
             .map(|r| {
-                let (kind, full) = match r {
+                let (kind, doc, added) = match r {
                     Resource::User(u) => {
                         let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-                        (ResourceKind::User, scim_user::render(*u, Some(mine), base))
+                        let added = scim_user::response_members(u, mine, base);
+                        (ResourceKind::User, &u.resource, added)
                     }
                     Resource::Group(g) => {
                         let mine = members
                             .as_ref()
                             .map(|m| m.get(g.id.as_str()).map_or(&[][..], Vec::as_slice));
-                        (ResourceKind::Group, scim_group::render(g, mine, base))
+                        let added = scim_group::response_members(g, mine, base);
+                        (ResourceKind::Group, &g.resource, added)
                     }
                 };
-                let meta = |name: &str| full["meta"][name].as_str().map(str::to_string);
-                let (version, location) = (meta("version"), meta("location"));
                 Ok(Rendered {
-                    body: project(reg, kind, full, p),
-                    version,
-                    location,
+                    body: respond(reg, kind, doc, added, p)?,
+                    version: etag(r.version()),
+                    location: location(kind, r.id(), base),
                 })
             })
             .collect()
     }
+}
+
+/// The response body for a stored document and the members a response adds to it: spliced
+/// from the stored text when the default projection keeps it whole (`verbatim`), else parsed
+/// and projected.
+fn respond(
+    reg: &SchemaRegistry,
+    kind: ResourceKind,
+    doc: &Document,
+    added: Vec<(&'static str, Value)>,
+    p: &Projection,
+) -> OperationResult<String> {
+    if *p == Projection::Default {
+        let texts: Vec<(&str, String)> = added.iter().map(|(n, v)| (*n, json_text(v))).collect();
+        let texts: Vec<(&str, &str)> = texts.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        if let Some(body) = verbatim::splice(reg, kind, doc.as_str(), &texts) {
+            return Ok(body);
+        }
+    }
+    let mut full = match doc.value()? {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    for (name, value) in added {
+        full.insert(name.to_string(), value);
+    }
+    Ok(json_text(&project(reg, kind, Value::Object(full), p)))
 }

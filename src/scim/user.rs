@@ -50,16 +50,16 @@ pub fn user_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) -> 
     }
 }
 
-/// The full SCIM representation of a stored user. `groups` are (id, displayName) pairs of the
-/// groups the user belongs to directly, when the response needs them.
-pub fn render(user: DirectoryUser, groups: Option<&[(String, String)]>, base_url: &str) -> Value {
-    let mut doc = match user.resource {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
-    doc.insert("id".into(), json!(user.id));
-    if let Some(groups) = groups.filter(|g| !g.is_empty()) {
-        let groups: Vec<Value> = groups
+/// What a response adds to a stored user's document: `id`, the groups it belongs to directly
+/// (`(id, displayName)` pairs), and `meta`.
+pub fn response_members(
+    user: &DirectoryUser,
+    groups: &[(String, String)],
+    base_url: &str,
+) -> Vec<(&'static str, Value)> {
+    let mut added = vec![("id", json!(user.id))];
+    if !groups.is_empty() {
+        let groups = groups
             .iter()
             .map(|(id, name)| {
                 json!({
@@ -70,10 +70,10 @@ pub fn render(user: DirectoryUser, groups: Option<&[(String, String)]>, base_url
                 })
             })
             .collect();
-        doc.insert("groups".into(), Value::Array(groups));
+        added.push(("groups", Value::Array(groups)));
     }
-    doc.insert(
-        "meta".into(),
+    added.push((
+        "meta",
         meta(
             ResourceKind::User,
             user.id.as_str(),
@@ -82,6 +82,6 @@ pub fn render(user: DirectoryUser, groups: Option<&[(String, String)]>, base_url
             user.version,
             base_url,
         ),
-    );
-    Value::Object(doc)
+    ));
+    added
 }

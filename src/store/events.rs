@@ -8,6 +8,7 @@ use diesel::sql_types::{BigInt, HasSqlType};
 use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
 use super::schema::events;
+use crate::domain::document::json_text;
 use crate::domain::event::NewEvent;
 use crate::domain::ids::EventId;
 use crate::domain::tenancy::Scope;
@@ -78,7 +79,7 @@ pub fn append(
             event_type: event.kind.as_str(),
             resource_type: event.kind.resource_type(),
             resource_id: &event.resource_id,
-            data: event.data.to_string(),
+            data: json_text(&event.data),
             created_at: now,
         })
         .collect();

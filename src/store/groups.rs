@@ -9,6 +9,7 @@ use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
 use super::paging::{page_and_total, paged};
 use super::schema::{directory_groups as g, directory_users as u, memberships as m};
+use crate::domain::document::{Document, json_text};
 use crate::domain::group::{DirectoryGroup, Member, MemberKind};
 use crate::domain::ids::{DirectoryId, GroupId, TenantId};
 use crate::domain::index::fold_case;
@@ -44,8 +45,7 @@ impl TryFrom<GroupView> for DirectoryGroup {
             directory_id: DirectoryId::from_raw(r.directory_id),
             display_name: r.display_name,
             external_id: r.external_id,
-            resource: serde_json::from_str(&r.resource)
-                .map_err(|e| StoreError::Corrupt(format!("group resource: {e}")))?,
+            resource: Document::from_stored(r.resource),
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -63,8 +63,8 @@ pub fn insert(conn: &mut DbConn, group: &DirectoryGroup, raw: &Value) -> Result<
             g::external_id.eq(group.external_id.as_deref()),
             g::display_name.eq(&group.display_name),
             g::display_name_ci.eq(fold_case(&group.display_name)),
-            g::resource.eq(group.resource.to_string()),
-            g::raw.eq(raw.to_string()),
+            g::resource.eq(group.resource.as_str()),
+            g::raw.eq(json_text(raw)),
             g::version.eq(group.version),
             g::created_at.eq(group.created_at),
             g::updated_at.eq(group.updated_at),
@@ -159,14 +159,14 @@ pub fn update(
         g::external_id.eq(group.external_id.as_deref()),
         g::display_name.eq(&group.display_name),
         g::display_name_ci.eq(fold_case(&group.display_name)),
-        g::resource.eq(group.resource.to_string()),
+        g::resource.eq(group.resource.as_str()),
         g::version.eq(group.version),
         g::updated_at.eq(group.updated_at),
         g::deleted_at.eq(group.deleted_at),
     );
     match raw.filter(|r| !r.is_null()) {
         Some(raw) => diesel::update(target)
-            .set((columns, g::raw.eq(raw.to_string())))
+            .set((columns, g::raw.eq(json_text(raw))))
             .execute(conn)?,
         None => diesel::update(target).set(columns).execute(conn)?,
     };

@@ -7,6 +7,7 @@ use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
 use super::schema::directory_users as u;
+use crate::domain::document::{Document, json_text};
 use crate::domain::ids::{DirectoryId, TenantId, UserId};
 use crate::domain::index::fold_case;
 use crate::domain::query::{Comparison, Filter, ListQuery, Op, Operand, Page, Target, Test};
@@ -66,8 +67,7 @@ impl TryFrom<UserRow> for DirectoryUser {
                 employee_id: r.employee_id,
                 manager_id: r.manager_id,
             },
-            resource: serde_json::from_str(&r.resource)
-                .map_err(|e| StoreError::Corrupt(format!("user resource: {e}")))?,
+            resource: Document::from_stored(r.resource),
             version: r.version,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -95,7 +95,7 @@ fn row(user: &DirectoryUser) -> UserRow {
         department: p.department.clone(),
         employee_id: p.employee_id.clone(),
         manager_id: p.manager_id.clone(),
-        resource: user.resource.to_string(),
+        resource: user.resource.as_str().to_string(),
         version: user.version,
         created_at: user.created_at,
         updated_at: user.updated_at,
@@ -110,7 +110,7 @@ const INSERT_CHUNK: usize = 500;
 pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
     let rows: Vec<_> = users
         .iter()
-        .map(|(user, raw)| (row(user), u::raw.eq(raw.to_string())))
+        .map(|(user, raw)| (row(user), u::raw.eq(json_text(raw))))
         .collect();
     insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
     Ok(())
@@ -144,7 +144,7 @@ pub fn update(
         diesel::update(target).set(row(user)).execute(conn)?
     } else {
         diesel::update(target)
-            .set((row(user), u::raw.eq(raw.to_string())))
+            .set((row(user), u::raw.eq(json_text(raw))))
             .execute(conn)?
     };
     Ok(n == 1)
