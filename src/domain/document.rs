@@ -16,6 +16,14 @@ impl Document {
         Document(json_text(doc))
     }
 
+    /// The JSON of anything serializable, written straight to text: documents inside it go in
+    /// as they are, not through a tree.
+    pub fn of(value: &impl Serialize) -> DomainResult<Document> {
+        serde_json::to_string(value).map(Document).map_err(|e| {
+            DomainError::Store(StoreError::Corrupt(format!("serializing a document: {e}")))
+        })
+    }
+
     /// Text read back from the store, trusted to be what `from_value` wrote; a parse by
     /// `value` or a verbatim read finds out if it is not.
     pub fn from_stored(text: String) -> Document {

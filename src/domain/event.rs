@@ -1,6 +1,6 @@
 //! The change feed: one typed event per change, written in the same transaction as the change.
 
-use serde_json::Value;
+use super::document::Document;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -53,5 +53,5 @@ impl EventKind {
 pub struct NewEvent {
     pub kind: EventKind,
     pub resource_id: String,
-    pub data: Value,
+    pub data: Document,
 }

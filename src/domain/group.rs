@@ -79,12 +79,12 @@ fn not_found(id: &GroupId) -> DomainError {
     }
 }
 
-fn group_event(kind: EventKind, group: &DirectoryGroup) -> NewEvent {
-    NewEvent {
+fn group_event(kind: EventKind, group: &DirectoryGroup) -> DomainResult<NewEvent> {
+    Ok(NewEvent {
         kind,
         resource_id: group.id.to_string(),
-        data: serde_json::to_value(group).unwrap_or(Value::Null),
-    }
+        data: Document::of(group)?,
+    })
 }
 
 fn membership_event(
@@ -96,7 +96,9 @@ fn membership_event(
     NewEvent {
         kind,
         resource_id: group_id.to_string(),
-        data: json!({"group_id": group_id, "member_id": member, "member_type": member_kind.as_str()}),
+        data: Document::from_value(
+            &json!({"group_id": group_id, "member_id": member, "member_type": member_kind.as_str()}),
+        ),
     }
 }
 
@@ -122,7 +124,7 @@ pub fn create(
     store.write(|conn| {
         store::groups::insert(conn, &group, &write.raw)?;
         store::attribute_index::replace(conn, scope, "Group", group.id.as_str(), &write.index)?;
-        let mut events = vec![group_event(EventKind::GroupCreated, &group)];
+        let mut events = vec![group_event(EventKind::GroupCreated, &group)?];
         add_members(conn, scope, &group.id, &members, now, &mut events)?;
         store::events::append(conn, scope, &events, now)?;
         Ok(group.clone())
@@ -193,7 +195,7 @@ where
             let removed: Vec<String> = events
                 .iter()
                 .filter(|e| e.kind == EventKind::GroupUserRemoved)
-                .filter_map(|e| e.data["member_id"].as_str().map(str::to_string))
+                .filter_map(|e| Some(e.data.value().ok()?.get("member_id")?.as_str()?.to_string()))
                 .collect();
             let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             let mut next = current.clone();
@@ -216,7 +218,7 @@ where
                 store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
             }
             if attributes_changed {
-                events.insert(0, group_event(EventKind::GroupUpdated, &next));
+                events.insert(0, group_event(EventKind::GroupUpdated, &next)?);
             }
             events.extend(deactivated);
             store::events::append(conn, scope, &events, now)?;
@@ -387,7 +389,7 @@ pub fn delete(
                 gone
             }
         };
-        events.push(group_event(EventKind::GroupDeleted, &gone));
+        events.push(group_event(EventKind::GroupDeleted, &gone)?);
         events.extend(super::user::deactivate_if_groupless(
             conn, scope, &members, now,
         )?);

@@ -17,6 +17,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::config::GoogleConfig;
+use crate::domain::document::Document;
 use crate::domain::error::DomainError;
 use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::tenancy::{Directory, DirectoryKind};
@@ -317,7 +318,9 @@ impl<'a> Puller<'a> {
                     let event = NewEvent {
                         kind: EventKind::DirectoryCredentialsInvalid,
                         resource_id: id.to_string(),
-                        data: serde_json::json!({"directory_id": id, "error": message}),
+                        data: Document::from_value(
+                            &serde_json::json!({"directory_id": id, "error": message}),
+                        ),
                     };
                     store::events::append(c, &scope, &[event], finished)?;
                 }

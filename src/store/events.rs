@@ -8,7 +8,6 @@ use diesel::sql_types::{BigInt, HasSqlType};
 use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
 use super::schema::events;
-use crate::domain::document::json_text;
 use crate::domain::event::NewEvent;
 use crate::domain::ids::EventId;
 use crate::domain::tenancy::Scope;
@@ -23,7 +22,7 @@ struct EventRow<'a> {
     event_type: &'a str,
     resource_type: &'a str,
     resource_id: &'a str,
-    data: String,
+    data: &'a str,
     created_at: NaiveDateTime,
 }
 
@@ -79,7 +78,7 @@ pub fn append(
             event_type: event.kind.as_str(),
             resource_type: event.kind.resource_type(),
             resource_id: &event.resource_id,
-            data: json_text(&event.data),
+            data: event.data.as_str(),
             created_at: now,
         })
         .collect();
