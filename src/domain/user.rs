@@ -161,14 +161,21 @@ pub fn create_many(
         .zip(&indexes)
         .map(|(user, index)| (user.id.as_str(), index.as_slice()))
         .collect();
-    store.write(|conn| -> DomainResult<()> {
+    let insert = |conn: &mut DbConn| -> DomainResult<()> {
         store::users::insert(conn, &rows).map_err(|e| match created.as_slice() {
             [one] => user_name_taken(e, &one.profile.user_name),
             many => user_name_taken(e, &format!("one of {} userNames", many.len())),
         })?;
         store::attribute_index::insert(conn, scope, "User", &indexed)?;
         Ok(store::events::append(conn, scope, &events, now)?)
-    })?;
+    };
+    if created.len() == 1 {
+        // Its one failure a client causes is its first statement, a taken userName. Several
+        // users are inserted one row at a time, so a later one can fail after the first.
+        store.write_failing_first(insert)?;
+    } else {
+        store.write(insert)?;
+    }
     Ok(created)
 }
 

@@ -12,7 +12,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use super::error::StoreError;
-use super::group_commit::GroupCommit;
+use super::group_commit::{GroupCommit, Guard};
 use super::log_file;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -493,8 +493,32 @@ impl Store {
     where
         E: From<StoreError> + From<diesel::result::Error>,
     {
+        self.write_guarded(Guard::Savepoint, f)
+    }
+
+    /// `write` for a closure that, when it fails, has written nothing (see `Guard::None`): on
+    /// SQLite it joins its group without a savepoint of its own. Should it fail after writing
+    /// all the same, its whole group is rolled back; nothing half-written is committed.
+    pub fn write_failing_first<T, E>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        self.write_guarded(Guard::None, f)
+    }
+
+    fn write_guarded<T, E>(
+        &self,
+        guard: Guard,
+        f: impl FnOnce(&mut DbConn) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
         if let Some(writers) = &self.writers {
-            return writers.write(f);
+            return writers.write(guard, f);
         }
         let mut pooled = self.conn()?;
         let conn: &mut DbConn = &mut pooled;
@@ -517,13 +541,19 @@ mod tests {
             .get_result(conn)?)
     }
 
-    #[test]
-    fn reads_on_the_calling_thread_share_one_snapshot() {
-        // A directory of its own, so the database's companion files go with it.
-        let dir = std::env::temp_dir().join(format!("roster-snapshot-{}", uuid::Uuid::new_v4()));
+    /// A migrated SQLite store in a directory of its own, so the database's companion files go
+    /// with it when the directory is removed.
+    fn temp_store(name: &str) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("roster-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&dir).unwrap();
         let store = Store::open(&format!("sqlite://{}", dir.join("r.db").display())).unwrap();
         store.migrate().unwrap();
+        (store, dir)
+    }
+
+    #[test]
+    fn reads_on_the_calling_thread_share_one_snapshot() {
+        let (store, dir) = temp_store("snapshot");
         let now = crate::domain::clock::now();
         let insert = |name: &str| {
             store
@@ -543,6 +573,36 @@ mod tests {
         );
         assert_eq!(store.reading_here(|| store.read(settings)).unwrap(), 2);
         assert_eq!(store.read(settings).unwrap(), 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_write_without_savepoint_never_commits_half() {
+        let (store, dir) = temp_store("unguarded");
+        let now = crate::domain::clock::now();
+        let insert = |c: &mut DbConn, name: &str| crate::store::settings::insert(c, name, "v", now);
+        store.write_failing_first(|c| insert(c, "a")).unwrap();
+        // Its first write breaks a constraint: SQLite undoes the statement, the rest stays.
+        assert!(store.write_failing_first(|c| insert(c, "a")).is_err());
+        // It wrote, then failed: the whole group goes, its write with it.
+        let failed = store.write_failing_first(|c| -> Result<(), StoreError> {
+            insert(c, "half")?;
+            Err(StoreError::Corrupt("failed after writing".into()))
+        });
+        assert!(failed.is_err());
+        store.write_failing_first(|c| insert(c, "b")).unwrap();
+        let names: Vec<String> = store
+            .read(|c| {
+                Ok::<_, StoreError>(
+                    crate::store::schema::settings::table
+                        .select(crate::store::schema::settings::name)
+                        .order(crate::store::schema::settings::name)
+                        .load(c)?,
+                )
+            })
+            .unwrap();
+        assert_eq!(names, ["a", "b"]);
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
     }
