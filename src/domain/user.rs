@@ -210,8 +210,10 @@ pub fn update<E>(
 where
     E: From<DomainError>,
 {
+    // Every failure a client causes comes before the first write (the lock is a read on
+    // SQLite) or is that write: the row's UPDATE, on a taken userName.
     store
-        .write(|conn| -> Result<_, TxError<E>> {
+        .write_failing_first(|conn| -> Result<_, TxError<E>> {
             // Locking the row first makes concurrent writers of one user queue up instead of
             // failing their version checks.
             if !store::users::lock(conn, scope, id)? {
