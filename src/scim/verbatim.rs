@@ -22,7 +22,10 @@ pub fn splice(
 ) -> Option<String> {
     let members: BTreeMap<&str, &RawValue> = serde_json::from_str(doc).ok()?;
     for (&name, value) in &members {
-        if added.iter().any(|(a, _)| *a == name) || !returned_as_stored(reg, kind, name, value) {
+        if added.iter().any(|(a, _)| *a == name)
+            || holds_empty_container(value.get())
+            || !returned_as_stored(reg, kind, name, value)
+        {
             return None;
         }
     }
@@ -70,6 +73,24 @@ fn returned_as_stored(
     }
     reg.resolve(kind, None, name, None)
         .is_some_and(|r| r.is_core && r.attr.name == name && returned_whole(r.attr))
+}
+
+/// Whether `text` holds `{}` or `[]` anywhere, strings included. `project` drops an empty
+/// complex value, element or extension object; `canonicalize` never stores one, but text
+/// that does hold one (or only seems to) goes the long way.
+fn holds_empty_container(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &open)| {
+        let close = match open {
+            b'{' => b'}',
+            b'[' => b']',
+            _ => return false,
+        };
+        bytes[i + 1..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|&next| next == close)
+    })
 }
 
 /// Returned by default with all of its sub-attributes.
@@ -126,6 +147,16 @@ mod tests {
             (json!({ENTERPRISE_USER_SCHEMA: "not an object"}), false),
             // Already carries a member the response adds.
             (json!({"userName": "ada", "id": "other"}), false),
+            // Empty complex values, elements and extensions: the long way drops them.
+            (json!({"userName": "ada", "name": {}}), false),
+            (json!({"userName": "ada", "emails": []}), false),
+            (
+                json!({"userName": "ada", "emails": [{"value": "a@x"}, {}]}),
+                false,
+            ),
+            (json!({ENTERPRISE_USER_SCHEMA: {"manager": {}}}), false),
+            // A string that only looks empty is left to the long way too.
+            (json!({"userName": "{}"}), false),
         ];
         for (doc, spliced) in cases {
             let text = doc.to_string();

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
+use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, RunQueryDsl};
 
@@ -49,6 +50,14 @@ mod sql {
         /// Rows inserted, updated or deleted on this connection since it opened.
         fn total_changes() -> diesel::sql_types::BigInt;
     }
+}
+
+/// SQLite ends the whole transaction on some failures (an I/O error, a full disk) without the
+/// failing statement's caller being told. diesel checks for that after a `batch_execute`
+/// fails, so a statement that fails whatever the state (releasing a savepoint that does not
+/// exist) makes the depth check after a writer see it.
+fn notice_ended_transaction(conn: &mut DbConn) {
+    let _ = sqlite(conn).batch_execute("RELEASE roster_no_such_savepoint");
 }
 
 fn total_changes(conn: &mut DbConn) -> Result<i64, diesel::result::Error> {
@@ -111,7 +120,10 @@ impl GroupCommit {
             Guard::None => match total_changes(conn) {
                 Ok(before) => {
                     let result = f(conn);
-                    let wrote = result.is_err() && total_changes(conn).ok() != Some(before);
+                    let wrote = result.is_err() && {
+                        notice_ended_transaction(conn);
+                        total_changes(conn).ok() != Some(before)
+                    };
                     (result, wrote)
                 }
                 // Without the count nothing could tell a failure apart from a half write.
