@@ -18,10 +18,9 @@
 //! - The writer that finds nobody waiting behind it (or fills the group) commits. A lone writer
 //!   therefore commits at once, as before; a group forms only while writers queue anyway.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use diesel::connection::SimpleConnection;
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -67,7 +66,6 @@ fn total_changes(conn: &mut DbConn) -> Result<i64, diesel::result::Error> {
 pub struct GroupCommit {
     path: PathBuf,
     batch: Mutex<Batch>,
-    committed: Condvar,
     /// Threads about to take the batch lock. Non-zero means someone will carry the group on.
     waiting: AtomicUsize,
 }
@@ -75,16 +73,38 @@ pub struct GroupCommit {
 #[derive(Default)]
 struct Batch {
     conn: Option<DbConn>,
-    /// The group being gathered, or the next one.
-    generation: u64,
     open: bool,
     /// Writers whose changes are in the open group and who wait for its commit.
     members: usize,
-    /// Every group up to this generation is finished (committed or failed).
-    finished: u64,
-    /// Outcomes of finished groups not yet collected by all their waiting members:
-    /// generation -> (members still to collect, the commit's error if it failed).
-    outcomes: HashMap<u64, (usize, Option<String>)>,
+    /// Where the open group's members learn how it ended.
+    outcome: Arc<Outcome>,
+}
+
+/// How a group ended, told to its waiting members apart from the batch lock: a group's members
+/// wake together at its commit, and taking the batch lock to read the outcome queued all of
+/// them behind, and in front of, the next group's writers.
+#[derive(Default)]
+struct Outcome {
+    /// `Some` once the group ended; inside, the commit's error if it failed.
+    ended: Mutex<Option<Option<String>>>,
+    told: Condvar,
+}
+
+impl Outcome {
+    fn tell(&self, failed: Option<String>) {
+        *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(failed);
+        self.told.notify_all();
+    }
+
+    fn wait(&self) -> Option<String> {
+        let mut ended = self.ended.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(failed) = &*ended {
+                return failed.clone();
+            }
+            ended = self.told.wait(ended).unwrap_or_else(|p| p.into_inner());
+        }
+    }
 }
 
 impl GroupCommit {
@@ -92,7 +112,6 @@ impl GroupCommit {
         GroupCommit {
             path,
             batch: Mutex::new(Batch::default()),
-            committed: Condvar::new(),
             waiting: AtomicUsize::new(0),
         }
     }
@@ -110,7 +129,6 @@ impl GroupCommit {
         if !batch.open {
             self.begin(&mut batch)?;
         }
-        let generation = batch.generation;
         let conn = batch
             .conn
             .as_mut()
@@ -140,7 +158,7 @@ impl GroupCommit {
             // A savepoint could not be ended, or a write without one failed halfway: the
             // group's transaction is unusable.
             let why = "the transaction broke".to_string();
-            self.finish(&mut batch, false, Some(why.clone()));
+            self.finish(&mut batch, Some(why.clone()));
             return result.and_then(|_| Err(StoreError::Commit(why).into()));
         }
         let mine = result.is_ok();
@@ -148,7 +166,7 @@ impl GroupCommit {
             batch.members += 1;
         }
         if self.waiting.load(Ordering::SeqCst) == 0 || batch.members >= MAX_GROUP {
-            let failed = self.finish(&mut batch, mine, None);
+            let failed = self.finish(&mut batch, None);
             return match (result, failed) {
                 (Ok(_), Some(e)) => Err(StoreError::Commit(e).into()),
                 (result, _) => result,
@@ -158,13 +176,9 @@ impl GroupCommit {
             return result;
         }
         // A writer is queued behind this one; it carries the group on, and the last commits.
-        while batch.finished < generation {
-            batch = self
-                .committed
-                .wait(batch)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
-        match batch.collect(generation) {
+        let outcome = Arc::clone(&batch.outcome);
+        drop(batch);
+        match outcome.wait() {
             Some(e) => Err(StoreError::Commit(e).into()),
             None => result,
         }
@@ -175,7 +189,7 @@ impl GroupCommit {
     pub fn quiesced<R>(&self, f: impl FnOnce() -> R) -> R {
         let mut batch = self.lock();
         if batch.open {
-            self.finish(&mut batch, false, None);
+            self.finish(&mut batch, None);
         }
         f()
     }
@@ -191,11 +205,7 @@ impl GroupCommit {
                 self.batch.clear_poison();
                 let mut batch = poisoned.into_inner();
                 if batch.open {
-                    self.finish(
-                        &mut batch,
-                        false,
-                        Some("a writer in the group failed".into()),
-                    );
+                    self.finish(&mut batch, Some("a writer in the group failed".into()));
                 }
                 batch
             }
@@ -223,14 +233,8 @@ impl GroupCommit {
     }
 
     /// Ends the open group: commits it, or rolls it back when `broken` says why it cannot be.
-    /// Returns the error its members get, if any. `counted_self` says whether the caller is
-    /// one of the members (it is answered directly, not through `outcomes`).
-    fn finish(
-        &self,
-        batch: &mut Batch,
-        counted_self: bool,
-        broken: Option<String>,
-    ) -> Option<String> {
+    /// Returns the error its members get, if any.
+    fn finish(&self, batch: &mut Batch, broken: Option<String>) -> Option<String> {
         let conn = batch
             .conn
             .as_mut()
@@ -252,29 +256,9 @@ impl GroupCommit {
                 batch.conn = None;
             }
         }
-        let others = batch.members - usize::from(counted_self);
-        if others > 0 {
-            batch
-                .outcomes
-                .insert(batch.generation, (others, failed.clone()));
-        }
-        batch.finished = batch.generation;
-        batch.generation += 1;
+        std::mem::take(&mut batch.outcome).tell(failed.clone());
         batch.open = false;
         batch.members = 0;
-        self.committed.notify_all();
-        failed
-    }
-}
-
-impl Batch {
-    fn collect(&mut self, generation: u64) -> Option<String> {
-        let (left, failed) = self.outcomes.get_mut(&generation)?;
-        *left -= 1;
-        let failed = failed.clone();
-        if *left == 0 {
-            self.outcomes.remove(&generation);
-        }
         failed
     }
 }
