@@ -91,7 +91,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    attribute_values (directory_id, resource_id, path, elem) {
+    attribute_values (resource_id, path, elem) {
         directory_id -> Text,
         resource_id -> Text,
         path -> Text,
