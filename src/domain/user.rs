@@ -155,18 +155,20 @@ pub fn create_many(
         .iter()
         .map(|user| event(EventKind::UserCreated, user))
         .collect::<DomainResult<Vec<NewEvent>>>()?;
-    let rows: Vec<_> = created.iter().zip(&raws).collect();
+    let with_raws: Vec<_> = created.iter().zip(&raws).collect();
+    let rows = store::users::new_rows(&with_raws);
     let indexed: Vec<(&str, &[IndexedValue])> = created
         .iter()
         .zip(&indexes)
         .map(|(user, index)| (user.id.as_str(), index.as_slice()))
         .collect();
+    let values = store::attribute_index::new_rows(scope, "User", &indexed);
     let insert = |conn: &mut DbConn| -> DomainResult<()> {
         store::users::insert(conn, &rows).map_err(|e| match created.as_slice() {
             [one] => user_name_taken(e, &one.profile.user_name),
             many => user_name_taken(e, &format!("one of {} userNames", many.len())),
         })?;
-        store::attribute_index::insert(conn, scope, "User", &indexed)?;
+        store::attribute_index::insert(conn, &values)?;
         Ok(store::events::append(conn, scope, &events, now)?)
     };
     if created.len() == 1 {

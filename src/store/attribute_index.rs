@@ -83,33 +83,44 @@ pub fn replace(
         .filter(|v| !kept.contains(&key(&v.path, v.elem, &v.value, v.number)))
         .cloned()
         .collect();
-    insert(conn, scope, resource_type, &[(resource_id, &changed)])
+    insert(
+        conn,
+        &new_rows(scope, resource_type, &[(resource_id, &changed)]),
+    )
+}
+
+/// The rows that index new resources, made before the write (`new_rows`) so that the single
+/// writer's turn is spent on SQL alone.
+pub struct NewValueRows<'a>(Vec<ValueRow<'a>>);
+
+pub fn new_rows<'a>(
+    scope: &'a Scope,
+    resource_type: &'a str,
+    resources: &[(&'a str, &'a [IndexedValue])],
+) -> NewValueRows<'a> {
+    NewValueRows(
+        resources
+            .iter()
+            .flat_map(|&(resource_id, values)| {
+                values.iter().map(move |v| ValueRow {
+                    directory_id: scope.directory_id.as_str(),
+                    resource_id,
+                    path: &v.path,
+                    elem: v.elem,
+                    tenant_id: scope.tenant_id.as_str(),
+                    resource_type,
+                    value: &v.value,
+                    value_ci: fold_case(&v.value),
+                    value_num: v.number,
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Indexes resources that have no indexed values yet (just created).
-pub fn insert(
-    conn: &mut DbConn,
-    scope: &Scope,
-    resource_type: &str,
-    resources: &[(&str, &[IndexedValue])],
-) -> Result<(), StoreError> {
-    let rows: Vec<ValueRow> = resources
-        .iter()
-        .flat_map(|&(resource_id, values)| {
-            values.iter().map(move |v| ValueRow {
-                directory_id: scope.directory_id.as_str(),
-                resource_id,
-                path: &v.path,
-                elem: v.elem,
-                tenant_id: scope.tenant_id.as_str(),
-                resource_type,
-                value: &v.value,
-                value_ci: fold_case(&v.value),
-                value_num: v.number,
-            })
-        })
-        .collect();
-    insert_rows!(conn, attribute_values::table, &rows, INSERT_CHUNK);
+pub fn insert(conn: &mut DbConn, rows: &NewValueRows) -> Result<(), StoreError> {
+    insert_rows!(conn, attribute_values::table, &rows.0, INSERT_CHUNK);
     Ok(())
 }
 

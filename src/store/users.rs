@@ -106,13 +106,33 @@ fn row(user: &DirectoryUser) -> UserRow {
 /// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
-/// Inserts new users with the bodies they were sent as (see `insert_rows` for how).
-pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
-    let rows: Vec<_> = users
-        .iter()
-        .map(|(user, raw)| (row(user), u::raw.eq(json_text(raw))))
-        .collect();
-    insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
+#[derive(Insertable)]
+#[diesel(table_name = u)]
+struct NewUserRow {
+    #[diesel(embed)]
+    row: UserRow,
+    raw: String,
+}
+
+/// New users' rows with the bodies they were sent as, made before the write (`new_rows`) so
+/// that the single writer's turn is spent on SQL alone.
+pub struct NewUserRows(Vec<NewUserRow>);
+
+pub fn new_rows(users: &[(&DirectoryUser, &Value)]) -> NewUserRows {
+    NewUserRows(
+        users
+            .iter()
+            .map(|(user, raw)| NewUserRow {
+                row: row(user),
+                raw: json_text(raw),
+            })
+            .collect(),
+    )
+}
+
+/// Inserts new users (see `insert_rows` for how).
+pub fn insert(conn: &mut DbConn, rows: &NewUserRows) -> Result<(), StoreError> {
+    insert_rows!(conn, u::table, &rows.0, INSERT_CHUNK);
     Ok(())
 }
 
