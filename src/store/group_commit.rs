@@ -15,9 +15,12 @@
 //! - A writer's result is handed back only after the COMMIT that contains its changes succeeded;
 //!   if that COMMIT fails, every writer in the group gets the error and nothing of the group is
 //!   stored. Nobody sees a write that was not committed.
+//! - A writer whose closure panics ends its group at once, rolled back, and every member gets
+//!   the error; the panic goes on to its own caller.
 //! - The writer that finds nobody waiting behind it (or fills the group) commits. A lone writer
 //!   therefore commits at once, as before; a group forms only while writers queue anyway.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -133,7 +136,7 @@ impl GroupCommit {
             .conn
             .as_mut()
             .expect("an open group has its connection");
-        let (result, wrote_then_failed) = match guard {
+        let run = panic::catch_unwind(AssertUnwindSafe(|| match guard {
             Guard::Savepoint => (conn.transaction(f), false),
             Guard::None => match total_changes(conn) {
                 Ok(before) => {
@@ -147,6 +150,16 @@ impl GroupCommit {
                 // Without the count nothing could tell a failure apart from a half write.
                 Err(e) => (Err(e.into()), true),
             },
+        }));
+        let (result, wrote_then_failed) = match run {
+            Ok(ran) => ran,
+            Err(panicked) => {
+                // Ended here, not by the next writer's lock: the group's members would wait
+                // for it until one came.
+                self.finish(&mut batch, Some("a writer in the group failed".into()));
+                drop(batch);
+                panic::resume_unwind(panicked);
+            }
         };
         let intact = !wrote_then_failed
             && matches!(
@@ -201,7 +214,8 @@ impl GroupCommit {
         match locked {
             Ok(batch) => batch,
             Err(poisoned) => {
-                // A writer panicked inside its closure: its group cannot be trusted.
+                // A writer panicked holding the lock outside its closure (`write` ends the
+                // group of one that panics inside): the group cannot be trusted.
                 self.batch.clear_poison();
                 let mut batch = poisoned.into_inner();
                 if batch.open {
@@ -245,16 +259,8 @@ impl GroupCommit {
                 .err()
                 .map(|e| e.to_string()),
         };
-        if failed.is_some() {
-            let rolled_back = AnsiTransactionManager::rollback_transaction(sqlite(conn)).is_ok();
-            let clean = matches!(
-                AnsiTransactionManager::transaction_manager_status_mut(sqlite(conn))
-                    .transaction_depth(),
-                Ok(None)
-            );
-            if !(rolled_back || clean) {
-                batch.conn = None;
-            }
+        if failed.is_some() && !roll_back_entirely(sqlite(conn)) {
+            batch.conn = None;
         }
         std::mem::take(&mut batch.outcome).tell(failed.clone());
         batch.open = false;
@@ -263,9 +269,99 @@ impl GroupCommit {
     }
 }
 
+/// Rolls back the group's transaction with any savepoint a writer left open (one that failed
+/// to end it, or panicked inside it). `false` when the connection is left in a transaction.
+fn roll_back_entirely(conn: &mut diesel::SqliteConnection) -> bool {
+    loop {
+        let depth =
+            AnsiTransactionManager::transaction_manager_status_mut(conn).transaction_depth();
+        match depth {
+            Ok(None) => return true,
+            Ok(Some(_)) => {
+                if AnsiTransactionManager::rollback_transaction(conn).is_err() {
+                    // SQLite may have ended the transaction itself; diesel then says so.
+                    return matches!(
+                        AnsiTransactionManager::transaction_manager_status_mut(conn)
+                            .transaction_depth(),
+                        Ok(None)
+                    );
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
 fn sqlite(conn: &mut DbConn) -> &mut diesel::SqliteConnection {
     match conn {
         DbConn::Sqlite(c) => c,
         DbConn::Postgres(_) => unreachable!("group commit is opened on SQLite files only"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::sql_types::BigInt;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn insert(conn: &mut DbConn, x: i64) -> Result<(), StoreError> {
+        sqlite(conn).batch_execute(&format!("INSERT INTO t (x) VALUES ({x})"))?;
+        Ok(())
+    }
+
+    fn rows(writers: &GroupCommit) -> i64 {
+        writers
+            .write(Guard::Savepoint, |c| -> Result<i64, StoreError> {
+                Ok(
+                    diesel::select(diesel::dsl::sql::<BigInt>("(SELECT count(*) FROM t)"))
+                        .get_result(sqlite(c))?,
+                )
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn a_panicking_writer_ends_its_group_for_the_members_waiting_on_it() {
+        let dir = std::env::temp_dir().join(format!("roster-gc-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let writers = Arc::new(GroupCommit::new(dir.join("db")));
+        writers
+            .write(Guard::Savepoint, |c| -> Result<(), StoreError> {
+                Ok(sqlite(c).batch_execute("CREATE TABLE t (x INTEGER)")?)
+            })
+            .unwrap();
+        // As if a writer were queued: the member then waits for the group's commit.
+        writers.waiting.fetch_add(1, Ordering::SeqCst);
+        let (told, outcome) = mpsc::channel();
+        let member = {
+            let writers = Arc::clone(&writers);
+            std::thread::spawn(move || {
+                told.send(writers.write(Guard::Savepoint, |c| insert(c, 1)))
+                    .unwrap()
+            })
+        };
+        while writers.lock().members == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        writers.waiting.fetch_sub(1, Ordering::SeqCst);
+
+        let panicked = panic::catch_unwind(AssertUnwindSafe(|| {
+            writers.write(Guard::Savepoint, |_| -> Result<(), StoreError> {
+                panic!("a bug in a writer")
+            })
+        }));
+        assert!(panicked.is_err());
+        let member_result = outcome
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the waiting member is told at once");
+        assert!(member_result.is_err(), "its write went with the group");
+        member.join().unwrap();
+        assert!(!writers.batch.is_poisoned());
+        writers.write(Guard::Savepoint, |c| insert(c, 2)).unwrap();
+        assert_eq!(rows(&writers), 1);
+        drop(writers);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
