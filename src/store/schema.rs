@@ -91,6 +91,8 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The key as on SQLite; PostgreSQL's leads with `directory_id` (see `docs/database.md`).
+    /// Every query names both columns, so either key serves it.
     attribute_values (resource_id, path, elem) {
         directory_id -> Text,
         resource_id -> Text,
