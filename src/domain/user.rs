@@ -162,7 +162,11 @@ pub fn create_many(
         .zip(&indexes)
         .map(|(user, index)| (user.id.as_str(), index.as_slice()))
         .collect();
-    let values = store::attribute_index::new_rows(scope, "User", &indexed);
+    let mut paths: Vec<&str> = indexes.iter().flatten().map(|v| v.path.as_str()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let numbers = store::attribute_index::path_numbers(store, scope, "User", &paths)?;
+    let values = store::attribute_index::new_rows(scope, &numbers, &indexed)?;
     let insert = |conn: &mut DbConn| -> DomainResult<()> {
         store::users::insert(conn, &rows).map_err(|e| match created.as_slice() {
             [one] => user_name_taken(e, &one.profile.user_name),

@@ -1,12 +1,15 @@
-//! The searchable copy of every filterable attribute value (see the migration's comment).
+//! The searchable copy of every filterable attribute value (see the migrations' comments). A
+//! row names its attribute by a number of the directory's (`attribute_paths`): the value
+//! index's key is that number and the folded value (migration 000050).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use diesel::prelude::*;
 
-use super::conn::{DbConn, insert_rows};
+use super::conn::{DbConn, Store, insert_rows, on_backend};
 use super::error::StoreError;
-use super::schema::attribute_values;
+use super::schema::{attribute_paths, attribute_values};
 use crate::domain::index::{IndexedValue, fold_case};
 use crate::domain::tenancy::Scope;
 
@@ -15,17 +18,132 @@ use crate::domain::tenancy::Scope;
 struct ValueRow<'a> {
     directory_id: &'a str,
     resource_id: &'a str,
-    path: &'a str,
+    path_id: i64,
     elem: i32,
     tenant_id: &'a str,
-    resource_type: &'a str,
     value: &'a str,
     value_ci: String,
     value_num: Option<f64>,
 }
 
-/// Rows per multi-row INSERT on PostgreSQL: nine bound parameters each.
+#[derive(Insertable)]
+#[diesel(table_name = attribute_paths)]
+struct PathRow<'a> {
+    tenant_id: &'a str,
+    directory_id: &'a str,
+    resource_type: &'a str,
+    path: &'a str,
+}
+
+/// Rows per multi-row INSERT on PostgreSQL: eight bound parameters each.
 const INSERT_CHUNK: usize = 500;
+
+/// One directory's path numbers for one resource type, by path.
+pub type PathNumbers = HashMap<String, i64>;
+
+/// The path numbers each directory's creates have used, kept by the store: a number never
+/// changes once committed. Only numbers read from committed data are kept. One made inside a
+/// writing transaction is not, as that transaction (on SQLite, its whole group) may yet roll
+/// back and take the number with it.
+#[derive(Default)]
+pub struct KnownPaths(RwLock<HashMap<String, HashMap<&'static str, Arc<PathNumbers>>>>);
+
+impl KnownPaths {
+    fn get(&self, directory: &str, resource_type: &str) -> Option<Arc<PathNumbers>> {
+        let known = self.0.read().unwrap_or_else(|p| p.into_inner());
+        known.get(directory)?.get(resource_type).cloned()
+    }
+
+    fn keep(&self, directory: &str, resource_type: &'static str, numbers: Arc<PathNumbers>) {
+        let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
+        known
+            .entry(directory.to_string())
+            .or_default()
+            .insert(resource_type, numbers);
+    }
+}
+
+/// The numbers of `paths` for resources of `resource_type` in the scope's directory, for
+/// creates, whose writes must not number paths themselves (`Store::write_failing_first`). New
+/// paths are numbered by a write of their own first, so this is called outside any write.
+pub fn path_numbers(
+    store: &Store,
+    scope: &Scope,
+    resource_type: &'static str,
+    paths: &[&str],
+) -> Result<Arc<PathNumbers>, StoreError> {
+    let directory = scope.directory_id.as_str();
+    let all_numbered = |numbers: &PathNumbers| paths.iter().all(|p| numbers.contains_key(*p));
+    if let Some(known) = store.known_paths().get(directory, resource_type)
+        && all_numbered(&known)
+    {
+        return Ok(known);
+    }
+    let mut numbers = store.read(|c| committed_numbers(c, directory, resource_type))?;
+    if !all_numbered(&numbers) {
+        store.write(|c| -> Result<(), StoreError> {
+            for path in paths {
+                number(c, scope, resource_type, path)?;
+            }
+            Ok(())
+        })?;
+        numbers = store.read(|c| committed_numbers(c, directory, resource_type))?;
+    }
+    let numbers = Arc::new(numbers);
+    store
+        .known_paths()
+        .keep(directory, resource_type, Arc::clone(&numbers));
+    Ok(numbers)
+}
+
+fn committed_numbers(
+    conn: &mut DbConn,
+    directory: &str,
+    resource_type: &str,
+) -> Result<PathNumbers, StoreError> {
+    Ok(attribute_paths::table
+        .filter(attribute_paths::directory_id.eq(directory))
+        .filter(attribute_paths::resource_type.eq(resource_type))
+        .select((attribute_paths::path, attribute_paths::id))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// The number of `path`, numbered now if it has none: inside the caller's transaction, which
+/// makes the number its own (committed with it, or rolled back with it).
+fn number(
+    conn: &mut DbConn,
+    scope: &Scope,
+    resource_type: &str,
+    path: &str,
+) -> Result<i64, StoreError> {
+    let find = |conn: &mut DbConn| {
+        attribute_paths::table
+            .filter(attribute_paths::directory_id.eq(scope.directory_id.as_str()))
+            .filter(attribute_paths::resource_type.eq(resource_type))
+            .filter(attribute_paths::path.eq(path))
+            .select(attribute_paths::id)
+            .get_result::<i64>(conn)
+            .optional()
+    };
+    if let Some(id) = find(conn)? {
+        return Ok(id);
+    }
+    let row = PathRow {
+        tenant_id: scope.tenant_id.as_str(),
+        directory_id: scope.directory_id.as_str(),
+        resource_type,
+        path,
+    };
+    // Another PostgreSQL instance may number the same path at the same time; the unique key
+    // makes this insert wait for it and then do nothing.
+    on_backend!(conn, |c| diesel::insert_into(attribute_paths::table)
+        .values(&row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
+    find(conn)?.ok_or_else(|| StoreError::Corrupt(format!("attribute path {path} has no number")))
+}
 
 /// Replaces the indexed values of one resource with `values`, writing only the values that
 /// changed: a PATCH of `active` rewrites one row, not every indexed value of the user. Each
@@ -38,11 +156,13 @@ pub fn replace(
     resource_id: &str,
     values: &[IndexedValue],
 ) -> Result<(), StoreError> {
-    let stored: Vec<(String, i32, String, Option<f64>)> = attribute_values::table
+    let stored: Vec<(String, i64, i32, String, Option<f64>)> = attribute_values::table
+        .inner_join(attribute_paths::table.on(attribute_paths::id.eq(attribute_values::path_id)))
         .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
         .filter(attribute_values::resource_id.eq(resource_id))
         .select((
-            attribute_values::path,
+            attribute_paths::path,
+            attribute_values::path_id,
             attribute_values::elem,
             attribute_values::value,
             attribute_values::value_num,
@@ -63,16 +183,18 @@ pub fn replace(
         .collect();
     let kept: HashSet<_> = stored
         .iter()
-        .map(|(path, elem, value, number)| key(path, *elem, value, *number))
+        .map(|(path, _, elem, value, number)| key(path, *elem, value, *number))
         .filter(|k| wanted.contains(k))
         .collect();
-    for (path, elem, value, number) in &stored {
+    let mut numbers: PathNumbers = HashMap::new();
+    for (path, path_id, elem, value, number) in &stored {
+        numbers.insert(path.clone(), *path_id);
         if !kept.contains(&key(path, *elem, value, *number)) {
             diesel::delete(
                 attribute_values::table
                     .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
                     .filter(attribute_values::resource_id.eq(resource_id))
-                    .filter(attribute_values::path.eq(path))
+                    .filter(attribute_values::path_id.eq(path_id))
                     .filter(attribute_values::elem.eq(elem)),
             )
             .execute(conn)?;
@@ -83,9 +205,15 @@ pub fn replace(
         .filter(|v| !kept.contains(&key(&v.path, v.elem, &v.value, v.number)))
         .cloned()
         .collect();
+    for v in &changed {
+        if !numbers.contains_key(&v.path) {
+            let id = number(conn, scope, resource_type, &v.path)?;
+            numbers.insert(v.path.clone(), id);
+        }
+    }
     insert(
         conn,
-        &new_rows(scope, resource_type, &[(resource_id, &changed)]),
+        &new_rows(scope, &numbers, &[(resource_id, &changed)])?,
     )
 }
 
@@ -93,29 +221,31 @@ pub fn replace(
 /// writer's turn is spent on SQL alone.
 pub struct NewValueRows<'a>(Vec<ValueRow<'a>>);
 
+/// Rows for `resources`, whose every path `numbers` holds (`path_numbers`).
 pub fn new_rows<'a>(
     scope: &'a Scope,
-    resource_type: &'a str,
+    numbers: &PathNumbers,
     resources: &[(&'a str, &'a [IndexedValue])],
-) -> NewValueRows<'a> {
-    NewValueRows(
-        resources
-            .iter()
-            .flat_map(|&(resource_id, values)| {
-                values.iter().map(move |v| ValueRow {
-                    directory_id: scope.directory_id.as_str(),
-                    resource_id,
-                    path: &v.path,
-                    elem: v.elem,
-                    tenant_id: scope.tenant_id.as_str(),
-                    resource_type,
-                    value: &v.value,
-                    value_ci: fold_case(&v.value),
-                    value_num: v.number,
-                })
-            })
-            .collect(),
-    )
+) -> Result<NewValueRows<'a>, StoreError> {
+    let mut rows = Vec::new();
+    for &(resource_id, values) in resources {
+        for v in values {
+            let path_id = *numbers.get(&v.path).ok_or_else(|| {
+                StoreError::Corrupt(format!("attribute path {} has no number", v.path))
+            })?;
+            rows.push(ValueRow {
+                directory_id: scope.directory_id.as_str(),
+                resource_id,
+                path_id,
+                elem: v.elem,
+                tenant_id: scope.tenant_id.as_str(),
+                value: &v.value,
+                value_ci: fold_case(&v.value),
+                value_num: v.number,
+            });
+        }
+    }
+    Ok(NewValueRows(rows))
 }
 
 /// Indexes resources that have no indexed values yet (just created).
@@ -143,21 +273,21 @@ pub fn set_value(
     path: &str,
     value: &str,
 ) -> Result<(), StoreError> {
+    let path_id = number(conn, scope, resource_type, path)?;
     diesel::delete(
         attribute_values::table
             .filter(attribute_values::directory_id.eq(scope.directory_id.as_str()))
             .filter(attribute_values::resource_id.eq(resource_id))
-            .filter(attribute_values::path.eq(path)),
+            .filter(attribute_values::path_id.eq(path_id)),
     )
     .execute(conn)?;
     diesel::insert_into(attribute_values::table)
         .values(ValueRow {
             directory_id: scope.directory_id.as_str(),
             resource_id,
-            path,
+            path_id,
             elem: 0,
             tenant_id: scope.tenant_id.as_str(),
-            resource_type,
             value,
             value_ci: fold_case(value),
             value_num: None,

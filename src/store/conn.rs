@@ -11,6 +11,7 @@ use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::attribute_index::KnownPaths;
 use super::error::StoreError;
 use super::group_commit::{GroupCommit, Guard};
 use super::log_file;
@@ -324,6 +325,7 @@ pub struct Store {
     url: DatabaseUrl,
     writers: Option<Arc<GroupCommit>>,
     request_log: Option<Mutex<DbConn>>,
+    known_paths: KnownPaths,
     _checkpointer: Option<Checkpointer>,
 }
 
@@ -368,12 +370,17 @@ impl Store {
             url,
             writers,
             request_log,
+            known_paths: KnownPaths::default(),
             _checkpointer: checkpointer,
         })
     }
 
     pub fn backend_name(&self) -> &'static str {
         self.url.backend_name()
+    }
+
+    pub(super) fn known_paths(&self) -> &KnownPaths {
+        &self.known_paths
     }
 
     /// Applies pending migrations; returns the names of those applied.
@@ -480,7 +487,7 @@ impl Store {
         let mut conn = self.conn()?;
         if let DbConn::Postgres(c) = &mut *conn {
             c.batch_execute(
-                "ANALYZE directory_users, directory_groups, memberships, attribute_values",
+                "ANALYZE directory_users, directory_groups, memberships, attribute_paths, attribute_values",
             )?;
         }
         Ok(())

@@ -124,7 +124,7 @@ pub fn after(after: &After, table: ResourceTable) -> SqlCondition {
 }
 
 /// The ORDER BY list: the sort key with missing values last, then id; or the default order.
-pub fn order(sort: Option<&Sort>, table: ResourceTable) -> SqlOrder {
+pub fn order(sort: Option<&Sort>, scope: &Scope, table: ResourceTable) -> SqlOrder {
     let t = table.table;
     let mut out = SqlOrder::default();
     let Some(sort) = sort else {
@@ -142,9 +142,9 @@ pub fn order(sort: Option<&Sort>, table: ResourceTable) -> SqlOrder {
             };
             // A multi-valued attribute sorts by its least value.
             key.sql(&format!(
-                "(SELECT MIN(x.{column}) FROM attribute_values x WHERE x.directory_id = {t}.directory_id AND x.resource_id = {t}.id AND x.path = "
+                "(SELECT MIN(x.{column}) FROM attribute_values x WHERE x.directory_id = {t}.directory_id AND x.resource_id = {t}.id AND "
             ));
-            key.text(path.as_str());
+            path_is(&mut key, "x", scope, table, path);
             key.sql(")");
         }
         Target::Id => {
@@ -182,6 +182,26 @@ struct Builder<'a> {
     table: ResourceTable,
 }
 
+/// `{alias}.path_id = ` the number of `path` in the scope's directory, for the table's resource
+/// type: a scalar subquery the database runs once per statement, not once per row. A path
+/// without a number (no resource ever had a value there) makes the test NULL, so it matches
+/// nothing.
+fn path_is<ST>(
+    out: &mut SqlFragment<ST>,
+    alias: &str,
+    scope: &Scope,
+    table: ResourceTable,
+    path: &str,
+) {
+    out.sql(&format!(
+        "{alias}.path_id = (SELECT p.id FROM attribute_paths p WHERE p.directory_id = "
+    ));
+    out.text(scope.directory_id.as_str());
+    out.sql(" AND p.resource_type = ").text(table.resource_type);
+    out.sql(" AND p.path = ").text(path);
+    out.sql(")");
+}
+
 /// Escapes LIKE wildcards in a user-supplied value; the queries declare `ESCAPE '\'`.
 fn like_escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -216,13 +236,10 @@ impl Builder<'_> {
             Filter::Test(test) => self.test(test, element, out),
             Filter::Element { path, filter } => {
                 out.sql(&format!(
-                    "{}.id IN (SELECT e.resource_id FROM attribute_values e WHERE e.directory_id = ",
+                    "{}.id IN (SELECT e.resource_id FROM attribute_values e WHERE ",
                     self.table.table
                 ));
-                out.text(self.scope.directory_id.as_str());
-                out.sql(" AND e.resource_type = ")
-                    .text(self.table.resource_type);
-                out.sql(" AND e.path = ").text(path.as_str());
+                path_is(out, "e", self.scope, self.table, path);
                 out.sql(" AND ");
                 self.filter(filter, Some("e"), out);
                 out.sql(")");
@@ -251,20 +268,16 @@ impl Builder<'_> {
                 match element {
                     Some(e) => {
                         out.sql(&format!(
-                            "EXISTS (SELECT 1 FROM attribute_values x WHERE x.directory_id = {e}.directory_id AND x.resource_id = {e}.resource_id AND x.path = "
+                            "EXISTS (SELECT 1 FROM attribute_values x WHERE x.directory_id = {e}.directory_id AND x.resource_id = {e}.resource_id AND "
                         ));
                     }
                     None => {
                         out.sql(&format!(
-                            "{t}.id IN (SELECT x.resource_id FROM attribute_values x WHERE x.directory_id = "
+                            "{t}.id IN (SELECT x.resource_id FROM attribute_values x WHERE "
                         ));
-                        out.text(self.scope.directory_id.as_str());
-                        out.sql(" AND x.resource_type = ")
-                            .text(self.table.resource_type);
-                        out.sql(" AND x.path = ");
                     }
                 }
-                out.text(path.as_str());
+                path_is(out, "x", self.scope, self.table, path);
                 if let Some(e) = element {
                     out.sql(&format!(" AND x.elem = {e}.elem"));
                 }

@@ -124,7 +124,7 @@ pub fn list(
         |conn| {
             paged(
                 page()
-                    .order(order(query.sort.as_ref(), GROUPS))
+                    .order(order(query.sort.as_ref(), scope, GROUPS))
                     .select(GroupView::as_select()),
                 query,
             )

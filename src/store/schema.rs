@@ -91,15 +91,22 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// The key as on SQLite; PostgreSQL's leads with `directory_id` (see `docs/database.md`).
-    /// Every query names both columns, so either key serves it.
-    attribute_values (resource_id, path, elem) {
+    attribute_paths (id) {
+        id -> BigInt,
+        tenant_id -> Text,
         directory_id -> Text,
-        resource_id -> Text,
+        resource_type -> Text,
         path -> Text,
+    }
+}
+
+diesel::table! {
+    attribute_values (resource_id, path_id, elem) {
+        resource_id -> Text,
+        path_id -> BigInt,
         elem -> Integer,
         tenant_id -> Text,
-        resource_type -> Text,
+        directory_id -> Text,
         value -> Text,
         value_ci -> Text,
         value_num -> Nullable<Double>,
@@ -138,6 +145,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     directory_users,
     directory_groups,
     memberships,
+    attribute_paths,
     attribute_values,
     events,
     event_counter,

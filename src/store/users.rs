@@ -245,7 +245,7 @@ pub fn list(
         |conn| {
             paged(
                 page()
-                    .order(order(query.sort.as_ref(), USERS))
+                    .order(order(query.sort.as_ref(), scope, USERS))
                     .select(UserRow::as_select()),
                 query,
             )

@@ -16,5 +16,6 @@ mod fake_google;
 mod google;
 mod groups;
 mod isolation;
+mod migrations;
 mod request_log;
 mod users;
