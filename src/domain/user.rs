@@ -12,6 +12,7 @@ use super::index::IndexedValue;
 use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
 use super::tenancy::Scope;
+use crate::store::attribute_index::PathNumbers;
 use crate::store::{self, DbConn, Store};
 
 /// Typed columns the app can read and the database can index, taken from the SCIM resource.
@@ -123,6 +124,69 @@ pub fn create(
         .ok_or_else(|| DomainError::Invalid("nothing was created".into()))
 }
 
+fn new_user(
+    scope: &Scope,
+    profile: UserProfile,
+    resource: &Value,
+    now: NaiveDateTime,
+) -> DirectoryUser {
+    DirectoryUser {
+        id: UserId::generate(),
+        tenant_id: scope.tenant_id.clone(),
+        directory_id: scope.directory_id.clone(),
+        state: UserState::of(profile.active),
+        profile,
+        resource: Document::from_value(resource),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    }
+}
+
+/// `create`, awaited while the store's writer thread runs the write (`Store::queues_writes`):
+/// no thread waits for it. Paths new to the directory are numbered inside the write, which
+/// then needs a savepoint: numbering is a write before the one a client can make fail.
+pub async fn create_queued(
+    store: &Store,
+    scope: &Scope,
+    write: UserWrite,
+    now: NaiveDateTime,
+) -> DomainResult<DirectoryUser> {
+    let user = new_user(scope, write.profile, &write.resource, now);
+    let events = vec![event(EventKind::UserCreated, &user)?];
+    let known = store::attribute_index::known_numbers(store, scope, "User");
+    let all_known = write.index.iter().all(|v| known.contains_key(&v.path));
+    let (raw, index, scope_owned) = (write.raw, write.index, scope.clone());
+    let insert = move |conn: &mut DbConn| -> DomainResult<(DirectoryUser, Option<PathNumbers>)> {
+        let scope = &scope_owned;
+        let mut made = None;
+        if !all_known {
+            let mut numbers = PathNumbers::clone(&known);
+            store::attribute_index::number_missing(conn, scope, "User", &mut numbers, &index)?;
+            made = Some(numbers);
+        }
+        let numbers = made.as_ref().unwrap_or(&known);
+        let rows = store::users::new_rows(&[(&user, &raw)]);
+        store::users::insert(conn, &rows)
+            .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
+        let values =
+            store::attribute_index::new_rows(scope, numbers, &[(user.id.as_str(), &index)])?;
+        store::attribute_index::insert(conn, &values)?;
+        store::events::append(conn, scope, &events, now)?;
+        Ok((user, made))
+    };
+    let (user, made) = if all_known {
+        store.write_failing_first_queued(insert).await?
+    } else {
+        store.write_queued(insert).await?
+    };
+    if let Some(numbers) = made {
+        store::attribute_index::now_committed(store, scope, "User", numbers);
+    }
+    Ok(user)
+}
+
 /// Creates users in one transaction: all of them or, on the first taken `userName`, none.
 /// For imports, where a transaction per user would cost a commit each. Everything that needs
 /// no database is made before the write, so the single writer's turn is spent on SQL alone.
@@ -136,18 +200,7 @@ pub fn create_many(
     let mut raws = Vec::with_capacity(writes.len());
     let mut indexes = Vec::with_capacity(writes.len());
     for write in writes {
-        created.push(DirectoryUser {
-            id: UserId::generate(),
-            tenant_id: scope.tenant_id.clone(),
-            directory_id: scope.directory_id.clone(),
-            state: UserState::of(write.profile.active),
-            profile: write.profile,
-            resource: Document::from_value(&write.resource),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-            deleted_at: None,
-        });
+        created.push(new_user(scope, write.profile, &write.resource, now));
         raws.push(write.raw);
         indexes.push(write.index);
     }

@@ -111,24 +111,46 @@ impl Resources<'_> {
         body: &Value,
         now: NaiveDateTime,
     ) -> Result<Resource, OperationError> {
-        let reg = self.registry;
-        let raw = strip_secrets(body);
-        let canonical = canonicalize(reg, kind, body)?;
         Ok(match kind {
             ResourceKind::User => {
-                let write = scim_user::user_write(reg, canonical.doc, raw);
+                let write = self.user_write(body)?;
                 Resource::User(Box::new(user::create(self.store, scope, write, now)?))
             }
             ResourceKind::Group => {
+                let raw = strip_secrets(body);
+                let canonical = canonicalize(self.registry, kind, body)?;
                 let members = canonical
                     .members
                     .as_deref()
                     .map(member_ids)
                     .unwrap_or_default();
-                let write = scim_group::group_write(reg, canonical.doc, raw);
+                let write = scim_group::group_write(self.registry, canonical.doc, raw);
                 Resource::Group(group::create(self.store, scope, write, members, now)?)
             }
         })
+    }
+
+    /// `create` of a user, awaited while the store's writer thread writes it
+    /// (`Store::queues_writes`).
+    pub async fn create_user_queued(
+        self,
+        scope: &Scope,
+        body: &Value,
+        now: NaiveDateTime,
+    ) -> Result<Resource, OperationError> {
+        let write = self.user_write(body)?;
+        Ok(Resource::User(Box::new(
+            user::create_queued(self.store, scope, write, now).await?,
+        )))
+    }
+
+    fn user_write(self, body: &Value) -> Result<user::UserWrite, OperationError> {
+        let canonical = canonicalize(self.registry, ResourceKind::User, body)?;
+        Ok(scim_user::user_write(
+            self.registry,
+            canonical.doc,
+            strip_secrets(body),
+        ))
     }
 
     pub fn get(

@@ -54,6 +54,17 @@ impl KnownPaths {
         known.get(directory)?.get(resource_type).cloned()
     }
 
+    fn add(&self, directory: &str, resource_type: &'static str, numbers: PathNumbers) {
+        let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
+        let by_type = known.entry(directory.to_string()).or_default();
+        let mut merged = by_type
+            .get(resource_type)
+            .map(|n| PathNumbers::clone(n))
+            .unwrap_or_default();
+        merged.extend(numbers);
+        by_type.insert(resource_type, Arc::new(merged));
+    }
+
     fn keep(&self, directory: &str, resource_type: &'static str, numbers: Arc<PathNumbers>) {
         let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
         known
@@ -94,6 +105,46 @@ pub fn path_numbers(
         .known_paths()
         .keep(directory, resource_type, Arc::clone(&numbers));
     Ok(numbers)
+}
+
+/// The numbers this process knows to be committed, without asking the database: for a create
+/// awaited on the async worker, which numbers what is missing inside its own write
+/// (`number_missing`) and reports that after its commit (`now_committed`).
+pub fn known_numbers(store: &Store, scope: &Scope, resource_type: &str) -> Arc<PathNumbers> {
+    store
+        .known_paths()
+        .get(scope.directory_id.as_str(), resource_type)
+        .unwrap_or_default()
+}
+
+/// Numbers, inside the caller's transaction, the paths of `values` that `numbers` lacks.
+pub fn number_missing(
+    conn: &mut DbConn,
+    scope: &Scope,
+    resource_type: &str,
+    numbers: &mut PathNumbers,
+    values: &[IndexedValue],
+) -> Result<(), StoreError> {
+    for v in values {
+        if !numbers.contains_key(&v.path) {
+            let id = number(conn, scope, resource_type, &v.path)?;
+            numbers.insert(v.path.clone(), id);
+        }
+    }
+    Ok(())
+}
+
+/// Keeps `numbers`, which a write made (`number_missing`) and which its commit has made
+/// committed.
+pub fn now_committed(
+    store: &Store,
+    scope: &Scope,
+    resource_type: &'static str,
+    numbers: PathNumbers,
+) {
+    store
+        .known_paths()
+        .add(scope.directory_id.as_str(), resource_type, numbers);
 }
 
 fn committed_numbers(
@@ -205,12 +256,7 @@ pub fn replace(
         .filter(|v| !kept.contains(&key(&v.path, v.elem, &v.value, v.number)))
         .cloned()
         .collect();
-    for v in &changed {
-        if !numbers.contains_key(&v.path) {
-            let id = number(conn, scope, resource_type, &v.path)?;
-            numbers.insert(v.path.clone(), id);
-        }
-    }
+    number_missing(conn, scope, resource_type, &mut numbers, &changed)?;
     insert(
         conn,
         &new_rows(scope, &numbers, &[(resource_id, &changed)])?,

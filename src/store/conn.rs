@@ -516,6 +516,47 @@ impl Store {
         self.write_guarded(Guard::None, f)
     }
 
+    /// Whether `write_queued` can be used: SQLite, where one writer thread runs writes.
+    pub fn queues_writes(&self) -> bool {
+        self.writers.is_some()
+    }
+
+    /// `write` for a closure that owns what it needs, awaited instead of holding a thread:
+    /// the writer thread runs it (`GroupCommit::submit`). SQLite only (`queues_writes`); on
+    /// PostgreSQL, where a write holds a pooled connection of its own, it fails.
+    pub async fn write_queued<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.queue_guarded(Guard::Savepoint, f).await
+    }
+
+    /// `write_failing_first` as `write_queued` is to `write`.
+    pub async fn write_failing_first_queued<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.queue_guarded(Guard::None, f).await
+    }
+
+    async fn queue_guarded<T, E, F>(&self, guard: Guard, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        match &self.writers {
+            Some(writers) => writers.submit(guard, f).await,
+            None => {
+                Err(StoreError::Commit("queued writes need SQLite's writer thread".into()).into())
+            }
+        }
+    }
+
     fn write_guarded<T, E>(
         &self,
         guard: Guard,
