@@ -292,7 +292,8 @@ impl Resolver<'_> {
             )));
         }
         // `emails co "x"` means the elements' value (RFC 7644 §3.4.2.2 on multi-valued
-        // attributes); a presence test on a complex attribute tests its anchor rows.
+        // attributes); a presence test on a complex attribute looks for any row of its
+        // elements (`store::filter`).
         if let (None, AttrType::Complex, Some(value)) =
             (r.sub, r.attr.kind, r.attr.sub_attribute("value"))
         {

@@ -57,11 +57,17 @@ fn attribute(path: &str, attr: &Attribute, value: &Value, out: &mut Vec<IndexedV
         let elem = i32::try_from(elem).unwrap_or(i32::MAX);
         if attr.kind == AttrType::Complex {
             let Value::Object(obj) = v else { continue };
-            push(out, path, elem, String::new(), None);
+            let before = out.len();
             for sub in &attr.sub_attributes {
                 if let Some(sv) = obj.get(&sub.name) {
                     scalar(&format!("{path}.{}", sub.name), elem, sub, sv, out);
                 }
+            }
+            if out.len() == before {
+                // The element still exists for `attr pr` and `attr[...]`, which look for a
+                // row under the attribute's path or its sub-attributes'. An anchor row for
+                // every element was a fifth of a POST's index rows.
+                push(out, path, elem, String::new(), None);
             }
         } else {
             scalar(path, elem, attr, v, out);
@@ -107,7 +113,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn extracts_paths_elements_and_anchors() {
+    fn extracts_paths_elements_and_anchors_only_where_nothing_else_is_searchable() {
         let reg = SchemaRegistry::builtin();
         let doc = json!({
             "userName": "bjensen",
@@ -117,6 +123,7 @@ mod tests {
                 {"value": "b@work.example", "type": "work", "primary": true},
                 {"value": "b@home.example", "type": "home"}
             ],
+            "photos": [{"value": format!("data:image/png;base64,{}", "A".repeat(MAX_INDEXED_LEN))}],
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Tour Operations"}
         });
         let values = indexed_values(&reg, ResourceKind::User, doc.as_object().unwrap());
@@ -130,10 +137,19 @@ mod tests {
             "userName lives in a column"
         );
         assert!(has("active", 0, "true"));
-        assert!(has("name", 0, ""));
         assert!(has("name.givenname", 0, "Barbara"));
-        assert!(has("emails", 1, ""));
         assert!(has("emails.value", 0, "b@work.example"));
+        assert!(
+            !values
+                .iter()
+                .any(|v| v.path == "name" || v.path == "emails"),
+            "elements with searchable sub-attributes need no anchor row"
+        );
+        assert!(
+            has("photos", 0, ""),
+            "a photo too long to index keeps an anchor"
+        );
+        assert!(!values.iter().any(|v| v.path == "photos.value"));
         assert!(has("emails.type", 1, "home"));
         assert!(has("emails.primary", 0, "true"));
         assert!(has(

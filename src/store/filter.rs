@@ -202,6 +202,28 @@ fn path_is<ST>(
     out.sql(")");
 }
 
+/// `{alias}.path_id IN` the numbers of `path` and of its sub-attributes' paths (`path.*`):
+/// each element of a complex attribute has a row under one of them, its sub-attributes'
+/// values, or an anchor row of the bare path when none of those is searchable.
+fn path_or_under<ST>(
+    out: &mut SqlFragment<ST>,
+    alias: &str,
+    scope: &Scope,
+    table: ResourceTable,
+    path: &str,
+) {
+    out.sql(&format!(
+        "{alias}.path_id IN (SELECT p.id FROM attribute_paths p WHERE p.directory_id = "
+    ));
+    out.text(scope.directory_id.as_str());
+    out.sql(" AND p.resource_type = ").text(table.resource_type);
+    out.sql(" AND (p.path = ").text(path);
+    // LIKE, not a range: PostgreSQL orders text by the database's collation, not by bytes.
+    out.sql(" OR p.path LIKE ")
+        .text(format!("{}.%", like_escape(path)));
+    out.sql(" ESCAPE '\\'))");
+}
+
 /// Escapes LIKE wildcards in a user-supplied value; the queries declare `ESCAPE '\'`.
 fn like_escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -210,7 +232,7 @@ fn like_escape(v: &str) -> String {
 }
 
 impl Builder<'_> {
-    /// `element` is the alias of the anchor row when inside `attr[...]`.
+    /// `element` is the alias of a row of the element when inside `attr[...]`.
     fn filter(&self, f: &Filter, element: Option<&str>, out: &mut SqlCondition) {
         match f {
             Filter::And(items) | Filter::Or(items) => {
@@ -239,7 +261,7 @@ impl Builder<'_> {
                     "{}.id IN (SELECT e.resource_id FROM attribute_values e WHERE ",
                     self.table.table
                 ));
-                path_is(out, "e", self.scope, self.table, path);
+                path_or_under(out, "e", self.scope, self.table, path);
                 out.sql(" AND ");
                 self.filter(filter, Some("e"), out);
                 out.sql(")");
@@ -277,7 +299,11 @@ impl Builder<'_> {
                         ));
                     }
                 }
-                path_is(out, "x", self.scope, self.table, path);
+                if test.op == Op::Present {
+                    path_or_under(out, "x", self.scope, self.table, path);
+                } else {
+                    path_is(out, "x", self.scope, self.table, path);
+                }
                 if let Some(e) = element {
                     out.sql(&format!(" AND x.elem = {e}.elem"));
                 }
