@@ -87,14 +87,12 @@ pub async fn create(
     let now = clock::now();
     if kind == ResourceKind::User && state.store.queues_writes() && small_body(&req) {
         // On the async worker: checking a small user costs less than handing it to a blocking
-        // thread, the store's writer thread writes it, and rendering reads one indexed row.
+        // thread, the store's writer thread writes it, and a new user renders without a read.
         let created = state
             .resources()
             .create_user_queued(&auth.scope, &body.0, now)
             .await?;
-        let rendered = state
-            .store
-            .reading_here(|| rendered_one(&state, &auth, created, &p))?;
+        let rendered = state.resources().render_created_user(&created, &p)?;
         return Ok(response::resource(StatusCode::CREATED, rendered));
     }
     let rendered = blocking(move || {

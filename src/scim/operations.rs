@@ -137,11 +137,9 @@ impl Resources<'_> {
         scope: &Scope,
         body: &Value,
         now: NaiveDateTime,
-    ) -> Result<Resource, OperationError> {
+    ) -> Result<DirectoryUser, OperationError> {
         let write = self.user_write(body)?;
-        Ok(Resource::User(Box::new(
-            user::create_queued(self.store, scope, write, now).await?,
-        )))
+        Ok(user::create_queued(self.store, scope, write, now).await?)
     }
 
     fn user_write(self, body: &Value) -> Result<user::UserWrite, OperationError> {
@@ -373,27 +371,60 @@ impl Resources<'_> {
         items
             .iter()
             .map(|r| {
-                let (kind, doc, added) = match r {
+                let added = match r {
                     Resource::User(u) => {
                         let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-                        let added = scim_user::response_members(u, mine, base);
-                        (ResourceKind::User, &u.resource, added)
+                        scim_user::response_members(u, mine, base)
                     }
                     Resource::Group(g) => {
                         let mine = members
                             .as_ref()
                             .map(|m| m.get(g.id.as_str()).map_or(&[][..], Vec::as_slice));
-                        let added = scim_group::response_members(g, mine, base);
-                        (ResourceKind::Group, &g.resource, added)
+                        scim_group::response_members(g, mine, base)
                     }
                 };
-                Ok(Rendered {
-                    body: respond(reg, kind, doc, added, p)?,
-                    version: etag(r.version()),
-                    location: location(kind, r.id(), base),
-                })
+                let (kind, doc) = match r {
+                    Resource::User(u) => (ResourceKind::User, &u.resource),
+                    Resource::Group(g) => (ResourceKind::Group, &g.resource),
+                };
+                self.rendered(kind, doc, r.id(), r.version(), added, p)
             })
             .collect()
+    }
+
+    /// `render` of a user this request created: it belongs to no group, since nobody knew its
+    /// id before this response, so no membership is read.
+    pub fn render_created_user(
+        self,
+        user: &DirectoryUser,
+        p: &Projection,
+    ) -> OperationResult<Rendered> {
+        let added = scim_user::response_members(user, &[], self.base_url);
+        let id = user.id.as_str();
+        self.rendered(
+            ResourceKind::User,
+            &user.resource,
+            id,
+            user.version,
+            added,
+            p,
+        )
+    }
+
+    fn rendered(
+        self,
+        kind: ResourceKind,
+        doc: &Document,
+        id: &str,
+        version: i64,
+        added: Vec<(&'static str, Value)>,
+        p: &Projection,
+    ) -> OperationResult<Rendered> {
+        Ok(Rendered {
+            body: respond(self.registry, kind, doc, added, p)?,
+            version: etag(version),
+            location: location(kind, id, self.base_url),
+        })
     }
 }
 
