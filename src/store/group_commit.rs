@@ -19,6 +19,9 @@
 //!   the error; the panic goes on to its own caller.
 //! - The writer that finds nobody waiting behind it (or fills the group) commits. A lone writer
 //!   therefore commits at once, as before; a group forms only while writers queue anyway.
+//! - A write handed over with `submit` owns what it needs and is run by the store's writer
+//!   thread, under the same rules, in the same groups as blocking writers; its caller awaits a
+//!   oneshot that is answered once the group ended.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::path::PathBuf;
