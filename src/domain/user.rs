@@ -118,124 +118,147 @@ pub fn create(
     write: UserWrite,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryUser> {
-    let mut created = create_many(store, scope, vec![write], now)?;
+    the_one(create_many(store, scope, vec![write], now)?)
+}
+
+fn the_one(mut created: Vec<DirectoryUser>) -> DomainResult<DirectoryUser> {
     created
         .pop()
         .ok_or_else(|| DomainError::Invalid("nothing was created".into()))
 }
 
-fn new_user(
-    scope: &Scope,
-    profile: UserProfile,
-    resource: &Value,
-    now: NaiveDateTime,
-) -> DirectoryUser {
-    DirectoryUser {
-        id: UserId::generate(),
-        tenant_id: scope.tenant_id.clone(),
-        directory_id: scope.directory_id.clone(),
-        state: UserState::of(profile.active),
-        profile,
-        resource: Document::from_value(resource),
-        version: 1,
-        created_at: now,
-        updated_at: now,
-        deleted_at: None,
-    }
-}
-
 /// `create`, awaited while the store's writer thread runs the write (`Store::queues_writes`):
-/// no thread waits for it. Paths new to the directory are numbered inside the write, which
-/// then needs a savepoint: numbering is a write before the one a client can make fail.
+/// no thread waits for it.
 pub async fn create_queued(
     store: &Store,
     scope: &Scope,
     write: UserWrite,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryUser> {
-    let user = new_user(scope, write.profile, &write.resource, now);
-    let events = vec![event(EventKind::UserCreated, &user)?];
+    let new = NewUsers::of(scope, vec![write], now)?;
     let known = store::attribute_index::known_numbers(store, scope, "User");
-    let all_known = write.index.iter().all(|v| known.contains_key(&v.path));
-    let (raw, index, scope_owned) = (write.raw, write.index, scope.clone());
-    let insert = move |conn: &mut DbConn| -> DomainResult<(DirectoryUser, Option<PathNumbers>)> {
-        let scope = &scope_owned;
-        let mut made = None;
-        if !all_known {
-            let mut numbers = PathNumbers::clone(&known);
-            store::attribute_index::number_missing(conn, scope, "User", &mut numbers, &index)?;
-            made = Some(numbers);
-        }
-        let numbers = made.as_ref().unwrap_or(&known);
-        let rows = store::users::new_rows(&[(&user, &raw)]);
-        store::users::insert(conn, &rows)
-            .map_err(|e| user_name_taken(e, &user.profile.user_name))?;
-        let values =
-            store::attribute_index::new_rows(scope, numbers, &[(user.id.as_str(), &index)])?;
-        store::attribute_index::insert(conn, &values)?;
-        store::events::append(conn, scope, &events, now)?;
-        Ok((user, made))
+    let failing_first = new.fails_first(&known);
+    let scope_owned = scope.clone();
+    let insert = move |conn: &mut DbConn| -> DomainResult<(Vec<DirectoryUser>, _)> {
+        let made = new.insert(conn, &scope_owned, &known, now)?;
+        Ok((new.users, made))
     };
-    let (user, made) = if all_known {
+    let (users, made) = if failing_first {
         store.write_failing_first_queued(insert).await?
     } else {
         store.write_queued(insert).await?
     };
-    if let Some(numbers) = made {
-        store::attribute_index::now_committed(store, scope, "User", numbers);
-    }
-    Ok(user)
+    NewUsers::keep(store, scope, made);
+    the_one(users)
 }
 
 /// Creates users in one transaction: all of them or, on the first taken `userName`, none.
-/// For imports, where a transaction per user would cost a commit each. Everything that needs
-/// no database is made before the write, so the single writer's turn is spent on SQL alone.
+/// For imports, where a transaction per user would cost a commit each.
 pub fn create_many(
     store: &Store,
     scope: &Scope,
     writes: Vec<UserWrite>,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<DirectoryUser>> {
-    let mut created = Vec::with_capacity(writes.len());
-    let mut raws = Vec::with_capacity(writes.len());
-    let mut indexes = Vec::with_capacity(writes.len());
-    for write in writes {
-        created.push(new_user(scope, write.profile, &write.resource, now));
-        raws.push(write.raw);
-        indexes.push(write.index);
+    let new = NewUsers::of(scope, writes, now)?;
+    let known = store::attribute_index::known_numbers(store, scope, "User");
+    let insert = |conn: &mut DbConn| new.insert(conn, scope, &known, now);
+    let made = if new.fails_first(&known) {
+        store.write_failing_first(insert)?
+    } else {
+        store.write(insert)?
+    };
+    NewUsers::keep(store, scope, made);
+    Ok(new.users)
+}
+
+/// Users about to be created, with their bodies, index values and events, all made before the
+/// write.
+struct NewUsers {
+    users: Vec<DirectoryUser>,
+    raws: Vec<Value>,
+    indexes: Vec<Vec<IndexedValue>>,
+    events: Vec<NewEvent>,
+}
+
+impl NewUsers {
+    fn of(scope: &Scope, writes: Vec<UserWrite>, now: NaiveDateTime) -> DomainResult<NewUsers> {
+        let mut new = NewUsers {
+            users: Vec::with_capacity(writes.len()),
+            raws: Vec::with_capacity(writes.len()),
+            indexes: Vec::with_capacity(writes.len()),
+            events: Vec::with_capacity(writes.len()),
+        };
+        for write in writes {
+            let user = DirectoryUser {
+                id: UserId::generate(),
+                tenant_id: scope.tenant_id.clone(),
+                directory_id: scope.directory_id.clone(),
+                state: UserState::of(write.profile.active),
+                profile: write.profile,
+                resource: Document::from_value(&write.resource),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+                deleted_at: None,
+            };
+            new.events.push(event(EventKind::UserCreated, &user)?);
+            new.users.push(user);
+            new.raws.push(write.raw);
+            new.indexes.push(write.index);
+        }
+        Ok(new)
     }
-    let events = created
-        .iter()
-        .map(|user| event(EventKind::UserCreated, user))
-        .collect::<DomainResult<Vec<NewEvent>>>()?;
-    let with_raws: Vec<_> = created.iter().zip(&raws).collect();
-    let rows = store::users::new_rows(&with_raws);
-    let indexed: Vec<(&str, &[IndexedValue])> = created
-        .iter()
-        .zip(&indexes)
-        .map(|(user, index)| (user.id.as_str(), index.as_slice()))
-        .collect();
-    let mut paths: Vec<&str> = indexes.iter().flatten().map(|v| v.path.as_str()).collect();
-    paths.sort_unstable();
-    paths.dedup();
-    let numbers = store::attribute_index::path_numbers(store, scope, "User", &paths)?;
-    let values = store::attribute_index::new_rows(scope, &numbers, &indexed)?;
-    let insert = |conn: &mut DbConn| -> DomainResult<()> {
-        store::users::insert(conn, &rows).map_err(|e| match created.as_slice() {
+
+    /// Whether the write's one failure a client causes is its first statement (a taken
+    /// userName), so that it needs no savepoint (`Store::write_failing_first`): true for one
+    /// user whose paths are all numbered. Several users are inserted one row at a time, and a
+    /// new path is numbered first, so a later statement could fail after an earlier one wrote.
+    fn fails_first(&self, known: &PathNumbers) -> bool {
+        self.users.len() == 1
+            && store::attribute_index::all_numbered(known, self.indexes.iter().flatten())
+    }
+
+    /// Writes the users, their index rows and their events, numbering inside this write the
+    /// paths `known` lacks. Returns the numbers it made, to be kept once committed (`keep`).
+    fn insert(
+        &self,
+        conn: &mut DbConn,
+        scope: &Scope,
+        known: &PathNumbers,
+        now: NaiveDateTime,
+    ) -> DomainResult<Option<PathNumbers>> {
+        let mut made = None;
+        if !store::attribute_index::all_numbered(known, self.indexes.iter().flatten()) {
+            let mut numbers = known.clone();
+            for index in &self.indexes {
+                store::attribute_index::number_missing(conn, scope, "User", &mut numbers, index)?;
+            }
+            made = Some(numbers);
+        }
+        let with_raws: Vec<_> = self.users.iter().zip(&self.raws).collect();
+        store::users::insert(conn, &with_raws).map_err(|e| match self.users.as_slice() {
             [one] => user_name_taken(e, &one.profile.user_name),
             many => user_name_taken(e, &format!("one of {} userNames", many.len())),
         })?;
-        store::attribute_index::insert(conn, &values)?;
-        Ok(store::events::append(conn, scope, &events, now)?)
-    };
-    if created.len() == 1 {
-        // Its one failure a client causes is its first statement, a taken userName. Several
-        // users are inserted one row at a time, so a later one can fail after the first.
-        store.write_failing_first(insert)?;
-    } else {
-        store.write(insert)?;
+        let indexed: Vec<(&str, &[IndexedValue])> = self
+            .users
+            .iter()
+            .zip(&self.indexes)
+            .map(|(user, index)| (user.id.as_str(), index.as_slice()))
+            .collect();
+        let numbers = made.as_ref().unwrap_or(known);
+        store::attribute_index::insert(conn, scope, numbers, &indexed)?;
+        store::events::append(conn, scope, &self.events, now)?;
+        Ok(made)
     }
-    Ok(created)
+
+    /// After the commit: the numbers `insert` made are committed now.
+    fn keep(store: &Store, scope: &Scope, made: Option<PathNumbers>) {
+        if let Some(numbers) = made {
+            store::attribute_index::now_committed(store, scope, "User", numbers);
+        }
+    }
 }
 
 pub fn get(store: &Store, scope: &Scope, id: &UserId) -> DomainResult<DirectoryUser> {

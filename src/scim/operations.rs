@@ -371,21 +371,19 @@ impl Resources<'_> {
         items
             .iter()
             .map(|r| {
-                let added = match r {
+                let (kind, doc, added) = match r {
                     Resource::User(u) => {
                         let mine = groups.get(u.id.as_str()).map_or(&[][..], Vec::as_slice);
-                        scim_user::response_members(u, mine, base)
+                        let added = scim_user::response_members(u, mine, base);
+                        (ResourceKind::User, &u.resource, added)
                     }
                     Resource::Group(g) => {
                         let mine = members
                             .as_ref()
                             .map(|m| m.get(g.id.as_str()).map_or(&[][..], Vec::as_slice));
-                        scim_group::response_members(g, mine, base)
+                        let added = scim_group::response_members(g, mine, base);
+                        (ResourceKind::Group, &g.resource, added)
                     }
-                };
-                let (kind, doc) = match r {
-                    Resource::User(u) => (ResourceKind::User, &u.resource),
-                    Resource::Group(g) => (ResourceKind::Group, &g.resource),
                 };
                 self.rendered(kind, doc, r.id(), r.version(), added, p)
             })

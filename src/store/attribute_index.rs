@@ -64,57 +64,24 @@ impl KnownPaths {
         merged.extend(numbers);
         by_type.insert(resource_type, Arc::new(merged));
     }
-
-    fn keep(&self, directory: &str, resource_type: &'static str, numbers: Arc<PathNumbers>) {
-        let mut known = self.0.write().unwrap_or_else(|p| p.into_inner());
-        known
-            .entry(directory.to_string())
-            .or_default()
-            .insert(resource_type, numbers);
-    }
 }
 
-/// The numbers of `paths` for resources of `resource_type` in the scope's directory, for
-/// creates, whose writes must not number paths themselves (`Store::write_failing_first`). New
-/// paths are numbered by a write of their own first, so this is called outside any write.
-pub fn path_numbers(
-    store: &Store,
-    scope: &Scope,
-    resource_type: &'static str,
-    paths: &[&str],
-) -> Result<Arc<PathNumbers>, StoreError> {
-    let directory = scope.directory_id.as_str();
-    let all_numbered = |numbers: &PathNumbers| paths.iter().all(|p| numbers.contains_key(*p));
-    if let Some(known) = store.known_paths().get(directory, resource_type)
-        && all_numbered(&known)
-    {
-        return Ok(known);
-    }
-    let mut numbers = store.read(|c| committed_numbers(c, directory, resource_type))?;
-    if !all_numbered(&numbers) {
-        store.write(|c| -> Result<(), StoreError> {
-            for path in paths {
-                number(c, scope, resource_type, path)?;
-            }
-            Ok(())
-        })?;
-        numbers = store.read(|c| committed_numbers(c, directory, resource_type))?;
-    }
-    let numbers = Arc::new(numbers);
-    store
-        .known_paths()
-        .keep(directory, resource_type, Arc::clone(&numbers));
-    Ok(numbers)
-}
-
-/// The numbers this process knows to be committed, without asking the database: for a create
-/// awaited on the async worker, which numbers what is missing inside its own write
-/// (`number_missing`) and reports that after its commit (`now_committed`).
+/// The numbers this process knows to be committed, without asking the database: a create
+/// numbers what is missing inside its own write (`number_missing`) and reports that after its
+/// commit (`now_committed`).
 pub fn known_numbers(store: &Store, scope: &Scope, resource_type: &str) -> Arc<PathNumbers> {
     store
         .known_paths()
         .get(scope.directory_id.as_str(), resource_type)
         .unwrap_or_default()
+}
+
+/// Whether `numbers` holds the path of every one of `values`.
+pub fn all_numbered<'a>(
+    numbers: &PathNumbers,
+    mut values: impl Iterator<Item = &'a IndexedValue>,
+) -> bool {
+    values.all(|v| numbers.contains_key(&v.path))
 }
 
 /// Numbers, inside the caller's transaction, the paths of `values` that `numbers` lacks.
@@ -145,20 +112,6 @@ pub fn now_committed(
     store
         .known_paths()
         .add(scope.directory_id.as_str(), resource_type, numbers);
-}
-
-fn committed_numbers(
-    conn: &mut DbConn,
-    directory: &str,
-    resource_type: &str,
-) -> Result<PathNumbers, StoreError> {
-    Ok(attribute_paths::table
-        .filter(attribute_paths::directory_id.eq(directory))
-        .filter(attribute_paths::resource_type.eq(resource_type))
-        .select((attribute_paths::path, attribute_paths::id))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect())
 }
 
 /// The number of `path`, numbered now if it has none: inside the caller's transaction, which
@@ -257,22 +210,17 @@ pub fn replace(
         .cloned()
         .collect();
     number_missing(conn, scope, resource_type, &mut numbers, &changed)?;
-    insert(
-        conn,
-        &new_rows(scope, &numbers, &[(resource_id, &changed)])?,
-    )
+    insert(conn, scope, &numbers, &[(resource_id, &changed)])
 }
 
-/// The rows that index new resources, made before the write (`new_rows`) so that the single
-/// writer's turn is spent on SQL alone.
-pub struct NewValueRows<'a>(Vec<ValueRow<'a>>);
-
-/// Rows for `resources`, whose every path `numbers` holds (`path_numbers`).
-pub fn new_rows<'a>(
-    scope: &'a Scope,
+/// Indexes resources that have no indexed values yet (just created), whose every path
+/// `numbers` holds (`number_missing`).
+pub fn insert(
+    conn: &mut DbConn,
+    scope: &Scope,
     numbers: &PathNumbers,
-    resources: &[(&'a str, &'a [IndexedValue])],
-) -> Result<NewValueRows<'a>, StoreError> {
+    resources: &[(&str, &[IndexedValue])],
+) -> Result<(), StoreError> {
     let mut rows = Vec::new();
     for &(resource_id, values) in resources {
         for v in values {
@@ -291,12 +239,7 @@ pub fn new_rows<'a>(
             });
         }
     }
-    Ok(NewValueRows(rows))
-}
-
-/// Indexes resources that have no indexed values yet (just created).
-pub fn insert(conn: &mut DbConn, rows: &NewValueRows) -> Result<(), StoreError> {
-    insert_rows!(conn, attribute_values::table, &rows.0, INSERT_CHUNK);
+    insert_rows!(conn, attribute_values::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 

@@ -193,12 +193,9 @@ fn path_is<ST>(
     table: ResourceTable,
     path: &str,
 ) {
-    out.sql(&format!(
-        "{alias}.path_id = (SELECT p.id FROM attribute_paths p WHERE p.directory_id = "
-    ));
-    out.text(scope.directory_id.as_str());
-    out.sql(" AND p.resource_type = ").text(table.resource_type);
-    out.sql(" AND p.path = ").text(path);
+    out.sql(&format!("{alias}.path_id = "));
+    numbers_where(out, scope, table);
+    out.sql("p.path = ").text(path);
     out.sql(")");
 }
 
@@ -212,16 +209,22 @@ fn path_or_under<ST>(
     table: ResourceTable,
     path: &str,
 ) {
-    out.sql(&format!(
-        "{alias}.path_id IN (SELECT p.id FROM attribute_paths p WHERE p.directory_id = "
-    ));
-    out.text(scope.directory_id.as_str());
-    out.sql(" AND p.resource_type = ").text(table.resource_type);
-    out.sql(" AND (p.path = ").text(path);
+    out.sql(&format!("{alias}.path_id IN "));
+    numbers_where(out, scope, table);
+    out.sql("(p.path = ").text(path);
     // LIKE, not a range: PostgreSQL orders text by the database's collation, not by bytes.
     out.sql(" OR p.path LIKE ")
         .text(format!("{}.%", like_escape(path)));
     out.sql(" ESCAPE '\\'))");
+}
+
+/// The head of a subquery for path numbers of the scope's directory and the table's resource
+/// type, open for one more condition on `p.path` and the closing parenthesis.
+fn numbers_where<ST>(out: &mut SqlFragment<ST>, scope: &Scope, table: ResourceTable) {
+    out.sql("(SELECT p.id FROM attribute_paths p WHERE p.directory_id = ");
+    out.text(scope.directory_id.as_str());
+    out.sql(" AND p.resource_type = ").text(table.resource_type);
+    out.sql(" AND ");
 }
 
 /// Escapes LIKE wildcards in a user-supplied value; the queries declare `ESCAPE '\'`.

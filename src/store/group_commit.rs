@@ -107,8 +107,8 @@ type Job = Box<dyn FnOnce(&GroupCommit, &mut Batch) + Send>;
 enum Ran<T, E> {
     /// Its changes, if it succeeded, are in the open group.
     InGroup(Result<T, E>),
-    /// It ended the group (rolled back); the result is final.
-    Ended(Result<T, E>),
+    /// It failed and ended the group (rolled back).
+    Ended(E),
     /// It panicked; the group was ended and rolled back.
     Panicked(Box<dyn std::any::Any + Send>),
 }
@@ -222,7 +222,7 @@ impl GroupCommit {
         let mut batch = self.lock();
         let result = match self.run(&mut batch, guard, f) {
             Ran::InGroup(result) => result,
-            Ran::Ended(result) => return result,
+            Ran::Ended(e) => return Err(e),
             Ran::Panicked(panicked) => {
                 drop(batch);
                 panic::resume_unwind(panicked);
@@ -268,10 +268,9 @@ impl GroupCommit {
                         None => Ok(value),
                     });
                 })),
-                Ran::InGroup(Err(e)) | Ran::Ended(Err(e)) => {
+                Ran::InGroup(Err(e)) | Ran::Ended(e) => {
                     let _ = reply.send(Err(e));
                 }
-                Ran::Ended(Ok(_)) => unreachable!("a group ends early only for a failed writer"),
                 Ran::Panicked(panicked) => {
                     let why = panicked
                         .downcast_ref::<&str>()
@@ -304,7 +303,7 @@ impl GroupCommit {
         if !batch.open
             && let Err(e) = self.begin(batch)
         {
-            return Ran::Ended(Err(e.into()));
+            return Ran::Ended(e.into());
         }
         let conn = batch
             .conn
@@ -345,7 +344,10 @@ impl GroupCommit {
             // group's transaction is unusable.
             let why = "the transaction broke".to_string();
             self.finish(batch, Some(why.clone()));
-            return Ran::Ended(result.and_then(|_| Err(StoreError::Commit(why).into())));
+            return Ran::Ended(match result {
+                Err(e) => e,
+                Ok(_) => StoreError::Commit(why).into(),
+            });
         }
         if result.is_ok() {
             batch.members += 1;
@@ -369,12 +371,11 @@ impl GroupCommit {
 
     /// The writer thread: runs queued writes in groups until the store is dropped.
     fn serve(writers: Weak<GroupCommit>, queue: Arc<Queue>) {
-        while let Some(jobs) = queue.wait() {
+        while let Some(mut jobs) = queue.wait() {
             let Some(writers) = writers.upgrade() else {
                 return;
             };
             let mut batch = writers.lock();
-            let mut jobs = jobs;
             loop {
                 for job in jobs {
                     job(&writers, &mut batch);

@@ -106,24 +106,15 @@ fn row(user: &DirectoryUser) -> UserRow {
 /// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
-/// New users' rows with the bodies they were sent as, made before the write (`new_rows`) so
-/// that the single writer's turn is spent on SQL alone. A tuple, not a derived row type that
-/// embeds `UserRow`: with that, diesel rendered the INSERT's text and looked its statement up by
-/// that text on every insert.
-pub struct NewUserRows(Vec<(UserRow, diesel::dsl::Eq<u::raw, String>)>);
-
-pub fn new_rows(users: &[(&DirectoryUser, &Value)]) -> NewUserRows {
-    NewUserRows(
-        users
-            .iter()
-            .map(|(user, raw)| (row(user), u::raw.eq(json_text(raw))))
-            .collect(),
-    )
-}
-
-/// Inserts new users (see `insert_rows` for how).
-pub fn insert(conn: &mut DbConn, rows: &NewUserRows) -> Result<(), StoreError> {
-    insert_rows!(conn, u::table, &rows.0, INSERT_CHUNK);
+/// Inserts new users with the bodies they were sent as (see `insert_rows` for how). The rows
+/// are tuples, not a derived row type that embeds `UserRow`: with that, diesel rendered the
+/// INSERT's text and looked its statement up by that text on every insert.
+pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
+    let rows: Vec<_> = users
+        .iter()
+        .map(|(user, raw)| (row(user), u::raw.eq(json_text(raw))))
+        .collect();
+    insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
     Ok(())
 }
 
