@@ -127,8 +127,8 @@ fn the_one(mut created: Vec<DirectoryUser>) -> DomainResult<DirectoryUser> {
         .ok_or_else(|| DomainError::Invalid("nothing was created".into()))
 }
 
-/// `create`, awaited while the store's writer thread runs the write (`Store::queues_writes`):
-/// no thread waits for it.
+/// `create`, awaited while the store writes it (`Store::write_queued`): the caller's thread
+/// does not wait for it.
 pub async fn create_queued(
     store: &Store,
     scope: &Scope,

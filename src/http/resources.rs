@@ -85,9 +85,10 @@ pub async fn create(
     idp::for_kind(auth.kind).normalize_resource(&state.registry, kind, &mut body.0);
     let p = projection(&state, kind, &req)?;
     let now = clock::now();
-    if kind == ResourceKind::User && state.store.queues_writes() && small_body(&req) {
+    if kind == ResourceKind::User && small_body(&req) {
         // On the async worker: checking a small user costs less than handing it to a blocking
-        // thread, the store's writer thread writes it, and a new user renders without a read.
+        // thread, the store writes it without this thread (`Store::write_queued`), and a new
+        // user renders without a read.
         let created = state
             .resources()
             .create_user_queued(&auth.scope, &body.0, now)

@@ -130,8 +130,7 @@ impl Resources<'_> {
         })
     }
 
-    /// `create` of a user, awaited while the store's writer thread writes it
-    /// (`Store::queues_writes`).
+    /// `create` of a user, awaited while the store writes it (`Store::write_queued`).
     pub async fn create_user_queued(
         self,
         scope: &Scope,

@@ -516,14 +516,9 @@ impl Store {
         self.write_guarded(Guard::None, f)
     }
 
-    /// Whether `write_queued` can be used: SQLite, where one writer thread runs writes.
-    pub fn queues_writes(&self) -> bool {
-        self.writers.is_some()
-    }
-
-    /// `write` for a closure that owns what it needs, awaited instead of holding a thread:
-    /// the writer thread runs it (`GroupCommit::submit`). SQLite only (`queues_writes`); on
-    /// PostgreSQL, where a write holds a pooled connection of its own, it fails.
+    /// `write` for a closure that owns what it needs, awaited instead of holding the caller's
+    /// thread: on SQLite the writer thread runs it (`GroupCommit::submit`), on PostgreSQL a
+    /// blocking thread with a pooled connection of its own.
     pub async fn write_queued<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
@@ -549,12 +544,18 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        match &self.writers {
-            Some(writers) => writers.submit(guard, f).await,
-            None => {
-                Err(StoreError::Commit("queued writes need SQLite's writer thread".into()).into())
-            }
-        }
+        let Some(writers) = &self.writers else {
+            let pool = self.pool.clone();
+            let written = tokio::task::spawn_blocking(move || {
+                let mut pooled = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
+                let conn: &mut DbConn = &mut pooled;
+                conn.transaction(f)
+            });
+            return written
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Commit("the write failed".into()).into()));
+        };
+        writers.submit(guard, f).await
     }
 
     fn write_guarded<T, E>(
