@@ -1,6 +1,7 @@
 //! The change feed: one typed event per change, written in the same transaction as the change.
 
 use super::document::Document;
+use super::ids::EventId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -51,7 +52,20 @@ impl EventKind {
 /// An event about to be appended; the store gives it its cursor.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
+    /// Made with the event, before the write: SQLite's writes run one at a time.
+    pub id: EventId,
     pub kind: EventKind,
     pub resource_id: String,
     pub data: Document,
+}
+
+impl NewEvent {
+    pub fn new(kind: EventKind, resource_id: String, data: Document) -> NewEvent {
+        NewEvent {
+            id: EventId::generate(),
+            kind,
+            resource_id,
+            data,
+        }
+    }
 }

@@ -80,11 +80,11 @@ fn not_found(id: &GroupId) -> DomainError {
 }
 
 fn group_event(kind: EventKind, group: &DirectoryGroup) -> DomainResult<NewEvent> {
-    Ok(NewEvent {
+    Ok(NewEvent::new(
         kind,
-        resource_id: group.id.to_string(),
-        data: Document::of(group)?,
-    })
+        group.id.to_string(),
+        Document::of(group)?,
+    ))
 }
 
 fn membership_event(
@@ -93,13 +93,13 @@ fn membership_event(
     member: &str,
     member_kind: MemberKind,
 ) -> NewEvent {
-    NewEvent {
+    NewEvent::new(
         kind,
-        resource_id: group_id.to_string(),
-        data: Document::from_value(
+        group_id.to_string(),
+        Document::from_value(
             &json!({"group_id": group_id, "member_id": member, "member_type": member_kind.as_str()}),
         ),
-    }
+    )
 }
 
 pub fn create(

@@ -6,6 +6,8 @@ pub struct IndexedValue {
     pub path: String,
     pub elem: i32,
     pub value: String,
+    /// `value` folded (`fold_case`), made with the value so that a write does not fold it.
+    pub value_ci: String,
     pub number: Option<f64>,
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::document::Document;
+use super::document::{Document, json_text};
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
 use super::ids::UserId;
@@ -97,11 +97,11 @@ pub struct DirectoryUser {
 }
 
 fn event(kind: EventKind, user: &DirectoryUser) -> DomainResult<NewEvent> {
-    Ok(NewEvent {
+    Ok(NewEvent::new(
         kind,
-        resource_id: user.id.to_string(),
-        data: Document::of(user)?,
-    })
+        user.id.to_string(),
+        Document::of(user)?,
+    ))
 }
 
 fn user_name_taken(e: store::StoreError, user_name: &str) -> DomainError {
@@ -176,7 +176,8 @@ pub fn create_many(
 /// write.
 struct NewUsers {
     users: Vec<DirectoryUser>,
-    raws: Vec<Value>,
+    /// The bodies as sent, as JSON text.
+    raws: Vec<String>,
     indexes: Vec<Vec<IndexedValue>>,
     events: Vec<NewEvent>,
 }
@@ -204,7 +205,7 @@ impl NewUsers {
             };
             new.events.push(event(EventKind::UserCreated, &user)?);
             new.users.push(user);
-            new.raws.push(write.raw);
+            new.raws.push(json_text(&write.raw));
             new.indexes.push(write.index);
         }
         Ok(new)
@@ -236,7 +237,11 @@ impl NewUsers {
             }
             made = Some(numbers);
         }
-        let with_raws: Vec<_> = self.users.iter().zip(&self.raws).collect();
+        let with_raws: Vec<_> = self
+            .users
+            .iter()
+            .zip(self.raws.iter().map(String::as_str))
+            .collect();
         store::users::insert(conn, &with_raws).map_err(|e| match self.users.as_slice() {
             [one] => user_name_taken(e, &one.profile.user_name),
             many => user_name_taken(e, &format!("one of {} userNames", many.len())),

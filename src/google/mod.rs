@@ -315,13 +315,13 @@ impl<'a> Puller<'a> {
             let scope = self.directory.scope();
             self.store.write(|c| -> Result<(), StoreError> {
                 if store::google::mark_invalid_credentials(c, id, &message, next)? {
-                    let event = NewEvent {
-                        kind: EventKind::DirectoryCredentialsInvalid,
-                        resource_id: id.to_string(),
-                        data: Document::from_value(
+                    let event = NewEvent::new(
+                        EventKind::DirectoryCredentialsInvalid,
+                        id.to_string(),
+                        Document::from_value(
                             &serde_json::json!({"directory_id": id, "error": message}),
                         ),
-                    };
+                    );
                     store::events::append(c, &scope, &[event], finished)?;
                 }
                 Ok(())

@@ -94,6 +94,7 @@ fn push(out: &mut Vec<IndexedValue>, path: &str, elem: i32, value: String, numbe
     out.push(IndexedValue {
         path: fold_case(path),
         elem,
+        value_ci: fold_case(&value),
         value,
         number,
     });

@@ -22,7 +22,7 @@ struct ValueRow<'a> {
     elem: i32,
     tenant_id: &'a str,
     value: &'a str,
-    value_ci: String,
+    value_ci: &'a str,
     value_num: Option<f64>,
 }
 
@@ -234,7 +234,7 @@ pub fn insert(
                 elem: v.elem,
                 tenant_id: scope.tenant_id.as_str(),
                 value: &v.value,
-                value_ci: fold_case(&v.value),
+                value_ci: &v.value_ci,
                 value_num: v.number,
             });
         }
@@ -278,7 +278,7 @@ pub fn set_value(
             elem: 0,
             tenant_id: scope.tenant_id.as_str(),
             value,
-            value_ci: fold_case(value),
+            value_ci: &fold_case(value),
             value_num: None,
         })
         .execute(conn)?;

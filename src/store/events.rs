@@ -9,14 +9,13 @@ use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
 use super::schema::events;
 use crate::domain::event::NewEvent;
-use crate::domain::ids::EventId;
 use crate::domain::tenancy::Scope;
 
 #[derive(Insertable)]
 #[diesel(table_name = events)]
 struct EventRow<'a> {
     cursor: i64,
-    id: String,
+    id: &'a str,
     tenant_id: &'a str,
     directory_id: &'a str,
     event_type: &'a str,
@@ -72,7 +71,7 @@ pub fn append(
         .zip(new_events)
         .map(|(offset, event)| EventRow {
             cursor: last - n + 1 + offset,
-            id: EventId::generate().to_string(),
+            id: event.id.as_str(),
             tenant_id: scope.tenant_id.as_str(),
             directory_id: scope.directory_id.as_str(),
             event_type: event.kind.as_str(),

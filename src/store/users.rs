@@ -103,16 +103,71 @@ fn row(user: &DirectoryUser) -> UserRow {
     }
 }
 
+/// A new user's row, borrowing what the user already holds: on SQLite every create is written
+/// by one thread, which should not spend its turn copying the resource and the raw body.
+#[derive(Insertable)]
+#[diesel(table_name = u, treat_none_as_default_value = false)]
+struct NewUserRow<'a> {
+    id: &'a str,
+    tenant_id: &'a str,
+    directory_id: &'a str,
+    external_id: Option<&'a str>,
+    user_name: &'a str,
+    user_name_ci: String,
+    active: bool,
+    state: &'a str,
+    display_name: Option<&'a str>,
+    given_name: Option<&'a str>,
+    family_name: Option<&'a str>,
+    primary_email: Option<&'a str>,
+    job_title: Option<&'a str>,
+    department: Option<&'a str>,
+    employee_id: Option<&'a str>,
+    manager_id: Option<&'a str>,
+    resource: &'a str,
+    raw: &'a str,
+    version: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deleted_at: Option<NaiveDateTime>,
+}
+
+fn new_row<'a>(user: &'a DirectoryUser, raw: &'a str) -> NewUserRow<'a> {
+    let p = &user.profile;
+    NewUserRow {
+        id: user.id.as_str(),
+        tenant_id: user.tenant_id.as_str(),
+        directory_id: user.directory_id.as_str(),
+        external_id: p.external_id.as_deref(),
+        user_name: &p.user_name,
+        user_name_ci: fold_case(&p.user_name),
+        active: p.active,
+        state: user.state.as_str(),
+        display_name: p.display_name.as_deref(),
+        given_name: p.given_name.as_deref(),
+        family_name: p.family_name.as_deref(),
+        primary_email: p.primary_email.as_deref(),
+        job_title: p.job_title.as_deref(),
+        department: p.department.as_deref(),
+        employee_id: p.employee_id.as_deref(),
+        manager_id: p.manager_id.as_deref(),
+        resource: user.resource.as_str(),
+        raw,
+        version: user.version,
+        created_at: user.created_at,
+        updated_at: user.updated_at,
+        deleted_at: user.deleted_at,
+    }
+}
+
 /// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
-/// Inserts new users with the bodies they were sent as (see `insert_rows` for how). The rows
-/// are tuples, not a derived row type that embeds `UserRow`: with that, diesel rendered the
-/// INSERT's text and looked its statement up by that text on every insert.
-pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &Value)]) -> Result<(), StoreError> {
+/// Inserts new users with the bodies they were sent as (JSON text; see `insert_rows` for how).
+pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &str)]) -> Result<(), StoreError> {
     let rows: Vec<_> = users
         .iter()
-        .map(|(user, raw)| (row(user), u::raw.eq(json_text(raw))))
+        .map(|&(user, raw)| new_row(user, raw))
         .collect();
     insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
     Ok(())
