@@ -32,6 +32,8 @@ enum Part {
 #[derive(Debug, Clone)]
 pub struct SqlFragment<ST> {
     parts: Vec<Part>,
+    /// Whether the statement this is part of may stay prepared (see `condition`).
+    cacheable: bool,
     sql_type: PhantomData<ST>,
 }
 
@@ -42,6 +44,7 @@ impl<ST> Default for SqlFragment<ST> {
     fn default() -> Self {
         SqlFragment {
             parts: Vec::new(),
+            cacheable: true,
             sql_type: PhantomData,
         }
     }
@@ -77,6 +80,9 @@ impl<ST: 'static> QueryId for SqlFragment<ST> {
 
 impl<ST> QueryFragment<MultiBackend> for SqlFragment<ST> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        if !self.cacheable {
+            out.unsafe_to_cache_prepared();
+        }
         for part in &self.parts {
             match part {
                 Part::Sql(s) => out.push_sql(s),
@@ -171,10 +177,26 @@ pub fn order(sort: Option<&Sort>, scope: &Scope, table: ResourceTable) -> SqlOrd
     out
 }
 
+/// `filter` as a boolean SQL condition on `table`, scoped to the directory.
+///
+/// Only the statement of a filter with one test stays prepared. diesel keeps every statement
+/// text it has prepared for as long as the connection lives, and filters of several tests
+/// have more shapes than any bound: a client sending `or` chains of every length would grow
+/// every connection's cache without end. One test has a few hundred shapes at most (its
+/// values and attribute paths are bound parameters); a filter of several is prepared anew.
 pub fn condition(filter: &Filter, scope: &Scope, table: ResourceTable) -> SqlCondition {
     let mut out = SqlCondition::default();
     Builder { scope, table }.filter(filter, None, &mut out);
+    out.cacheable = tests(filter) <= 1;
     out
+}
+
+fn tests(filter: &Filter) -> usize {
+    match filter {
+        Filter::And(all) | Filter::Or(all) => all.iter().map(tests).sum(),
+        Filter::Not(inner) | Filter::Element { filter: inner, .. } => tests(inner),
+        Filter::Test(_) => 1,
+    }
 }
 
 struct Builder<'a> {
@@ -413,5 +435,68 @@ fn compare(column: &str, cmp: Comparison, operand: &Operand, out: &mut SqlCondit
     }
     if matches!(cmp, Comparison::Co | Comparison::Sw | Comparison::Ew) {
         out.sql(" ESCAPE '\\'");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{DirectoryId, TenantId};
+    use crate::domain::query::{Comparison, Operand, Target, Test};
+
+    fn eq(target: Target, value: &str) -> Filter {
+        Filter::Test(Test {
+            target,
+            op: Op::Compare(
+                Comparison::Eq,
+                Operand::Text {
+                    value: value.into(),
+                    case_exact: false,
+                },
+            ),
+        })
+    }
+
+    fn indexed(path: &str) -> Target {
+        Target::Indexed { path: path.into() }
+    }
+
+    #[test]
+    fn only_filters_of_one_test_stay_prepared() {
+        let scope = Scope {
+            tenant_id: TenantId::from_raw("t"),
+            directory_id: DirectoryId::from_raw("d"),
+        };
+        let element = |filter: Filter| Filter::Element {
+            path: "emails".into(),
+            filter: Box::new(filter),
+        };
+        let cases = [
+            (eq(Target::Name, "a"), true),
+            (Filter::Not(Box::new(eq(Target::ExternalId, "a"))), true),
+            (element(eq(indexed("emails.type"), "work")), true),
+            (
+                Filter::Or(vec![eq(Target::Name, "a"), eq(Target::Name, "b")]),
+                false,
+            ),
+            (
+                element(Filter::And(vec![
+                    eq(indexed("emails.type"), "work"),
+                    eq(indexed("emails.value"), "a@example.com"),
+                ])),
+                false,
+            ),
+        ];
+        for backend in [
+            MultiBackend::Sqlite(diesel::sqlite::Sqlite),
+            MultiBackend::Postgres(diesel::pg::Pg),
+        ] {
+            for (filter, prepared) in &cases {
+                let kept = condition(filter, &scope, USERS)
+                    .is_safe_to_cache_prepared(&backend)
+                    .unwrap();
+                assert_eq!(kept, *prepared, "{filter:?}");
+            }
+        }
     }
 }
