@@ -14,17 +14,15 @@ use crate::domain::query::{Comparison, Filter, ListQuery, Op, Operand, Page, Tar
 use crate::domain::tenancy::Scope;
 use crate::domain::user::{DirectoryUser, UserProfile, UserState};
 
-/// A user row as written and read; the raw body is written beside it and never read back
-/// by the server.
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = u, treat_none_as_null = true, treat_none_as_default_value = false)]
+/// A user row as read; the raw body is never read back by the server.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = u)]
 struct UserRow {
     id: String,
     tenant_id: String,
     directory_id: String,
     external_id: Option<String>,
     user_name: String,
-    user_name_ci: String,
     active: bool,
     state: String,
     display_name: Option<String>,
@@ -76,38 +74,12 @@ impl TryFrom<UserRow> for DirectoryUser {
     }
 }
 
-fn row(user: &DirectoryUser) -> UserRow {
-    let p = &user.profile;
-    UserRow {
-        id: user.id.to_string(),
-        tenant_id: user.tenant_id.to_string(),
-        directory_id: user.directory_id.to_string(),
-        external_id: p.external_id.clone(),
-        user_name: p.user_name.clone(),
-        user_name_ci: fold_case(&p.user_name),
-        active: p.active,
-        state: user.state.as_str().to_string(),
-        display_name: p.display_name.clone(),
-        given_name: p.given_name.clone(),
-        family_name: p.family_name.clone(),
-        primary_email: p.primary_email.clone(),
-        job_title: p.job_title.clone(),
-        department: p.department.clone(),
-        employee_id: p.employee_id.clone(),
-        manager_id: p.manager_id.clone(),
-        resource: user.resource.as_str().to_string(),
-        version: user.version,
-        created_at: user.created_at,
-        updated_at: user.updated_at,
-        deleted_at: user.deleted_at,
-    }
-}
-
-/// A new user's row, borrowing what the user already holds: on SQLite every create is written
-/// by one thread, which should not spend its turn copying the resource and the raw body.
-#[derive(Insertable)]
-#[diesel(table_name = u, treat_none_as_default_value = false)]
-struct NewUserRow<'a> {
+/// What a write sets on a user's row but the raw body, borrowed from the user: on SQLite
+/// every write is made by one thread, which should not spend its turn copying the resource
+/// and the strings.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = u, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct UserValues<'a> {
     id: &'a str,
     tenant_id: &'a str,
     directory_id: &'a str,
@@ -125,16 +97,15 @@ struct NewUserRow<'a> {
     employee_id: Option<&'a str>,
     manager_id: Option<&'a str>,
     resource: &'a str,
-    raw: &'a str,
     version: i64,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
 }
 
-fn new_row<'a>(user: &'a DirectoryUser, raw: &'a str) -> NewUserRow<'a> {
+fn values(user: &DirectoryUser) -> UserValues<'_> {
     let p = &user.profile;
-    NewUserRow {
+    UserValues {
         id: user.id.as_str(),
         tenant_id: user.tenant_id.as_str(),
         directory_id: user.directory_id.as_str(),
@@ -152,7 +123,6 @@ fn new_row<'a>(user: &'a DirectoryUser, raw: &'a str) -> NewUserRow<'a> {
         employee_id: p.employee_id.as_deref(),
         manager_id: p.manager_id.as_deref(),
         resource: user.resource.as_str(),
-        raw,
         version: user.version,
         created_at: user.created_at,
         updated_at: user.updated_at,
@@ -164,10 +134,12 @@ fn new_row<'a>(user: &'a DirectoryUser, raw: &'a str) -> NewUserRow<'a> {
 const INSERT_CHUNK: usize = 500;
 
 /// Inserts new users with the bodies they were sent as (JSON text; see `insert_rows` for how).
+/// The rows are tuples, not a derived row type that embeds `UserValues`: with that, diesel
+/// rendered the INSERT's text and looked its statement up by that text on every insert.
 pub fn insert(conn: &mut DbConn, users: &[(&DirectoryUser, &str)]) -> Result<(), StoreError> {
     let rows: Vec<_> = users
         .iter()
-        .map(|&(user, raw)| new_row(user, raw))
+        .map(|&(user, raw)| (values(user), u::raw.eq(raw)))
         .collect();
     insert_rows!(conn, u::table, &rows, INSERT_CHUNK);
     Ok(())
@@ -198,10 +170,10 @@ pub fn update(
         .filter(u::version.eq(expected_version));
     // JSON null: a PATCH carries no resource body, so the stored raw body stays.
     let n = if raw.is_null() {
-        diesel::update(target).set(row(user)).execute(conn)?
+        diesel::update(target).set(values(user)).execute(conn)?
     } else {
         diesel::update(target)
-            .set((row(user), u::raw.eq(json_text(raw))))
+            .set((values(user), u::raw.eq(json_text(raw))))
             .execute(conn)?
     };
     Ok(n == 1)
