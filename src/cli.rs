@@ -12,13 +12,14 @@ use serde_json::{Value, json};
 use crate::config::{Config, FileConfig};
 use crate::domain::lifecycle::{self, Deprovisioning};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
-use crate::domain::{clock, ids::TokenId, settings, token};
+use crate::domain::{app_key, clock, ids::TokenId, settings, token};
 use crate::google;
 use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod events;
 mod log;
 mod replay;
 
@@ -59,6 +60,10 @@ enum Command {
         /// it) [default: 7d].
         #[arg(long, env = "ROSTER_REQUEST_LOG_RETENTION")]
         request_log_retention: Option<crate::domain::request_log::Retention>,
+        /// How long events stay readable in the feed (5s, 12h, 90d; 0 keeps them for ever)
+        /// [default: 90d].
+        #[arg(long, env = "ROSTER_EVENTS_RETENTION")]
+        events_retention: Option<crate::domain::request_log::Retention>,
     },
     /// Apply pending database migrations.
     Migrate,
@@ -79,6 +84,26 @@ enum Command {
     Log(log::LogCommand),
     /// Send recorded or corpus sequences to a server and report differences.
     Replay(replay::ReplayArgs),
+    /// Application keys for the application API under /api/v1.
+    #[command(subcommand, name = "app-key")]
+    AppKey(AppKeyCommand),
+    /// The events feed.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AppKeyCommand {
+    /// Issue a key (shown once) that reads one tenant, or every tenant without --tenant.
+    Issue {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    List,
+    /// Revoke a key by its id; requests with it fail at once.
+    Revoke {
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,11 +288,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             json: cli.json,
         };
     if let Command::Serve {
-        request_log_retention: Some(r),
+        request_log_retention,
+        events_retention,
         ..
     } = &cli.command
     {
-        ctx.config.request_log_retention = *r;
+        if let Some(r) = request_log_retention {
+            ctx.config.request_log_retention = *r;
+        }
+        if let Some(r) = events_retention {
+            ctx.config.events_retention = *r;
+        }
     }
     match cli.command {
         Command::Serve { .. } => serve(&ctx),
@@ -295,7 +326,66 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Log(c) => log::log(&ctx, c),
         Command::Replay(args) => replay::replay(&ctx, args),
+        Command::AppKey(c) => app_key_command(&ctx, c),
+        Command::Events(c) => events::events(&ctx, c),
     }
+}
+
+fn app_key_command(ctx: &Cmd, command: AppKeyCommand) -> anyhow::Result<()> {
+    let store = ctx.store()?;
+    match command {
+        AppKeyCommand::Issue { tenant } => {
+            let t = tenant
+                .map(|t| tenancy::find_tenant(&store, &t))
+                .transpose()?;
+            let issued = app_key::issue(&store, t.as_ref(), clock::now())?;
+            let reads = t
+                .as_ref()
+                .map_or("every tenant".to_string(), |t| format!("tenant {}", t.name));
+            ctx.print(
+                json!({
+                    "id": issued.info.id,
+                    "tenant_id": issued.info.tenant_id,
+                    "hint": issued.info.hint,
+                    "key": issued.secret.expose(),
+                }),
+                || {
+                    format!(
+                        "application key {} issued; it reads {reads} (shown once):\n{}",
+                        issued.info.id,
+                        issued.secret.expose()
+                    )
+                },
+            );
+        }
+        AppKeyCommand::List => {
+            let all = app_key::list(&store)?;
+            ctx.print(json!({"app_keys": all}), || {
+                all.iter()
+                    .map(|k| {
+                        let state = if k.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "live"
+                        };
+                        let tenant = k
+                            .tenant_id
+                            .as_ref()
+                            .map_or("every tenant".to_string(), |t| format!("tenant {t}"));
+                        format!("{}\t{}…\t{tenant}\t{state}", k.id, k.hint)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        AppKeyCommand::Revoke { id } => {
+            app_key::revoke(&store, &TokenId::from_raw(id.clone()), clock::now())?;
+            ctx.print(json!({"revoked": id}), || {
+                format!("application key {id} revoked")
+            });
+        }
+    }
+    Ok(())
 }
 
 fn tenant(ctx: &Cmd, command: TenantCommand) -> anyhow::Result<()> {
@@ -731,6 +821,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     }
     .spawn()?;
     spawn_purger(Arc::clone(&store));
+    events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
     let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
@@ -740,6 +831,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         base_url,
         max_body_bytes: ctx.config.max_body_bytes,
         recent_tokens: crate::domain::token::RecentTokens::default(),
+        activated: Default::default(),
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())

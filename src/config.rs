@@ -10,6 +10,8 @@ use crate::domain::request_log::Retention;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://roster.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+pub const DEFAULT_EVENTS_RETENTION: Retention =
+    Retention::new(std::time::Duration::from_secs(90 * 24 * 3600));
 
 /// The optional TOML file (`--config`/`ROSTER_CONFIG`). Unknown keys are an error, so a typo
 /// never passes silently.
@@ -23,6 +25,8 @@ pub struct FileConfig {
     pub schema_dir: Option<PathBuf>,
     /// `7d`, `12h`, …; `0` records nothing.
     pub request_log_retention: Option<Retention>,
+    /// `90d`, `5s`, …; `0` keeps events for ever.
+    pub events_retention: Option<Retention>,
     /// 64 hex digits (32 bytes) sealing stored secrets such as Google service-account keys.
     pub secret_key: Option<String>,
     pub google: Option<GoogleFileConfig>,
@@ -62,6 +66,8 @@ pub struct Config {
     pub schema_dir: Option<PathBuf>,
     /// How long the request log keeps SCIM exchanges; zero disables it.
     pub request_log_retention: Retention,
+    /// How long events are kept for the feed; zero keeps them for ever.
+    pub events_retention: Retention,
     /// The server key for secrets at rest; `None` when not configured (creating a Google
     /// directory then fails with a message saying how to set it).
     pub secret_key: Option<String>,
@@ -176,6 +182,7 @@ impl Config {
             max_body_bytes: file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
             schema_dir: schema_dir.or(file.schema_dir),
             request_log_retention: file.request_log_retention.unwrap_or(Retention::DEFAULT),
+            events_retention: file.events_retention.unwrap_or(DEFAULT_EVENTS_RETENTION),
             secret_key: None,
             google: GoogleConfig::default(),
         }

@@ -1,6 +1,7 @@
 //! Roster: a self-hosted SCIM 2.0 directory-sync server. Layers, outermost first:
 //! `http` → `scim` → `domain` → `store` (see DESIGN.md).
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -1,7 +1,10 @@
 //! The change feed: one typed event per change, written in the same transaction as the change.
 
+use serde_json::Value;
+
 use super::document::Document;
 use super::ids::EventId;
+use super::record;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
@@ -17,6 +20,10 @@ pub enum EventKind {
     GroupUserRemoved,
     /// A puller's credentials were refused (Google answered 401/403 to the service account).
     DirectoryCredentialsInvalid,
+    /// The directory's first authenticated SCIM request, or its first finished sync.
+    DirectoryActivated,
+    DirectoryStateChanged,
+    DirectoryDeleted,
 }
 
 impl EventKind {
@@ -33,7 +40,31 @@ impl EventKind {
             EventKind::GroupUserAdded => "group.user_added",
             EventKind::GroupUserRemoved => "group.user_removed",
             EventKind::DirectoryCredentialsInvalid => "directory.invalid_credentials",
+            EventKind::DirectoryActivated => "directory.activated",
+            EventKind::DirectoryStateChanged => "directory.state_changed",
+            EventKind::DirectoryDeleted => "directory.deleted",
         }
+    }
+
+    pub const ALL: [EventKind; 14] = [
+        EventKind::UserCreated,
+        EventKind::UserUpdated,
+        EventKind::UserDeactivated,
+        EventKind::UserReactivated,
+        EventKind::UserDeleted,
+        EventKind::GroupCreated,
+        EventKind::GroupUpdated,
+        EventKind::GroupDeleted,
+        EventKind::GroupUserAdded,
+        EventKind::GroupUserRemoved,
+        EventKind::DirectoryCredentialsInvalid,
+        EventKind::DirectoryActivated,
+        EventKind::DirectoryStateChanged,
+        EventKind::DirectoryDeleted,
+    ];
+
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
     }
 
     pub fn resource_type(self) -> &'static str {
@@ -43,7 +74,10 @@ impl EventKind {
             | EventKind::UserDeactivated
             | EventKind::UserReactivated
             | EventKind::UserDeleted => "User",
-            EventKind::DirectoryCredentialsInvalid => "Directory",
+            EventKind::DirectoryCredentialsInvalid
+            | EventKind::DirectoryActivated
+            | EventKind::DirectoryStateChanged
+            | EventKind::DirectoryDeleted => "Directory",
             _ => "Group",
         }
     }
@@ -56,7 +90,16 @@ pub struct NewEvent {
     pub id: EventId,
     pub kind: EventKind,
     pub resource_id: String,
+    /// The record after the change (`docs/events.md`).
     pub data: Document,
+    /// For an update: the record fields that changed, and their values before.
+    pub change: Option<Change>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub changed: Vec<String>,
+    pub previous: Document,
 }
 
 impl NewEvent {
@@ -66,6 +109,24 @@ impl NewEvent {
             kind,
             resource_id,
             data,
+            change: None,
+        }
+    }
+
+    /// An update's event, naming what changed between the records `before` and `after`.
+    pub fn updated(
+        kind: EventKind,
+        resource_id: String,
+        before: &Value,
+        after: &Value,
+    ) -> NewEvent {
+        let (changed, previous) = record::changes(before, after);
+        NewEvent {
+            change: Some(Change {
+                changed,
+                previous: Document::from_value(&previous),
+            }),
+            ..NewEvent::new(kind, resource_id, Document::from_value(after))
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Directory groups and memberships. Membership changes cost work in proportion to the members
 //! named, never to the size of the group.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
@@ -14,6 +14,7 @@ use super::ids::{DirectoryId, GroupId, TenantId};
 use super::index::IndexedValue;
 use super::lifecycle::{OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
+use super::record::{self, MemberRecord};
 use super::tenancy::Scope;
 use super::user::check_version;
 use crate::store::{self, DbConn, Store};
@@ -83,23 +84,52 @@ fn group_event(kind: EventKind, group: &DirectoryGroup) -> DomainResult<NewEvent
     Ok(NewEvent::new(
         kind,
         group.id.to_string(),
-        Document::of(group)?,
+        Document::from_value(&record::group(group)?),
     ))
 }
 
+/// `group_ref` is the group as membership events name it (`record::group_ref`).
 fn membership_event(
     kind: EventKind,
-    group_id: &str,
-    member: &str,
-    member_kind: MemberKind,
+    group: &GroupId,
+    group_ref: &Value,
+    member: &MemberRecord,
 ) -> NewEvent {
     NewEvent::new(
         kind,
-        group_id.to_string(),
-        Document::from_value(
-            &json!({"group_id": group_id, "member_id": member, "member_type": member_kind.as_str()}),
-        ),
+        group.to_string(),
+        Document::from_value(&record::membership(group_ref, member)),
     )
+}
+
+/// The records of the members `ids` (users and nested groups), by id, in two queries. A member
+/// whose row is gone is named by its id alone.
+fn member_records(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[(String, MemberKind)],
+) -> DomainResult<HashMap<String, MemberRecord>> {
+    let of_kind = |kind: MemberKind| -> Vec<String> {
+        ids.iter()
+            .filter(|(_, k)| *k == kind)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    let mut records = HashMap::with_capacity(ids.len());
+    for user in store::users::find_many(conn, scope, &of_kind(MemberKind::User))? {
+        records.insert(user.id.to_string(), MemberRecord::of_user(&user)?);
+    }
+    for group in store::groups::find_many(conn, scope, &of_kind(MemberKind::Group))? {
+        records.insert(group.id.to_string(), MemberRecord::of_group(&group)?);
+    }
+    for (id, kind) in ids {
+        records.entry(id.clone()).or_insert_with(|| MemberRecord {
+            id: id.clone(),
+            kind: *kind,
+            record: json!({"id": id}),
+        });
+    }
+    Ok(records)
 }
 
 pub fn create(
@@ -121,11 +151,20 @@ pub fn create(
         updated_at: now,
         deleted_at: None,
     };
+    let group_ref = record::group_ref(&group);
     store.write(|conn| {
         store::groups::insert(conn, &group, &write.raw)?;
         store::attribute_index::replace(conn, scope, "Group", group.id.as_str(), &write.index)?;
         let mut events = vec![group_event(EventKind::GroupCreated, &group)?];
-        add_members(conn, scope, &group.id, &members, now, &mut events)?;
+        add_members(
+            conn,
+            scope,
+            &group.id,
+            &group_ref,
+            &members,
+            now,
+            &mut events,
+        )?;
         store::events::append(conn, scope, &events, now)?;
         Ok(group.clone())
     })
@@ -188,16 +227,6 @@ where
             let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let (write, member_changes) = change(&current).map_err(TxError::Change)?;
-            let mut events = Vec::new();
-            for step in &member_changes {
-                apply_member_change(conn, scope, id, step, now, &mut events)?;
-            }
-            let removed: Vec<String> = events
-                .iter()
-                .filter(|e| e.kind == EventKind::GroupUserRemoved)
-                .filter_map(|e| Some(e.data.value().ok()?.get("member_id")?.as_str()?.to_string()))
-                .collect();
-            let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             let mut next = current.clone();
             let mut attributes_changed = false;
             if let Some(w) = &write {
@@ -208,6 +237,21 @@ where
                 next.external_id = w.external_id.clone();
                 next.resource = Document::from_value(&w.resource);
             }
+            let group_ref = record::group_ref(&next);
+            let mut events = Vec::new();
+            let mut removed = Vec::new();
+            for step in &member_changes {
+                removed.extend(apply_member_change(
+                    conn,
+                    scope,
+                    id,
+                    &group_ref,
+                    step,
+                    now,
+                    &mut events,
+                )?);
+            }
+            let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             if !attributes_changed && events.is_empty() {
                 return Ok(current);
             }
@@ -218,7 +262,15 @@ where
                 store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
             }
             if attributes_changed {
-                events.insert(0, group_event(EventKind::GroupUpdated, &next)?);
+                events.insert(
+                    0,
+                    NewEvent::updated(
+                        EventKind::GroupUpdated,
+                        id.to_string(),
+                        &record::group(&current)?,
+                        &record::group(&next)?,
+                    ),
+                );
             }
             events.extend(deactivated);
             store::events::append(conn, scope, &events, now)?;
@@ -227,20 +279,25 @@ where
         .map_err(TxError::into_caller)
 }
 
+/// Applies one membership step; returns the users it removed.
 fn apply_member_change(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
+    group_ref: &Value,
     step: &MemberChange,
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
-) -> DomainResult<()> {
+) -> DomainResult<Vec<String>> {
     match step {
-        MemberChange::Add(ids) => add_members(conn, scope, group, ids, now, events),
-        MemberChange::Remove(ids) => remove_members(conn, scope, group, ids, events),
+        MemberChange::Add(ids) => {
+            add_members(conn, scope, group, group_ref, ids, now, events)?;
+            Ok(Vec::new())
+        }
+        MemberChange::Remove(ids) => remove_members(conn, scope, group, group_ref, ids, events),
         MemberChange::RemoveAll => {
             let all = store::groups::member_ids(conn, scope, group)?;
-            remove_members(conn, scope, group, &all, events)
+            remove_members(conn, scope, group, group_ref, &all, events)
         }
         MemberChange::ReplaceAll(ids) => {
             let wanted: BTreeSet<&String> = ids.iter().collect();
@@ -250,8 +307,9 @@ fn apply_member_change(
                 .filter(|m| !wanted.contains(m))
                 .cloned()
                 .collect();
-            remove_members(conn, scope, group, &leaving, events)?;
-            add_members(conn, scope, group, ids, now, events)
+            let removed = remove_members(conn, scope, group, group_ref, &leaving, events)?;
+            add_members(conn, scope, group, group_ref, ids, now, events)?;
+            Ok(removed)
         }
     }
 }
@@ -260,6 +318,7 @@ fn add_members(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
+    group_ref: &Value,
     ids: &[String],
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
@@ -278,49 +337,105 @@ fn add_members(
         .filter(|id| !existing.contains(id))
         .collect();
     let kinds = store::groups::resolve_members(conn, scope, &new)?;
-    let mut rows = Vec::with_capacity(new.len());
-    for id in &new {
+    let mut resolved = Vec::with_capacity(new.len());
+    for id in new {
         let kind = *kinds
-            .get(id)
+            .get(&id)
             .ok_or_else(|| DomainError::UnknownMember(id.clone()))?;
-        if kind == MemberKind::Group && id == group.as_str() {
-            return Err(DomainError::Invalid(
-                "a group cannot be a member of itself".into(),
-            ));
-        }
-        rows.push((id.as_str(), kind));
+        resolved.push((id, kind));
+    }
+    refuse_cycles(conn, group, &resolved)?;
+    let records = member_records(conn, scope, &resolved)?;
+    let rows: Vec<(&str, MemberKind)> = resolved
+        .iter()
+        .map(|(id, kind)| (id.as_str(), *kind))
+        .collect();
+    store::groups::insert_memberships(conn, scope, group, &rows, now)?;
+    for (id, _) in &resolved {
         events.push(membership_event(
             EventKind::GroupUserAdded,
-            group.as_str(),
-            id,
-            kind,
+            group,
+            group_ref,
+            &records[id],
         ));
     }
-    store::groups::insert_memberships(conn, scope, group, &rows, now)?;
     Ok(())
 }
 
+/// Refuses nested groups that would make `group` a member of itself, directly or through
+/// any chain of nested groups: every reader that expands nesting would loop.
+fn refuse_cycles(
+    conn: &mut DbConn,
+    group: &GroupId,
+    members: &[(String, MemberKind)],
+) -> DomainResult<()> {
+    let mut frontier: Vec<String> = members
+        .iter()
+        .filter(|(_, kind)| *kind == MemberKind::Group)
+        .map(|(id, _)| id.clone())
+        .collect();
+    let mut seen: BTreeSet<String> = frontier.iter().cloned().collect();
+    while !frontier.is_empty() {
+        if frontier.iter().any(|id| id == group.as_str()) {
+            return Err(DomainError::Invalid(
+                "a group cannot be a member of itself, directly or through nested groups".into(),
+            ));
+        }
+        frontier = store::groups::nested_groups(conn, &frontier)?
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
+    }
+    Ok(())
+}
+
+/// Removes the members among `ids`; returns the users removed.
 fn remove_members(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
+    group_ref: &Value,
     ids: &[String],
     events: &mut Vec<NewEvent>,
-) -> DomainResult<()> {
+) -> DomainResult<Vec<String>> {
     if ids.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let present = store::groups::existing_member_kinds(conn, scope, group, ids)?;
     let gone: Vec<String> = present.iter().map(|(id, _)| id.clone()).collect();
     store::groups::delete_memberships(conn, group, &gone)?;
-    for (id, kind) in present {
+    let records = member_records(conn, scope, &present)?;
+    for (id, _) in &present {
         events.push(membership_event(
             EventKind::GroupUserRemoved,
-            group.as_str(),
-            &id,
-            kind,
+            group,
+            group_ref,
+            &records[id],
         ));
     }
+    Ok(present
+        .into_iter()
+        .filter(|(_, kind)| *kind == MemberKind::User)
+        .map(|(id, _)| id)
+        .collect())
+}
+
+/// Locks, in the one order every writer uses (`store::groups::lock_in_order`), the groups
+/// that hold `member`: a removal locks them before the member itself, as a group PATCH locks
+/// its group before the members it resolves.
+pub(crate) fn lock_groups_holding(
+    conn: &mut DbConn,
+    scope: &Scope,
+    member: &str,
+) -> DomainResult<()> {
+    if !store::locks_rows(conn) {
+        return Ok(());
+    }
+    let holding: Vec<String> = store::groups::groups_holding(conn, scope, member)?
+        .into_iter()
+        .map(|(g, _)| g.to_string())
+        .collect();
+    store::groups::lock_in_order(conn, scope, &holding)?;
     Ok(())
 }
 
@@ -329,18 +444,24 @@ fn remove_members(
 pub(crate) fn detach_member(
     conn: &mut DbConn,
     scope: &Scope,
-    member: &str,
+    member: &MemberRecord,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<NewEvent>> {
-    let mut events = Vec::new();
-    for (group_id, kind) in store::groups::groups_holding(conn, scope, member)? {
-        store::groups::delete_memberships(conn, &group_id, &[member.to_string()])?;
-        store::groups::touch(conn, scope, &group_id, now)?;
+    let holding: Vec<String> = store::groups::groups_holding(conn, scope, &member.id)?
+        .into_iter()
+        .map(|(g, _)| g.to_string())
+        .collect();
+    let mut groups = store::groups::find_many(conn, scope, &holding)?;
+    groups.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut events = Vec::with_capacity(groups.len());
+    for group in groups {
+        store::groups::delete_memberships(conn, &group.id, std::slice::from_ref(&member.id))?;
+        store::groups::touch(conn, scope, &group.id, now)?;
         events.push(membership_event(
             EventKind::GroupUserRemoved,
-            group_id.as_str(),
+            &group.id,
+            &record::group_ref(&group),
             member,
-            kind,
         ));
     }
     Ok(events)
@@ -357,9 +478,11 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
+        lock_groups_holding(conn, scope, id.as_str())?;
         if !store::groups::lock(conn, scope, id)? {
             return Err(not_found(id));
         }
+        store::groups::lock_for_removal(conn, scope, id)?;
         let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
         let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
@@ -370,7 +493,7 @@ pub fn delete(
         } else {
             Vec::new()
         };
-        let mut events = detach_member(conn, scope, id.as_str(), now)?;
+        let mut events = detach_member(conn, scope, &MemberRecord::of_group(&current)?, now)?;
         store::attribute_index::remove(conn, scope, id.as_str())?;
         let gone = match policy.on_delete {
             OnDelete::Hard => {

@@ -1,15 +1,18 @@
 //! Directory users, groups, memberships and events: the commands both the SCIM path and the
 //! Google puller use. No HTTP and no SQL here.
 
+pub mod app_key;
 pub mod clock;
 pub mod document;
 pub mod error;
 pub mod event;
+pub mod feed;
 pub mod group;
 pub mod ids;
 pub mod index;
 pub mod lifecycle;
 pub mod query;
+pub mod record;
 pub mod request_log;
 pub mod settings;
 pub mod tenancy;

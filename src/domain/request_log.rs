@@ -19,6 +19,10 @@ pub struct Retention(Duration);
 impl Retention {
     pub const DEFAULT: Retention = Retention(Duration::from_secs(7 * 24 * 3600));
 
+    pub const fn new(d: Duration) -> Retention {
+        Retention(d)
+    }
+
     pub fn is_enabled(self) -> bool {
         !self.0.is_zero()
     }

@@ -5,7 +5,9 @@ use std::str::FromStr;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::document::Document;
 use super::error::{DomainError, DomainResult};
+use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, TenantId};
 use super::lifecycle::Deprovisioning;
 use super::token::{self, IssuedToken};
@@ -191,6 +193,38 @@ pub fn find_directory(store: &Store, id_or_name: &str) -> DomainResult<Directory
     found.pop().ok_or_else(|| DomainError::NotFound {
         kind: "directory",
         id: id_or_name.to_string(),
+    })
+}
+
+/// A directory by id only: what the application API looks up (a name could match another
+/// tenant's directory).
+pub fn directory_by_id(store: &Store, id: &str) -> DomainResult<Option<Directory>> {
+    Ok(store
+        .read(|conn| store::tenancy::find_directories(conn, id))?
+        .into_iter()
+        .find(|d| d.id.as_str() == id))
+}
+
+/// Marks a directory activated by its first authenticated SCIM request or its first finished
+/// sync, with a `directory.activated` event; `false` when it already was.
+pub fn activate(store: &Store, directory: &Scope, now: NaiveDateTime) -> DomainResult<bool> {
+    store.write(|conn| -> DomainResult<bool> {
+        if !store::tenancy::mark_activated(conn, &directory.directory_id, now)? {
+            return Ok(false);
+        }
+        let data = serde_json::json!({
+            "id": directory.directory_id,
+            "directory_id": directory.directory_id,
+            "tenant_id": directory.tenant_id,
+            "state": "linked",
+        });
+        let event = NewEvent::new(
+            EventKind::DirectoryActivated,
+            directory.directory_id.to_string(),
+            Document::from_value(&data),
+        );
+        store::events::append(conn, directory, &[event], now)?;
+        Ok(true)
     })
 }
 

@@ -23,6 +23,10 @@ const HINT_LEN: usize = TOKEN_PREFIX.len() + 6;
 pub struct TokenSecret(String);
 
 impl TokenSecret {
+    pub(crate) fn new(secret: String) -> TokenSecret {
+        TokenSecret(secret)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

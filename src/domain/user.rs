@@ -11,6 +11,7 @@ use super::ids::UserId;
 use super::index::IndexedValue;
 use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
+use super::record::{self, MemberRecord};
 use super::tenancy::Scope;
 use crate::store::attribute_index::PathNumbers;
 use crate::store::{self, DbConn, Store};
@@ -100,7 +101,21 @@ fn event(kind: EventKind, user: &DirectoryUser) -> DomainResult<NewEvent> {
     Ok(NewEvent::new(
         kind,
         user.id.to_string(),
-        Document::of(user)?,
+        Document::from_value(&record::user(user)?),
+    ))
+}
+
+/// An update's event: the record after, and what changed since `before`.
+fn update_event(
+    kind: EventKind,
+    before: &DirectoryUser,
+    after: &DirectoryUser,
+) -> DomainResult<NewEvent> {
+    Ok(NewEvent::updated(
+        kind,
+        after.id.to_string(),
+        &record::user(before)?,
+        &record::user(after)?,
     ))
 }
 
@@ -301,6 +316,14 @@ where
     // SQLite) or is that write: the row's UPDATE, on a taken userName.
     store
         .write_failing_first(|conn| -> Result<_, TxError<E>> {
+            // A deactivation that deletes removes the user from its groups: their locks come
+            // first, in the order every writer takes them.
+            if store::locks_rows(conn)
+                && store::tenancy::deprovisioning(conn, &scope.directory_id)?.on_deactivate
+                    == OnDeactivate::Delete
+            {
+                super::group::lock_groups_holding(conn, scope, id.as_str())?;
+            }
             // Locking the row first makes concurrent writers of one user queue up instead of
             // failing their version checks.
             if !store::users::lock(conn, scope, id)? {
@@ -337,7 +360,7 @@ where
                 (false, true) => EventKind::UserReactivated,
                 _ => EventKind::UserUpdated,
             };
-            let mut events = vec![event(kind, &next)?];
+            let mut events = vec![update_event(kind, &current, &next)?];
             if kind == EventKind::UserDeactivated {
                 let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
                 if policy.on_deactivate == OnDeactivate::Delete {
@@ -372,6 +395,7 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
+        super::group::lock_groups_holding(conn, scope, id.as_str())?;
         if !store::users::lock(conn, scope, id)? {
             return Err(not_found(id));
         }
@@ -415,7 +439,9 @@ fn remove(
     how: OnDelete,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<NewEvent>> {
-    let mut events = super::group::detach_member(conn, scope, user.id.as_str(), now)?;
+    store::users::lock_for_removal(conn, scope, &user.id)?;
+    let member = MemberRecord::of_user(user)?;
+    let mut events = super::group::detach_member(conn, scope, &member, now)?;
     store::attribute_index::remove(conn, scope, user.id.as_str())?;
     let gone = match how {
         OnDelete::Hard => {
@@ -470,7 +496,10 @@ pub(crate) fn deactivate_if_groupless(
     {
         return Ok(events);
     }
-    for id in store::groups::without_groups(conn, scope, ids)? {
+    let mut groupless = store::groups::without_groups(conn, scope, ids)?;
+    // Locked in id order, as every writer that locks several users does.
+    groupless.sort();
+    for id in groupless {
         let id = UserId::from_raw(id);
         if !store::users::lock(conn, scope, &id)? {
             continue;
@@ -488,7 +517,7 @@ pub(crate) fn deactivate_if_groupless(
         };
         store::users::update(conn, &next, &Value::Null, current.version)?;
         store::attribute_index::set_value(conn, scope, "User", id.as_str(), "active", "false")?;
-        events.push(event(EventKind::UserDeactivated, &next)?);
+        events.push(update_event(EventKind::UserDeactivated, &current, &next)?);
     }
     Ok(events)
 }

@@ -296,6 +296,11 @@ impl<'a> Puller<'a> {
                     // The listing just read covered every user queued before it began.
                     store::google::clear_pending_before(c, id, started)
                 })?;
+                if let Err(e) =
+                    crate::domain::tenancy::activate(self.store, &self.directory.scope(), finished)
+                {
+                    tracing::warn!(directory = %self.directory.name, error = %e, "could not mark the directory activated");
+                }
             }
             Err(e) => self.record_failure(e, finished, next)?,
         }
@@ -322,7 +327,17 @@ impl<'a> Puller<'a> {
                             &serde_json::json!({"directory_id": id, "error": message}),
                         ),
                     );
-                    store::events::append(c, &scope, &[event], finished)?;
+                    let state = NewEvent::new(
+                        EventKind::DirectoryStateChanged,
+                        id.to_string(),
+                        Document::from_value(&serde_json::json!({
+                            "id": id,
+                            "directory_id": id,
+                            "tenant_id": scope.tenant_id,
+                            "state": "invalid_credentials",
+                        })),
+                    );
+                    store::events::append(c, &scope, &[event, state], finished)?;
                 }
                 Ok(())
             })?;

@@ -7,7 +7,8 @@ use futures_util::future::LocalBoxFuture;
 use super::AppState;
 use super::error::ApiError;
 use super::resources::small_read;
-use crate::domain::tenancy::{DirectoryKind, Scope};
+use crate::domain::clock;
+use crate::domain::tenancy::{self, DirectoryKind, Scope};
 use crate::domain::token;
 
 /// The directory an authenticated request acts for.
@@ -52,6 +53,16 @@ impl FromRequest for Authed {
             })
             .await?;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
+            let seen = |d: &_| reader.activated.lock().is_ok_and(|s| s.contains(d));
+            if !seen(&scope.directory_id) {
+                // A directory's first authenticated request marks it activated, with a
+                // `directory.activated` event, before the request is answered.
+                let (store, activating) = (reader.store.clone(), scope.clone());
+                web::block(move || tenancy::activate(&store, &activating, clock::now())).await??;
+                if let Ok(mut s) = reader.activated.lock() {
+                    s.insert(scope.directory_id.clone());
+                }
+            }
             let authed = Authed { scope, kind };
             // The request log attributes the exchange to this directory once it is answered.
             req.extensions_mut().insert(authed.clone());

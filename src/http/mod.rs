@@ -33,6 +33,9 @@ pub struct AppState {
     /// Where SCIM exchanges are recorded; `None` when the request log is disabled.
     pub request_log: Option<request_log::Recorder>,
     pub recent_tokens: crate::domain::token::RecentTokens,
+    /// Directories this process has seen activated (`tenancy::activate`), so only a
+    /// directory's first request asks the database.
+    pub activated: std::sync::Mutex<std::collections::HashSet<crate::domain::ids::DirectoryId>>,
 }
 
 impl AppState {
@@ -125,6 +128,9 @@ fn discovery_routes(cfg: &mut web::ServiceConfig) {
 
 /// Starts serving on `listener`; the returned server runs until stopped.
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let api_state = web::Data::new(crate::api::ApiState {
+        store: state.store.clone(),
+    });
     let state = web::Data::new(state);
     // tracing-actix-web works out its request span's fields (route, client address, a random
     // request id) whether or not anything records the span: a twelfth of a GET by id. Where
@@ -142,7 +148,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                 TracingLogger::default(),
             ))
             .app_data(state.clone())
+            .app_data(api_state.clone())
             .route("/healthz", web::get().to(healthz))
+            .service(web::scope(crate::api::API_PREFIX).configure(crate::api::routes))
             .route(
                 crate::google::watch::ROUTE,
                 web::post().to(crate::google::watch::notification),

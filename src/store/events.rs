@@ -1,18 +1,38 @@
+//! The events table: appending in commit order, reading by cursor, snapshots' positions,
+//! pruning.
+//!
+//! A cursor must never let a reader that has seen cursor C later find a new event below C.
+//! On SQLite every write runs on one writer, so a counter row taken inside the write orders
+//! cursors by commit. On PostgreSQL several transactions commit side by side, and one counter
+//! row would serialize every tenant's writes behind its lock. There an event's cursor is
+//! `xid << XID_SHIFT | n`, from its transaction's id and its place in that transaction, and a
+//! reader sees only events of transactions below the oldest one still running
+//! (`pg_snapshot_xmin`): every transaction whose events could still appear has a higher id,
+//! and so higher cursors, than anything already shown.
+
+use std::cell::Cell;
+
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
+use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType};
+use diesel::sql_types::{Array, BigInt, Bool, HasSqlType, Nullable};
 
-use super::conn::{DbConn, insert_rows, on_backend};
+use super::conn::{DbConn, MultiBackend, insert_rows};
 use super::error::StoreError;
 use super::schema::events;
+use super::schema::settings as settings_table;
+use super::settings;
 use crate::domain::event::NewEvent;
 use crate::domain::tenancy::Scope;
 
+/// Bits of a PostgreSQL cursor that number the events of one transaction.
+pub const XID_SHIFT: u32 = 20;
+
 #[derive(Insertable)]
-#[diesel(table_name = events)]
+#[diesel(table_name = events, treat_none_as_default_value = false)]
 struct EventRow<'a> {
     cursor: i64,
     id: &'a str,
@@ -23,6 +43,25 @@ struct EventRow<'a> {
     resource_id: &'a str,
     data: &'a str,
     created_at: NaiveDateTime,
+    changed: Option<String>,
+    previous: Option<&'a str>,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct StoredEvent {
+    pub cursor: i64,
+    pub id: String,
+    pub tenant_id: String,
+    pub directory_id: String,
+    pub event_type: String,
+    pub resource_type: String,
+    pub resource_id: String,
+    pub data: String,
+    pub created_at: NaiveDateTime,
+    pub changed: Option<String>,
+    pub previous: Option<String>,
 }
 
 /// Advances the event counter by `n` and returns its new value. Written out as SQL so that its
@@ -51,11 +90,42 @@ impl Query for TakeCursors {
 
 impl<C> RunQueryDsl<C> for TakeCursors {}
 
-/// Rows per multi-row INSERT on PostgreSQL: nine bound parameters each.
+/// This transaction's id, and the last cursor it has already given an event.
+#[derive(QueryableByName)]
+struct TransactionCursors {
+    #[diesel(sql_type = BigInt)]
+    xid: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    last: Option<i64>,
+}
+
+const TRANSACTION_CURSORS: &str = "WITH x AS (SELECT pg_current_xact_id()::text::bigint AS xid) \
+    SELECT x.xid, (SELECT MAX(cursor) FROM events \
+    WHERE cursor >= (x.xid << 20) AND cursor < ((x.xid + 1) << 20)) AS last FROM x";
+
+/// Rows per multi-row INSERT on PostgreSQL: eleven bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
-/// Appends events with the next cursors. Must run inside the writing transaction: the counter
-/// row stays locked until commit, so cursors become visible in increasing order.
+thread_local! {
+    /// Set by `append` on the thread running a write: whether it appended events, and on
+    /// PostgreSQL in which transaction (`Appended`).
+    static APPENDED: Cell<Option<Appended>> = const { Cell::new(None) };
+}
+
+/// What a write appended, for the store to act on once it commits: wake the readers waiting
+/// for events and, on PostgreSQL, wait until its events are visible (`wait_visible`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    Sqlite,
+    Postgres { xid: i64 },
+}
+
+/// Forgets what the calling thread appended, and returns it: called around every write.
+pub fn take_appended() -> Option<Appended> {
+    APPENDED.take()
+}
+
+/// Appends events. Must run inside the writing transaction.
 pub fn append(
     conn: &mut DbConn,
     scope: &Scope,
@@ -66,11 +136,30 @@ pub fn append(
         return Ok(());
     }
     let n = i64::try_from(new_events.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let last: i64 = on_backend!(conn, |c| TakeCursors { n }.get_result(c))?;
+    let first = match conn {
+        DbConn::Sqlite(c) => {
+            let last: i64 = TakeCursors { n }.get_result(c)?;
+            APPENDED.set(Some(Appended::Sqlite));
+            last - n + 1
+        }
+        DbConn::Postgres(c) => {
+            let at: TransactionCursors = diesel::sql_query(TRANSACTION_CURSORS).get_result(c)?;
+            let base = at.xid << XID_SHIFT;
+            let first = at.last.map_or(base, |last| last + 1);
+            if first + n > base + (1 << XID_SHIFT) {
+                return Err(StoreError::Commit(format!(
+                    "one transaction may append at most {} events",
+                    1 << XID_SHIFT
+                )));
+            }
+            APPENDED.set(Some(Appended::Postgres { xid: at.xid }));
+            first
+        }
+    };
     let rows: Vec<EventRow> = (0..n)
         .zip(new_events)
         .map(|(offset, event)| EventRow {
-            cursor: last - n + 1 + offset,
+            cursor: first + offset,
             id: event.id.as_str(),
             tenant_id: scope.tenant_id.as_str(),
             directory_id: scope.directory_id.as_str(),
@@ -79,8 +168,231 @@ pub fn append(
             resource_id: &event.resource_id,
             data: event.data.as_str(),
             created_at: now,
+            changed: event
+                .change
+                .as_ref()
+                .map(|c| serde_json::to_string(&c.changed).expect("strings serialize")),
+            previous: event.change.as_ref().map(|c| c.previous.as_str()),
         })
         .collect();
     insert_rows!(conn, events::table, &rows, INSERT_CHUNK);
     Ok(())
+}
+
+/// The oldest transaction still running, as PostgreSQL's snapshots see it.
+#[derive(QueryableByName)]
+struct Horizon {
+    #[diesel(sql_type = BigInt)]
+    xmin: i64,
+}
+
+/// On PostgreSQL, waits until every transaction older than `xid` has ended, so that the
+/// events `xid` committed are readable (see the module's comment) before its write is
+/// answered. Almost always at once: only a write that committed while an older one was still
+/// running waits, until that one ends.
+pub fn wait_visible(conn: &mut DbConn, xid: i64) -> Result<(), StoreError> {
+    let DbConn::Postgres(c) = conn else {
+        return Ok(());
+    };
+    let mut pause = std::time::Duration::from_micros(200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let h: Horizon = diesel::sql_query(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
+        )
+        .get_result(c)?;
+        if h.xmin > xid || std::time::Instant::now() > deadline {
+            return Ok(());
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Events of transactions in `running`, or at or past `xmax`, are not in a snapshot taken with
+/// them (PostgreSQL); every other event after its position is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotSkip {
+    pub xmax: i64,
+    pub running: Vec<i64>,
+}
+
+/// What to read: events after `after` (skipping what `skip` says a snapshot already holds),
+/// of these tenants (all when `None`), this directory and these types, `limit` of them.
+pub struct EventQuery<'a> {
+    pub after: i64,
+    pub skip: Option<&'a SnapshotSkip>,
+    pub tenant_ids: Option<&'a [String]>,
+    pub directory_id: Option<&'a str>,
+    pub types: Option<&'a [&'static str]>,
+    pub limit: i64,
+}
+
+/// The visible events a query asks for, in cursor order.
+pub fn read(conn: &mut DbConn, q: &EventQuery) -> Result<Vec<StoredEvent>, StoreError> {
+    let mut query = events::table
+        .filter(events::cursor.gt(q.after))
+        .order(events::cursor)
+        .limit(q.limit)
+        .select(StoredEvent::as_select())
+        .into_boxed::<MultiBackend>();
+    if let DbConn::Postgres(_) = conn {
+        query = query.filter(sql::<Bool>(
+            "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
+        ));
+        if let Some(skip) = q.skip {
+            query = query.filter(
+                events::cursor
+                    .ge(skip.xmax << XID_SHIFT)
+                    .or(sql::<BigInt>("(cursor >> 20)").eq_any(skip.running.clone())),
+            );
+        }
+    }
+    if let Some(tenants) = q.tenant_ids {
+        query = query.filter(events::tenant_id.eq_any(tenants.to_vec()));
+    }
+    if let Some(d) = q.directory_id {
+        query = query.filter(events::directory_id.eq(d.to_string()));
+    }
+    if let Some(types) = q.types {
+        query = query.filter(events::event_type.eq_any(types.to_vec()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// A consistent read's position in the feed: run as the first statement of the snapshot's
+/// transaction. On SQLite, the last cursor it sees; on PostgreSQL, the position below which
+/// it sees every event, and the transactions above it it does not see.
+#[derive(QueryableByName)]
+struct SnapshotRow {
+    #[diesel(sql_type = BigInt)]
+    xmin: i64,
+    #[diesel(sql_type = BigInt)]
+    xmax: i64,
+    #[diesel(sql_type = Array<BigInt>)]
+    running: Vec<i64>,
+}
+
+pub fn snapshot_position(conn: &mut DbConn) -> Result<(i64, Option<SnapshotSkip>), StoreError> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            let last: Option<i64> = events::table
+                .select(diesel::dsl::max(events::cursor))
+                .get_result(c)?;
+            Ok((last.unwrap_or(0), None))
+        }
+        DbConn::Postgres(c) => {
+            let s: SnapshotRow = diesel::sql_query(
+                "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, \
+                 pg_snapshot_xmax(s)::text::bigint AS xmax, \
+                 ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) x ORDER BY 1) AS running \
+                 FROM pg_current_snapshot() s",
+            )
+            .get_result(c)?;
+            Ok((
+                (s.xmin << XID_SHIFT) - 1,
+                Some(SnapshotSkip {
+                    xmax: s.xmax,
+                    running: s.running,
+                }),
+            ))
+        }
+    }
+}
+
+/// Deletes, in cursor order, up to `batch` of the oldest events created before `cutoff`,
+/// all of them after `pruned_through`; returns the last cursor deleted and how many. Stops at
+/// the first younger event, so what is left is always a suffix of the feed.
+pub fn prune(
+    conn: &mut DbConn,
+    pruned_through: i64,
+    cutoff: NaiveDateTime,
+    batch: i64,
+) -> Result<Option<(i64, u64)>, StoreError> {
+    let oldest = read(
+        conn,
+        &EventQuery {
+            after: pruned_through,
+            skip: None,
+            tenant_ids: None,
+            directory_id: None,
+            types: None,
+            limit: batch,
+        },
+    )?;
+    let Some(last) = oldest
+        .iter()
+        .take_while(|e| e.created_at < cutoff)
+        .map(|e| e.cursor)
+        .last()
+    else {
+        return Ok(None);
+    };
+    let n = diesel::delete(
+        events::table
+            .filter(events::cursor.gt(pruned_through))
+            .filter(events::cursor.le(last)),
+    )
+    .execute(conn)?;
+    Ok(Some((last, n as u64)))
+}
+
+/// The setting that holds the last cursor pruning deleted: a reader's cursor below it has
+/// lost events.
+const PRUNED_THROUGH: &str = "events.pruned_through";
+
+pub fn pruned_through(conn: &mut DbConn) -> Result<i64, StoreError> {
+    settings::get(conn, PRUNED_THROUGH)?
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|e| StoreError::Corrupt(format!("{PRUNED_THROUGH}: {e}")))
+        })
+        .transpose()
+        .map(|v| v.unwrap_or(0))
+}
+
+/// `pruned_through`, locked for the rest of the writing transaction on PostgreSQL, so that
+/// two instances pruning at once take turns and the mark only moves forward.
+pub fn lock_pruned_through(conn: &mut DbConn) -> Result<i64, StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::sql_query(
+            "INSERT INTO settings (name, value, created_at) VALUES ($1, '0', now()) \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Text, _>(PRUNED_THROUGH)
+        .execute(c)?;
+        settings_table::table
+            .filter(settings_table::name.eq(PRUNED_THROUGH))
+            .select(settings_table::value)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    pruned_through(conn)
+}
+
+pub fn set_pruned_through(conn: &mut DbConn, cursor: i64) -> Result<(), StoreError> {
+    let value = cursor.to_string();
+    let updated =
+        diesel::update(settings_table::table.filter(settings_table::name.eq(PRUNED_THROUGH)))
+            .set(settings_table::value.eq(&value))
+            .execute(conn)?;
+    if updated == 0 {
+        settings::insert(conn, PRUNED_THROUGH, &value, crate::domain::clock::now())?;
+    }
+    Ok(())
+}
+
+/// The cursor of the newest visible event, or `None` when there is none.
+pub fn last_cursor(conn: &mut DbConn) -> Result<Option<i64>, StoreError> {
+    let mut query = events::table
+        .select(events::cursor)
+        .order(events::cursor.desc())
+        .limit(1)
+        .into_boxed::<MultiBackend>();
+    if let DbConn::Postgres(_) = conn {
+        query = query.filter(sql::<Bool>(
+            "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
+        ));
+    }
+    Ok(query.get_result(conn).optional()?)
 }

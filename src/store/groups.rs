@@ -145,6 +145,124 @@ pub fn lock(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<bool, Stor
     lock_live!(conn, live, g)
 }
 
+/// Locks the live groups among `ids` in id order, on PostgreSQL: every writer that locks
+/// several groups, or groups and then users, takes them in this one order, so concurrent
+/// deprovisioning cannot deadlock. SQLite's writer is alone anyway.
+pub fn lock_in_order(conn: &mut DbConn, scope: &Scope, ids: &[String]) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        for chunk in ids.chunks(IN_CHUNK) {
+            g::table
+                .filter(g::id.eq_any(chunk))
+                .filter(g::directory_id.eq(scope.directory_id.as_str()))
+                .order(g::id)
+                .select(g::id)
+                .for_no_key_update()
+                .load::<String>(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// `users::lock_for_removal`, for a group about to be deleted (it may be a nested member).
+pub fn lock_for_removal(conn: &mut DbConn, scope: &Scope, id: &GroupId) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        g::table
+            .filter(g::id.eq(id.as_str()))
+            .filter(g::directory_id.eq(scope.directory_id.as_str()))
+            .select(g::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}
+
+/// The live groups among `ids`.
+pub fn find_many(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<DirectoryGroup>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let rows: Vec<GroupView> = g::table
+            .filter(g::id.eq_any(chunk))
+            .filter(g::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(g::directory_id.eq(scope.directory_id.as_str()))
+            .filter(g::deleted_at.is_null())
+            .select(GroupView::as_select())
+            .load(conn)?;
+        for row in rows {
+            found.push(DirectoryGroup::try_from(row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Live groups in id order after `after`: a snapshot's pages.
+pub fn page_by_id(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DirectoryGroup>, StoreError> {
+    let mut query = g::table
+        .filter(g::tenant_id.eq(scope.tenant_id.to_string()))
+        .filter(g::directory_id.eq(scope.directory_id.to_string()))
+        .filter(g::deleted_at.is_null())
+        .order(g::id)
+        .limit(limit)
+        .select(GroupView::as_select())
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(g::id.gt(after.to_string()));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(DirectoryGroup::try_from)
+        .collect()
+}
+
+/// The directory's memberships as (group, member, member type), in (group, member) order
+/// after `after`.
+pub fn memberships_page(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: Option<&(String, String)>,
+    limit: i64,
+) -> Result<Vec<(String, String, String)>, StoreError> {
+    let mut query = m::table
+        .filter(m::directory_id.eq(scope.directory_id.to_string()))
+        .filter(m::tenant_id.eq(scope.tenant_id.to_string()))
+        .order((m::group_id, m::member_id))
+        .limit(limit)
+        .select((m::group_id, m::member_id, m::member_type))
+        .into_boxed::<MultiBackend>();
+    if let Some((group, member)) = after {
+        query = query.filter(
+            m::group_id.gt(group.clone()).or(m::group_id
+                .eq(group.clone())
+                .and(m::member_id.gt(member.clone()))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// The groups nested directly in any of `ids`.
+pub fn nested_groups(conn: &mut DbConn, ids: &[String]) -> Result<Vec<String>, StoreError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IN_CHUNK) {
+        found.extend(
+            m::table
+                .filter(m::group_id.eq_any(chunk))
+                .filter(m::member_type.eq(MemberKind::Group.as_str()))
+                .select(m::member_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 /// Writes a group whose row the caller has locked with `lock`. The stored raw body
 /// stays when `raw` is `None` or JSON null (a PATCH carries no resource body).
 pub fn update(
@@ -313,22 +431,31 @@ pub fn resolve_members(
     let mut users: Vec<String> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     for chunk in ids.chunks(IN_CHUNK) {
-        users.extend(
-            u::table
-                .filter(u::id.eq_any(chunk))
-                .select((u::id, u::tenant_id, u::directory_id, u::deleted_at))
-                .load::<ScopedRow>(conn)?
-                .into_iter()
-                .filter_map(|row| live_in(scope, row)),
-        );
-        groups.extend(
-            g::table
-                .filter(g::id.eq_any(chunk))
-                .select((g::id, g::tenant_id, g::directory_id, g::deleted_at))
-                .load::<ScopedRow>(conn)?
-                .into_iter()
-                .filter_map(|row| live_in(scope, row)),
-        );
+        let candidates = u::table.filter(u::id.eq_any(chunk)).select((
+            u::id,
+            u::tenant_id,
+            u::directory_id,
+            u::deleted_at,
+        ));
+        // On PostgreSQL the users found stay locked against removal until this write
+        // commits (`users::lock_for_removal`): a user being deleted meanwhile is either
+        // waited for, and then found gone, or waits for this membership and removes it.
+        let rows: Vec<ScopedRow> = match &mut *conn {
+            DbConn::Postgres(c) => candidates.order(u::id).for_key_share().load(c)?,
+            other => candidates.load(other)?,
+        };
+        users.extend(rows.into_iter().filter_map(|row| live_in(scope, row)));
+        let candidates = g::table.filter(g::id.eq_any(chunk)).select((
+            g::id,
+            g::tenant_id,
+            g::directory_id,
+            g::deleted_at,
+        ));
+        let rows: Vec<ScopedRow> = match &mut *conn {
+            DbConn::Postgres(c) => candidates.order(g::id).for_key_share().load(c)?,
+            other => candidates.load(other)?,
+        };
+        groups.extend(rows.into_iter().filter_map(|row| live_in(scope, row)));
     }
     Ok(users
         .into_iter()

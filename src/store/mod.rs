@@ -6,6 +6,7 @@
 //! every time it is rebound, so a cached statement was parsed and planned again on every call
 //! (a quarter of a GET by id's CPU time).
 
+pub mod app_keys;
 pub mod attribute_index;
 pub mod conn;
 pub mod error;
@@ -25,3 +26,9 @@ pub mod users;
 
 pub use conn::{DbConn, Store};
 pub use error::StoreError;
+
+/// Whether writers on this database run side by side and so must take row locks in one
+/// order: PostgreSQL's do; SQLite's writer is alone.
+pub fn locks_rows(conn: &DbConn) -> bool {
+    matches!(conn, DbConn::Postgres(_))
+}

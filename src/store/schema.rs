@@ -20,6 +20,7 @@ diesel::table! {
         on_delete -> Text,
         retention_seconds -> BigInt,
         on_group_loss -> Text,
+        activated_at -> Nullable<Timestamp>,
     }
 }
 
@@ -124,6 +125,19 @@ diesel::table! {
         resource_id -> Text,
         data -> Text,
         created_at -> Timestamp,
+        changed -> Nullable<Text>,
+        previous -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    app_keys (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        key_hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -150,6 +164,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     event_counter,
     settings,
+    app_keys,
 );
 
 diesel::table! {

@@ -175,3 +175,19 @@ pub fn find_directories(conn: &mut DbConn, id_or_name: &str) -> Result<Vec<Direc
         .map(Directory::try_from)
         .collect()
 }
+
+/// Sets `activated_at` if it is not set yet; `true` when this call set it.
+pub fn mark_activated(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let n = diesel::update(
+        directories::table
+            .filter(directories::id.eq(id.as_str()))
+            .filter(directories::activated_at.is_null()),
+    )
+    .set(directories::activated_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(n == 1)
+}

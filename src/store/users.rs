@@ -156,6 +156,69 @@ pub fn lock(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<bool, Store
     lock_live!(conn, live, u)
 }
 
+/// Ids per `IN (…)` list (see `groups::IN_CHUNK`).
+const IN_CHUNK: usize = 10_000;
+
+/// The live users among `ids`, in one query per ten thousand: the records membership events
+/// carry.
+pub fn find_many(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<DirectoryUser>, StoreError> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_CHUNK) {
+        let rows: Vec<UserRow> = u::table
+            .filter(u::id.eq_any(chunk))
+            .filter(u::tenant_id.eq(scope.tenant_id.as_str()))
+            .filter(u::directory_id.eq(scope.directory_id.as_str()))
+            .filter(u::deleted_at.is_null())
+            .select(UserRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            found.push(DirectoryUser::try_from(row)?);
+        }
+    }
+    Ok(found)
+}
+
+/// Live users (inactive ones included) in id order after `after`: a snapshot's pages.
+pub fn page_by_id(
+    conn: &mut DbConn,
+    scope: &Scope,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DirectoryUser>, StoreError> {
+    let mut query = scoped(scope)
+        .order(u::id)
+        .limit(limit)
+        .select(UserRow::as_select());
+    if let Some(after) = after {
+        query = query.filter(u::id.gt(after.to_string()));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(DirectoryUser::try_from)
+        .collect()
+}
+
+/// Takes the strongest row lock on a user about to be removed, on PostgreSQL: it waits for
+/// every transaction that resolved the user as a new member (`groups::resolve_members` holds
+/// FOR KEY SHARE) and keeps new ones out until the removal commits, so no membership added
+/// meanwhile outlives it. SQLite's writer is alone anyway.
+pub fn lock_for_removal(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        u::table
+            .filter(u::id.eq(id.as_str()))
+            .filter(u::directory_id.eq(scope.directory_id.as_str()))
+            .select(u::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}
+
 /// Writes `user` over the stored row if that row is still at `expected_version`; `false` when
 /// another writer got there first.
 pub fn update(

@@ -1,0 +1,83 @@
+//! Application-key authentication: the key decides which tenants a request may read.
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+
+use super::ApiState;
+use super::error::AppError;
+use crate::domain::app_key::{self, KeyScope};
+use crate::domain::ids::TenantId;
+use crate::domain::tenancy::{self, Directory};
+
+/// The tenants an authenticated request may read.
+#[derive(Debug, Clone)]
+pub struct AppKey {
+    pub scope: KeyScope,
+}
+
+impl AppKey {
+    /// The directory `id` if this key may read it; another tenant's directory is "not found"
+    /// exactly like one that does not exist, so ids do not leak.
+    pub async fn directory(
+        &self,
+        state: &web::Data<ApiState>,
+        id: &str,
+    ) -> Result<Directory, AppError> {
+        let (store, wanted) = (state.store.clone(), id.to_string());
+        let found = web::block(move || tenancy::directory_by_id(&store, &wanted)).await??;
+        found
+            .filter(|d| self.scope.allows(&d.tenant_id))
+            .ok_or_else(|| AppError::NotFound(format!("directory {id} not found")))
+    }
+
+    /// The tenant `id` if this key may read it, with the same rule as `directory`.
+    pub async fn tenant(
+        &self,
+        state: &web::Data<ApiState>,
+        id: &str,
+    ) -> Result<TenantId, AppError> {
+        let (store, wanted) = (state.store.clone(), id.to_string());
+        let found = web::block(move || {
+            tenancy::list_tenants(&store)
+                .map(|all| all.into_iter().find(|t| t.id.as_str() == wanted))
+        })
+        .await??;
+        found
+            .map(|t| t.id)
+            .filter(|t| self.scope.allows(t))
+            .ok_or_else(|| AppError::NotFound(format!("tenant {id} not found")))
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, key) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| key.trim().to_string())
+}
+
+impl FromRequest for AppKey {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let presented = bearer(req);
+        let state = req.app_data::<web::Data<ApiState>>().cloned();
+        Box::pin(async move {
+            let (Some(presented), Some(state)) = (presented, state) else {
+                return Err(AppError::Unauthenticated);
+            };
+            let scope =
+                web::block(move || app_key::authenticate(&state.store, &presented)).await??;
+            scope
+                .map(|scope| AppKey { scope })
+                .ok_or(AppError::Unauthenticated)
+        })
+    }
+}

@@ -1,0 +1,81 @@
+//! The one place where the application API's faults become statuses and its error document,
+//! `{"error": {"code": "...", "message": "..."}}`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use thiserror::Error;
+
+use crate::domain::error::DomainError;
+use crate::domain::feed::FeedError;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("a valid application key is required (Authorization: Bearer roster_app_...)")]
+    Unauthenticated,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+impl AppError {
+    fn classify(&self) -> (StatusCode, &'static str) {
+        use StatusCode as S;
+        let domain = |e: &DomainError| match e {
+            DomainError::NotFound { .. } => (S::NOT_FOUND, "not_found"),
+            DomainError::UserNameTaken(_) | DomainError::AlreadyExists(_) => {
+                (S::CONFLICT, "conflict")
+            }
+            DomainError::VersionMismatch { .. } => (S::PRECONDITION_FAILED, "precondition_failed"),
+            DomainError::UnknownMember(_) | DomainError::Invalid(_) => {
+                (S::BAD_REQUEST, "invalid_request")
+            }
+            DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        match self {
+            AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
+            AppError::BadRequest(_) => (S::BAD_REQUEST, "invalid_request"),
+            AppError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            AppError::Feed(FeedError::BadCursor(_)) => (S::BAD_REQUEST, "invalid_cursor"),
+            AppError::Feed(FeedError::Gone(_)) => (S::GONE, "cursor_expired"),
+            AppError::Feed(FeedError::Domain(e)) | AppError::Domain(e) => domain(e),
+            AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.classify().0
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (status, code) = self.classify();
+        // The store's own words may name tables or SQL; the log keeps them, the client gets
+        // a plain message.
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "application API request failed");
+            "the server could not answer; see its log".to_string()
+        } else {
+            self.to_string()
+        };
+        let mut response = HttpResponse::build(status);
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster-api\""));
+        }
+        response.json(json!({"error": {"code": code, "message": message}}))
+    }
+}

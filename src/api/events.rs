@@ -1,0 +1,94 @@
+//! `GET /api/v1/events`: a page of the feed after a cursor, optionally waiting for one.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::ApiState;
+use super::auth::AppKey;
+use super::error::AppError;
+use super::params::Params;
+use crate::domain::app_key::KeyScope;
+use crate::domain::event::EventKind;
+use crate::domain::feed::{self, Cursor, EventsRequest};
+
+pub const MAX_WAIT_SECS: i64 = 30;
+
+/// How often a waiting request looks again without being woken: a write committed by another
+/// instance on the same PostgreSQL wakes nobody here, so this bounds how late it is seen.
+/// On one instance the wait ends as soon as the commit wakes it.
+fn poll_every(state: &ApiState) -> Duration {
+    if state.store.reads_in_place() {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_millis(200)
+    }
+}
+
+fn parse_types(text: &str) -> Result<Vec<EventKind>, AppError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            EventKind::parse(t).ok_or_else(|| {
+                let known: Vec<&str> = EventKind::ALL.iter().map(|k| k.as_str()).collect();
+                AppError::BadRequest(format!(
+                    "unknown event type '{}' in 'types'; known types: {}",
+                    t.chars().take(60).collect::<String>(),
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+pub async fn list(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let params = Params::of(req.query_string())?;
+    let limit = params.int("limit", 1, feed::MAX_LIMIT, feed::DEFAULT_LIMIT)?;
+    let wait = params.int("wait", 0, MAX_WAIT_SECS, 0)?;
+    let after = params.text("after").map(Cursor::parse).transpose()?;
+    let types = params.text("types").map(parse_types).transpose()?;
+    let mut tenant_ids = match &key.scope {
+        KeyScope::AllTenants => None,
+        KeyScope::Tenant(t) => Some(vec![t.clone()]),
+    };
+    if let Some(t) = params.text("tenant_id") {
+        tenant_ids = Some(vec![key.tenant(&state, t).await?]);
+    }
+    let mut directory_id = None;
+    if let Some(d) = params.text("directory_id") {
+        let directory = key.directory(&state, d).await?;
+        if tenant_ids
+            .as_ref()
+            .is_some_and(|ts| !ts.contains(&directory.tenant_id))
+        {
+            return Err(AppError::NotFound(format!("directory {d} not found")));
+        }
+        directory_id = Some(directory.id);
+    }
+    let request = EventsRequest {
+        after,
+        limit,
+        types,
+        tenant_ids,
+        directory_id,
+    };
+    let deadline = Instant::now() + Duration::from_secs(wait as u64);
+    let mut commits = state.store.feed_changes();
+    loop {
+        // Marked seen before the read: a commit after this point wakes the wait below.
+        commits.borrow_and_update();
+        let (store, asked) = (state.store.clone(), request.clone());
+        let page = web::block(move || feed::read(&store, &asked)).await??;
+        let now = Instant::now();
+        if !page.data.is_empty() || now >= deadline {
+            return Ok(HttpResponse::Ok().json(page));
+        }
+        let nap = poll_every(&state).min(deadline - now);
+        let _ = tokio::time::timeout(nap, commits.changed()).await;
+    }
+}

@@ -1,0 +1,101 @@
+//! Application keys: what the customer's application presents on `/api/v1`. Separate from
+//! SCIM tokens (another prefix, another table), kept only as SHA-256, shown once.
+
+use chrono::NaiveDateTime;
+use rand::RngCore;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use super::error::{DomainError, DomainResult};
+use super::ids::{TenantId, TokenId};
+use super::tenancy::Tenant;
+use super::token::{TokenSecret, hash};
+use crate::store::{self, Store};
+
+/// Lets secret scanners recognise a leaked key, and tells it from a SCIM token at a glance.
+pub const KEY_PREFIX: &str = "roster_app_";
+const HINT_LEN: usize = KEY_PREFIX.len() + 6;
+
+/// A stored key as listings show it: never the key nor its hash.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppKeyInfo {
+    pub id: TokenId,
+    /// `None`: the key reads every tenant.
+    pub tenant_id: Option<TenantId>,
+    pub hint: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug)]
+pub struct IssuedAppKey {
+    pub info: AppKeyInfo,
+    pub secret: TokenSecret,
+}
+
+/// The tenants a presented key may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    AllTenants,
+    Tenant(TenantId),
+}
+
+impl KeyScope {
+    pub fn allows(&self, tenant: &TenantId) -> bool {
+        match self {
+            KeyScope::AllTenants => true,
+            KeyScope::Tenant(t) => t == tenant,
+        }
+    }
+}
+
+pub fn issue(
+    store: &Store,
+    tenant: Option<&Tenant>,
+    now: NaiveDateTime,
+) -> DomainResult<IssuedAppKey> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = TokenSecret::new(format!("{KEY_PREFIX}{}", hex::encode(bytes)));
+    let info = AppKeyInfo {
+        id: TokenId::generate(),
+        tenant_id: tenant.map(|t| t.id.clone()),
+        hint: secret.expose()[..HINT_LEN].to_string(),
+        created_at: now,
+        revoked_at: None,
+    };
+    let hashed = hash(secret.expose());
+    store.write(|conn| store::app_keys::insert(conn, &info, &hashed))?;
+    Ok(IssuedAppKey { info, secret })
+}
+
+pub fn list(store: &Store) -> DomainResult<Vec<AppKeyInfo>> {
+    Ok(store.read(store::app_keys::list)?)
+}
+
+pub fn revoke(store: &Store, id: &TokenId, now: NaiveDateTime) -> DomainResult<()> {
+    if store.write(|conn| store::app_keys::revoke(conn, id, now))? {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound {
+            kind: "active application key",
+            id: id.to_string(),
+        })
+    }
+}
+
+/// What a presented key may read, if it is a live application key.
+pub fn authenticate(store: &Store, presented: &str) -> DomainResult<Option<KeyScope>> {
+    if !presented.starts_with(KEY_PREFIX) {
+        return Ok(None);
+    }
+    let presented_hash = hash(presented);
+    let found = store.read(|conn| store::app_keys::find_live(conn, &presented_hash))?;
+    Ok(found.and_then(|(stored_hash, tenant)| {
+        let same: bool = stored_hash
+            .as_bytes()
+            .ct_eq(presented_hash.as_bytes())
+            .into();
+        same.then(|| tenant.map_or(KeyScope::AllTenants, KeyScope::Tenant))
+    }))
+}
