@@ -162,9 +162,10 @@ both_backends!(groups_and_memberships, |backend| async move {
     assert_eq!(count("group.updated"), 1, "{types:?}");
     assert_eq!(count("group.deleted"), 1);
     let cursors: Vec<i64> = events(&server.db).into_iter().map(|(c, _, _)| c).collect();
+    // Consecutive only on SQLite; on PostgreSQL a cursor starts with its transaction's id.
     assert!(
-        cursors.windows(2).all(|w| w[1] == w[0] + 1),
-        "cursors increase without gaps: {cursors:?}"
+        cursors.windows(2).all(|w| w[1] > w[0]),
+        "cursors increase: {cursors:?}"
     );
 });
 

@@ -11,6 +11,7 @@ mod corpus;
 mod deprovisioning;
 mod discovery;
 mod errors;
+mod events;
 mod extensions;
 mod fake_google;
 mod google;

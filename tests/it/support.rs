@@ -306,38 +306,7 @@ impl TestServer {
 
     /// Starts `roster serve` on an existing database, with extra environment.
     pub async fn start_on(db: TestDb, token: String, env: &[(&str, &str)]) -> TestServer {
-        let mut command = Command::new(roster_bin());
-        command
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("ROSTER_DATABASE_URL", &db.url)
-            .env("ROSTER_LOG", "warn")
-            .env_remove("ROSTER_PUBLIC_URL")
-            .env_remove("ROSTER_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("start roster serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut origin = None;
-        let mut printed = Vec::new();
-        while origin.is_none() {
-            let line = rx
-                .recv_timeout(Duration::from_secs(30))
-                .unwrap_or_else(|_| panic!("roster serve did not start; it printed: {printed:?}"));
-            if let Some(rest) = line.strip_prefix("roster: listening on ") {
-                origin = rest.split_whitespace().next().map(str::to_string);
-            }
-            printed.push(line);
-        }
-        let origin = origin.unwrap_or_default();
+        let (child, origin) = spawn_serve(&db.url, env);
         TestServer {
             client: Client {
                 base: format!("{origin}/scim/v2"),
@@ -347,6 +316,22 @@ impl TestServer {
             db,
             child,
         }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> String {
+        self.client.base.trim_end_matches("/scim/v2").to_string()
+    }
+
+    /// A client of the application API with `key`.
+    pub fn api(&self, key: &str) -> Api {
+        Api::new(&self.origin(), key)
+    }
+
+    /// Another `roster serve` on the same database, stopped when dropped.
+    pub fn another_instance(&self, env: &[(&str, &str)]) -> Instance {
+        let (child, origin) = spawn_serve(&self.db.url, env);
+        Instance { child, origin }
     }
 
     /// Stops the server and hands back its database.
@@ -362,6 +347,106 @@ impl TestServer {
                 file: None,
             },
         )
+    }
+}
+
+/// Starts `roster serve` on `url` at a free port; returns the process and its origin.
+fn spawn_serve(url: &str, env: &[(&str, &str)]) -> (Child, String) {
+    let mut command = Command::new(roster_bin());
+    command
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("ROSTER_DATABASE_URL", url)
+        .env("ROSTER_LOG", "warn")
+        .env_remove("ROSTER_PUBLIC_URL")
+        .env_remove("ROSTER_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("start roster serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut printed = Vec::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) {
+        if let Some(rest) = line.strip_prefix("roster: listening on ") {
+            let origin = rest.split_whitespace().next().unwrap_or_default();
+            return (child, origin.to_string());
+        }
+        printed.push(line);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("roster serve did not start; it printed: {printed:?}");
+}
+
+/// A second server process on a test's database.
+pub struct Instance {
+    child: Child,
+    pub origin: String,
+}
+
+impl Instance {
+    pub fn api(&self, key: &str) -> Api {
+        Api::new(&self.origin, key)
+    }
+
+    pub fn scim(&self, token: &str) -> Client {
+        Client {
+            base: format!("{}/scim/v2", self.origin),
+            token: token.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client of the application API under `/api/v1`.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub key: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    pub fn new(origin: &str, key: &str) -> Api {
+        Api {
+            base: format!("{origin}/api/v1"),
+            key: key.to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// GET `path` (with its query); the status and the body, as JSON when it is JSON.
+    pub async fn get(&self, path: &str) -> Response {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .expect("request reaches the server");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("response body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Response {
+            status,
+            headers,
+            body,
+        }
     }
 }
 
@@ -404,8 +489,8 @@ pub fn patch_body(ops: Value) -> Value {
     })
 }
 
-/// Every event row about a user or group, oldest first: (cursor, type, resource id).
-/// Directory events (`directory.activated` on the first request) are left out.
+/// Every event row, oldest first: (cursor, type, resource id).
+/// `directory.activated` (written by the first request) is left out.
 pub fn events(db: &TestDb) -> Vec<(i64, String, String)> {
     use diesel::prelude::*;
     use roster::store::Store;
@@ -413,7 +498,7 @@ pub fn events(db: &TestDb) -> Vec<(i64, String, String)> {
     let store = Store::open(&db.url).expect("open store");
     let mut conn = store.conn().expect("connection");
     e::events
-        .filter(e::resource_type.ne("Directory"))
+        .filter(e::event_type.ne("directory.activated"))
         .order(e::cursor)
         .select((e::cursor, e::event_type, e::resource_id))
         .load(&mut *conn)
