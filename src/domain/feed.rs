@@ -57,6 +57,11 @@ impl Cursor {
         Cursor { after, skip: None }
     }
 
+    /// The cursor number this position is after, without what a snapshot skips.
+    pub fn position(&self) -> i64 {
+        self.after
+    }
+
     /// Digits, or (after a snapshot) digit groups joined by dots.
     pub fn parse(text: &str) -> Result<Cursor, FeedError> {
         let bad = || FeedError::BadCursor(text.chars().take(100).collect());
@@ -162,6 +167,13 @@ impl FeedEvent {
             previous: e.previous.map(raw).transpose()?,
         })
     }
+}
+
+/// An event's JSON as webhooks send it: the events API's object, with its own cursor.
+pub fn event_body(e: StoredEvent) -> Result<Vec<u8>, StoreError> {
+    let cursor = Cursor::at(e.cursor);
+    let event = FeedEvent::of(e, &cursor)?;
+    Ok(serde_json::to_vec(&event).expect("an event serializes"))
 }
 
 /// What an application asks the feed for.

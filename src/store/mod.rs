@@ -23,6 +23,7 @@ pub mod settings;
 pub mod tenancy;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 pub use conn::{DbConn, Store};
 pub use error::StoreError;

@@ -142,6 +142,55 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        url -> Text,
+        types -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        start_cursor -> BigInt,
+        scan_cursor -> BigInt,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_streams (endpoint_id, directory_id) {
+        endpoint_id -> Text,
+        directory_id -> Text,
+        cursor -> BigInt,
+        attempt -> Integer,
+        next_attempt_at -> Timestamp,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_cursor -> BigInt,
+        event_type -> Text,
+        directory_id -> Text,
+        attempt -> Integer,
+        status -> Text,
+        response_code -> Nullable<Integer>,
+        latency_ms -> BigInt,
+        error -> Nullable<Text>,
+        attempted_at -> Timestamp,
+        next_attempt_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     event_counter (id) {
         id -> Integer,
         last_cursor -> BigInt,
@@ -151,6 +200,7 @@ diesel::table! {
 diesel::joinable!(directories -> tenants (tenant_id));
 diesel::joinable!(tokens -> directories (directory_id));
 diesel::joinable!(memberships -> directory_groups (group_id));
+diesel::joinable!(webhook_streams -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -165,6 +215,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_counter,
     settings,
     app_keys,
+    webhook_endpoints,
+    webhook_streams,
+    webhook_deliveries,
 );
 
 diesel::table! {
