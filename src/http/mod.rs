@@ -103,6 +103,8 @@ fn resource_routes(cfg: &mut web::ServiceConfig) {
 fn discovery_routes(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [
         ("/ServiceProviderConfig", None),
+        // Microsoft's SCIM validator collection asks for the configuration here.
+        ("/serviceConfiguration", None),
         ("/ResourceTypes", Some(0)),
         ("/ResourceTypes/{id}", Some(1)),
         ("/Schemas", Some(2)),
