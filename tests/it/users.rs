@@ -454,6 +454,104 @@ both_backends!(preconditions, |backend| async move {
     assert_eq!(stale_delete.status, StatusCode::PRECONDITION_FAILED);
 });
 
+both_backends!(preconditions_take_lists_of_tags, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let created = c.post("/Users", &user_body("tags@example.com")).await;
+    let path = format!("/Users/{}", created.id());
+    // (method, header, its value from the current version, expected status); a PATCH that
+    // passes sets a new title, so the version moves on.
+    type Tags = fn(i64) -> String;
+    let cases: [(reqwest::Method, &str, Tags, u16); 10] = [
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{v}""#, v + 7),
+            200,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{v}",W/"{}""#, v + 7),
+            200,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#""{}", "{v}""#, v + 7),
+            200,
+        ),
+        (reqwest::Method::PATCH, "if-match", |_| "*".into(), 200),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 1, v + 2),
+            412,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}""#, v - 1),
+            412,
+        ),
+        (
+            reqwest::Method::GET,
+            "if-none-match",
+            |v| format!(r#"W/"{}", W/"{v}""#, v + 7),
+            304,
+        ),
+        (
+            reqwest::Method::GET,
+            "if-none-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 7, v + 8),
+            200,
+        ),
+        (reqwest::Method::GET, "if-none-match", |_| "*".into(), 304),
+        (
+            reqwest::Method::DELETE,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 1, v + 2),
+            412,
+        ),
+    ];
+    for (i, (method, name, tags, status)) in cases.into_iter().enumerate() {
+        let current = c.get(&path).await;
+        let version: i64 = current.header("etag").unwrap()[3..]
+            .trim_end_matches('"')
+            .parse()
+            .unwrap();
+        let value = tags(version);
+        let body =
+            patch_body(json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]));
+        let body = (method == reqwest::Method::PATCH).then_some(&body);
+        let r = c.send(method.clone(), &path, body, &[(name, &value)]).await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{method} {name}: {value}: {}",
+            r.body
+        );
+        let after = c.get(&path).await;
+        let moved = after.header("etag") != current.header("etag");
+        assert_eq!(
+            moved,
+            status == 200 && method == reqwest::Method::PATCH,
+            "{name}: {value}"
+        );
+    }
+    let version = c.get(&path).await.header("etag").unwrap().to_string();
+    let listed = format!(r#"W/"999", {version}"#);
+    let gone = c
+        .send(
+            reqwest::Method::DELETE,
+            &path,
+            None,
+            &[("if-match", &listed)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+});
+
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
