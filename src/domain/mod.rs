@@ -9,6 +9,7 @@ pub mod group;
 pub mod ids;
 pub mod index;
 pub mod lifecycle;
+pub mod membership;
 pub mod query;
 pub mod request_log;
 pub mod settings;
