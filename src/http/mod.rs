@@ -5,6 +5,7 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod head;
 pub mod redact;
 pub mod request;
 pub mod request_log;
@@ -159,6 +160,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                     .configure(discovery_routes),
             )
             .default_service(web::to(not_found))
+            // Outermost: an oversized head is refused before anything reads it.
+            .wrap(middleware::from_fn(head::limit_headers))
     })
     .listen(listener)?
     .run();
