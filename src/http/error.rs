@@ -25,6 +25,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request's header fields are larger than {0} bytes")]
+    HeadersTooLarge(usize),
     /// A bulk request over `bulk.maxOperations` (RFC 7644 §3.7.4).
     #[error("{0}")]
     TooManyOperations(String),
@@ -80,6 +82,7 @@ impl ApiError {
             ApiError::Unauthenticated => (S::UNAUTHORIZED, None),
             ApiError::NotFound(_) => (S::NOT_FOUND, None),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, None),
+            ApiError::HeadersTooLarge(_) => (S::REQUEST_HEADER_FIELDS_TOO_LARGE, None),
             ApiError::TooManyOperations(_) => (S::PAYLOAD_TOO_LARGE, Some("tooMany")),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, None),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, None),
@@ -192,6 +195,7 @@ mod tests {
             ),
             (ApiError::Unauthenticated, 401, None),
             (ApiError::PayloadTooLarge(10), 413, None),
+            (ApiError::HeadersTooLarge(10), 431, None),
             (
                 ApiError::TooManyOperations("x".into()),
                 413,

@@ -5,6 +5,7 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod head;
 pub mod redact;
 pub mod request;
 pub mod request_log;
@@ -106,6 +107,8 @@ fn resource_routes(cfg: &mut web::ServiceConfig) {
 fn discovery_routes(cfg: &mut web::ServiceConfig) {
     for (path, handler) in [
         ("/ServiceProviderConfig", None),
+        // Microsoft's SCIM validator collection asks for the configuration here.
+        ("/serviceConfiguration", None),
         ("/ResourceTypes", Some(0)),
         ("/ResourceTypes/{id}", Some(1)),
         ("/Schemas", Some(2)),
@@ -165,6 +168,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                     .configure(discovery_routes),
             )
             .default_service(web::to(not_found))
+            // Outermost: an oversized head is refused before anything reads it.
+            .wrap(middleware::from_fn(head::limit_headers))
     })
     .listen(listener)?
     .run();

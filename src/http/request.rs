@@ -19,15 +19,61 @@ fn header_text(req: &HttpRequest, name: header::HeaderName) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The version `If-Match` requires, if any; `*` matches every version.
-pub fn if_match(req: &HttpRequest) -> Option<String> {
-    header_text(req, header::IF_MATCH)
-        .filter(|v| v.trim() != "*")
-        .map(|v| version_of_etag(&v).to_string())
+/// An `If-Match` or `If-None-Match` header (RFC 7232 §3.1, §3.2): `*`, or a list of entity
+/// tags. Tags compare weakly (by version), as SCIM's weak `meta.version` tags must.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Precondition {
+    Any,
+    Versions(Vec<String>),
 }
 
-pub fn if_none_match(req: &HttpRequest) -> Option<String> {
-    header_text(req, header::IF_NONE_MATCH).map(|v| version_of_etag(&v).to_string())
+impl Precondition {
+    /// `None` for a header with no tag at all, which conditions nothing.
+    pub fn parse(text: &str) -> Option<Precondition> {
+        if text.trim() == "*" {
+            return Some(Precondition::Any);
+        }
+        let versions = entity_tags(text);
+        (!versions.is_empty()).then_some(Precondition::Versions(versions))
+    }
+
+    pub fn matches(&self, version: i64) -> bool {
+        match self {
+            Precondition::Any => true,
+            Precondition::Versions(tags) => tags.iter().any(|v| *v == version.to_string()),
+        }
+    }
+}
+
+/// The versions of a comma-separated list of entity tags (`W/"3", "4"`). A comma inside quotes
+/// belongs to the tag; a tag sent without quotes is read up to the next comma.
+fn entity_tags(text: &str) -> Vec<String> {
+    let mut tags = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c == ',' || c.is_whitespace());
+        if rest.is_empty() {
+            return tags;
+        }
+        let unweak = rest.strip_prefix("W/").unwrap_or(rest);
+        let (tag, after) = match unweak.strip_prefix('"') {
+            Some(quoted) => match quoted.split_once('"') {
+                Some((tag, after)) => (tag, after),
+                None => (quoted, ""),
+            },
+            None => unweak.split_once(',').unwrap_or((unweak, "")),
+        };
+        tags.push(version_of_etag(tag).to_string());
+        rest = after;
+    }
+}
+
+pub fn if_match(req: &HttpRequest) -> Option<Precondition> {
+    header_text(req, header::IF_MATCH).and_then(|v| Precondition::parse(&v))
+}
+
+pub fn if_none_match(req: &HttpRequest) -> Option<Precondition> {
+    header_text(req, header::IF_NONE_MATCH).and_then(|v| Precondition::parse(&v))
 }
 
 fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
@@ -112,4 +158,44 @@ pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
         }
     }
     Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preconditions_read_lists_of_entity_tags() {
+        let versions = |tags: &[&str]| {
+            Some(Precondition::Versions(
+                tags.iter().map(|t| t.to_string()).collect(),
+            ))
+        };
+        let cases = [
+            ("*", Some(Precondition::Any)),
+            (" * ", Some(Precondition::Any)),
+            (r#"W/"3""#, versions(&["3"])),
+            (r#""3""#, versions(&["3"])),
+            ("3", versions(&["3"])),
+            (r#"W/"3", W/"4""#, versions(&["3", "4"])),
+            (r#"W/"3",W/"4" ,"5""#, versions(&["3", "4", "5"])),
+            (r#""a,b", W/"4""#, versions(&["a,b", "4"])),
+            ("3, 4", versions(&["3", "4"])),
+            (r#"W/"3"#, versions(&["3"])),
+            ("", None),
+            (" , ", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Precondition::parse(text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_precondition_matches_any_of_its_tags() {
+        let list = Precondition::parse(r#"W/"3", W/"4""#).unwrap();
+        assert!(list.matches(3));
+        assert!(list.matches(4));
+        assert!(!list.matches(5));
+        assert!(Precondition::Any.matches(7));
+    }
 }

@@ -9,7 +9,7 @@ use super::auth::Authed;
 use super::body::ScimBody;
 use super::error::ApiError;
 use super::request::{
-    if_match, if_none_match, list_params, names_attributes, projection, search_params,
+    Precondition, if_match, if_none_match, list_params, names_attributes, projection, search_params,
 };
 use super::response;
 use crate::domain::clock;
@@ -117,7 +117,7 @@ pub async fn get(
     let reader = state.clone();
     let read = small_read(&reader, small, move || {
         let found = state.resources().get(&auth.scope, kind, &id)?;
-        if unless.is_some_and(|v| v == found.version().to_string() || v == "*") {
+        if unless.as_ref().is_some_and(|p| p.matches(found.version())) {
             return Ok(Err(found.version()));
         }
         rendered_one(&state, &auth, found, &p).map(Ok)
@@ -198,6 +198,32 @@ pub async fn search(
     list_with(kind, state, auth, params).await
 }
 
+/// The one version a write's `If-Match` requires, which the write then checks atomically.
+/// For a list of tags that is the version the resource is at now when listed, else any listed
+/// one, so the write fails with 412. A write between this read and the write's own check
+/// turns a match into a 412, never a mismatch into a write.
+fn required_version(
+    state: &AppState,
+    auth: &Authed,
+    kind: ResourceKind,
+    id: &str,
+    condition: Option<Precondition>,
+) -> Result<Option<String>, ApiError> {
+    Ok(match condition {
+        None | Some(Precondition::Any) => None,
+        Some(Precondition::Versions(mut tags)) if tags.len() == 1 => tags.pop(),
+        Some(Precondition::Versions(tags)) => {
+            let current = state.resources().get(&auth.scope, kind, id)?.version();
+            let listed = current.to_string();
+            if tags.contains(&listed) {
+                Some(listed)
+            } else {
+                tags.into_iter().next()
+            }
+        }
+    })
+}
+
 pub async fn replace(
     kind: ResourceKind,
     state: web::Data<AppState>,
@@ -213,6 +239,7 @@ pub async fn replace(
     let now = clock::now();
     let expected = if_match(&req);
     let rendered = blocking(move || {
+        let expected = required_version(&state, &auth, kind, &id, expected)?;
         let replaced = state.resources().replace(
             &auth.scope,
             kind,
@@ -243,6 +270,7 @@ pub async fn modify(
     let expected = if_match(&req);
     let echo = adapter.patch_reply(kind) == PatchReply::Resource || names_attributes(&req);
     let outcome = blocking(move || {
+        let expected = required_version(&state, &auth, kind, &id, expected)?;
         let patched =
             state
                 .resources()
@@ -272,6 +300,7 @@ pub async fn delete(
     let now = clock::now();
     let expected = if_match(&req);
     blocking(move || {
+        let expected = required_version(&state, &auth, kind, &id, expected)?;
         Ok(state
             .resources()
             .delete(&auth.scope, kind, &id, expected.as_deref(), now)?)

@@ -16,9 +16,10 @@
 //! - `manager` arrives as a bare string id (§1.1, SCIM-SDK #686), as a one-element list of
 //!   `{"$ref", "value"}` (§1.1 Example 5), and unqualified as `path: "manager"` (Example 5);
 //!   all become the enterprise extension's `manager` complex value;
-//! - list filters Entra writes outside the RFC grammar: a value path with a sub-attribute
-//!   compared (`emails[type eq "work"].value eq "…"`, §1.1 Create user step 1) and unquoted
-//!   values (`externalId eq jyoung`, §1.1 literal requests, §1.3);
+//! - list filters with unquoted values (`externalId eq jyoung`, §1.1 literal requests, §1.3);
+//!   its other form outside the RFC grammar, a value path with a sub-attribute compared
+//!   (`emails[type eq "work"].value eq "…"`, §1.1 Create user step 1), every directory takes
+//!   (`scim::filter`);
 //! - PATCH is answered 204 No Content (§1.4; the validator's PATCH requests expect 204).
 
 use scim_v2::filter::{
@@ -30,6 +31,7 @@ use super::values::{
     booleans_in_document, booleans_in_value, key_target, operations, path_target, string_boolean,
 };
 use super::{Adapter, PatchReply};
+use crate::scim::filter::{Token, scan};
 use crate::scim::list::ListParams;
 use crate::scim::schema::{
     AttrType, Attribute, ENTERPRISE_USER_SCHEMA, ResolvedAttr, ResourceKind, SchemaRegistry,
@@ -85,7 +87,7 @@ impl Adapter for Entra {
         if let Some(filter) = &mut params.filter
             && filter.parse::<ScimFilter>().is_err()
         {
-            *filter = sub_attribute_comparisons(&quote_bare_values(filter));
+            *filter = quote_bare_values(filter);
         }
     }
 
@@ -188,62 +190,6 @@ fn with_booleans(f: ValFilter, parent: &Attribute) -> Option<ValFilter> {
 
 const OPERATORS: [&str; 9] = ["eq", "ne", "co", "sw", "ew", "gt", "lt", "ge", "le"];
 
-/// Where a filter's text stands while it is scanned.
-struct Scan<'t> {
-    text: &'t str,
-    pos: usize,
-}
-
-enum Token<'t> {
-    /// A JSON string literal, quotes included.
-    Quoted(&'t str),
-    /// `(`, `)`, `[`, `]` or a run of whitespace.
-    Punct(&'t str),
-    /// Anything else up to whitespace or punctuation: names, keywords, bare values.
-    Word(&'t str),
-}
-
-impl<'t> Iterator for Scan<'t> {
-    type Item = Token<'t>;
-
-    fn next(&mut self) -> Option<Token<'t>> {
-        let rest = &self.text[self.pos..];
-        let first = rest.chars().next()?;
-        let len = if first == '"' {
-            let mut escaped = false;
-            rest.char_indices()
-                .skip(1)
-                .find(|&(_, c)| {
-                    let end = c == '"' && !escaped;
-                    escaped = c == '\\' && !escaped;
-                    end
-                })
-                .map_or(rest.len(), |(i, _)| i + 1)
-        } else if "()[]".contains(first) {
-            1
-        } else if first.is_whitespace() {
-            rest.find(|c: char| !c.is_whitespace())
-                .unwrap_or(rest.len())
-        } else {
-            rest.find(|c: char| c.is_whitespace() || "()[]\"".contains(c))
-                .unwrap_or(rest.len())
-        };
-        let piece = &rest[..len];
-        self.pos += len;
-        Some(if first == '"' {
-            Token::Quoted(piece)
-        } else if first.is_whitespace() || "()[]".contains(first) {
-            Token::Punct(piece)
-        } else {
-            Token::Word(piece)
-        })
-    }
-}
-
-fn scan(text: &str) -> Scan<'_> {
-    Scan { text, pos: 0 }
-}
-
 fn is_operator(word: &str) -> bool {
     OPERATORS.iter().any(|o| o.eq_ignore_ascii_case(word))
 }
@@ -287,60 +233,6 @@ fn quote_bare_values(text: &str) -> String {
                         .iter()
                         .any(|k| k.eq_ignore_ascii_case(w));
             }
-        }
-    }
-    out
-}
-
-/// `emails[type eq "work"].value eq "x"` → `emails[(type eq "work") and value eq "x"]`: the
-/// RFC grammar has no sub-attribute after a value path in a filter (RFC 7644 §3.4.2.2), and
-/// this is what Entra's comparison means (§1.1 Create user step 1).
-fn sub_attribute_comparisons(text: &str) -> String {
-    let tokens: Vec<Token<'_>> = scan(text).collect();
-    let mut out = String::with_capacity(text.len() + 16);
-    // Where in `out` the last `[` was written.
-    let mut open = None;
-    let mut i = 0;
-    while let Some(token) = tokens.get(i) {
-        i += 1;
-        match (token, open, tokens.get(i)) {
-            (Token::Punct("]"), Some(at), Some(Token::Word(w)))
-                if w.len() > 1 && w.starts_with('.') =>
-            {
-                let inner = out.split_off(at + 1);
-                out.push('(');
-                out.push_str(&inner);
-                out.push_str(") and ");
-                out.push_str(&w[1..]);
-                i += 1;
-                // The operator and, unless it is `pr`, the value move inside the brackets.
-                let (mut taken, mut wanted) = (0, 2);
-                while taken < wanted {
-                    match tokens.get(i) {
-                        Some(Token::Punct(p)) if p.trim().is_empty() => out.push_str(p),
-                        Some(Token::Word(op)) if taken == 0 => {
-                            out.push_str(op);
-                            taken = 1;
-                            if op.eq_ignore_ascii_case("pr") {
-                                wanted = 1;
-                            }
-                        }
-                        Some(Token::Word(v) | Token::Quoted(v)) if taken == 1 => {
-                            out.push_str(v);
-                            taken = 2;
-                        }
-                        _ => break,
-                    }
-                    i += 1;
-                }
-                out.push(']');
-                open = None;
-            }
-            (Token::Punct("["), ..) => {
-                open = Some(out.len());
-                out.push('[');
-            }
-            (Token::Punct(p) | Token::Quoted(p) | Token::Word(p), ..) => out.push_str(p),
         }
     }
     out
@@ -439,16 +331,8 @@ mod tests {
             ("userName eq \"a\"", "userName eq \"a\""),
             ("externalId eq jyoung", "externalId eq \"jyoung\""),
             (
-                "emails[type eq \"work\"].value eq \"a@b.c\"",
-                "emails[(type eq \"work\") and value eq \"a@b.c\"]",
-            ),
-            (
                 "emails[type eq work].value eq a@b.c and active eq true",
-                "emails[(type eq \"work\") and value eq \"a@b.c\"] and active eq true",
-            ),
-            (
-                "emails[type eq \"work\"].value pr",
-                "emails[(type eq \"work\") and value pr]",
+                "emails[type eq \"work\"].value eq \"a@b.c\" and active eq true",
             ),
             (
                 "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co example.org)",

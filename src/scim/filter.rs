@@ -22,9 +22,128 @@ pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult
         Some(parsed) => parsed,
         None => text
             .parse()
+            .or_else(|e| {
+                let rewritten = sub_attribute_comparisons(text);
+                if rewritten == text {
+                    return Err(e);
+                }
+                // The original's error says more than the rewritten text's would.
+                rewritten.parse().map_err(|_| e)
+            })
             .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?,
     };
     Resolver { reg, kind }.filter(&parsed)
+}
+
+/// `emails[type eq "work"].value eq "x"` → `emails[(type eq "work") and value eq "x"]`: the
+/// RFC grammar has no sub-attribute after a value path in a filter (RFC 7644 §3.4.2.2), yet
+/// Entra ID sends it (`idp-behaviour.md` §1.1 Create user step 1) and means one element with
+/// both properties.
+fn sub_attribute_comparisons(text: &str) -> String {
+    let tokens: Vec<Token<'_>> = scan(text).collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    // Where in `out` the last `[` was written.
+    let mut open = None;
+    let mut i = 0;
+    while let Some(token) = tokens.get(i) {
+        i += 1;
+        match (token, open, tokens.get(i)) {
+            (Token::Punct("]"), Some(at), Some(Token::Word(w)))
+                if w.len() > 1 && w.starts_with('.') =>
+            {
+                let inner = out.split_off(at + 1);
+                out.push('(');
+                out.push_str(&inner);
+                out.push_str(") and ");
+                out.push_str(&w[1..]);
+                i += 1;
+                // The operator and, unless it is `pr`, the value move inside the brackets.
+                let (mut taken, mut wanted) = (0, 2);
+                while taken < wanted {
+                    match tokens.get(i) {
+                        Some(Token::Punct(p)) if p.trim().is_empty() => out.push_str(p),
+                        Some(Token::Word(op)) if taken == 0 => {
+                            out.push_str(op);
+                            taken = 1;
+                            if op.eq_ignore_ascii_case("pr") {
+                                wanted = 1;
+                            }
+                        }
+                        Some(Token::Word(v) | Token::Quoted(v)) if taken == 1 => {
+                            out.push_str(v);
+                            taken = 2;
+                        }
+                        _ => break,
+                    }
+                    i += 1;
+                }
+                out.push(']');
+                open = None;
+            }
+            (Token::Punct("["), ..) => {
+                open = Some(out.len());
+                out.push('[');
+            }
+            (Token::Punct(p) | Token::Quoted(p) | Token::Word(p), ..) => out.push_str(p),
+        }
+    }
+    out
+}
+
+/// Where a filter's text stands while it is scanned.
+pub(crate) struct Scan<'t> {
+    text: &'t str,
+    pos: usize,
+}
+
+pub(crate) enum Token<'t> {
+    /// A JSON string literal, quotes included.
+    Quoted(&'t str),
+    /// `(`, `)`, `[`, `]` or a run of whitespace.
+    Punct(&'t str),
+    /// Anything else up to whitespace or punctuation: names, keywords, bare values.
+    Word(&'t str),
+}
+
+impl<'t> Iterator for Scan<'t> {
+    type Item = Token<'t>;
+
+    fn next(&mut self) -> Option<Token<'t>> {
+        let rest = &self.text[self.pos..];
+        let first = rest.chars().next()?;
+        let len = if first == '"' {
+            let mut escaped = false;
+            rest.char_indices()
+                .skip(1)
+                .find(|&(_, c)| {
+                    let end = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    end
+                })
+                .map_or(rest.len(), |(i, _)| i + 1)
+        } else if "()[]".contains(first) {
+            1
+        } else if first.is_whitespace() {
+            rest.find(|c: char| !c.is_whitespace())
+                .unwrap_or(rest.len())
+        } else {
+            rest.find(|c: char| c.is_whitespace() || "()[]\"".contains(c))
+                .unwrap_or(rest.len())
+        };
+        let piece = &rest[..len];
+        self.pos += len;
+        Some(if first == '"' {
+            Token::Quoted(piece)
+        } else if first.is_whitespace() || "()[]".contains(first) {
+            Token::Punct(piece)
+        } else {
+            Token::Word(piece)
+        })
+    }
+}
+
+pub(crate) fn scan(text: &str) -> Scan<'_> {
+    Scan { text, pos: 0 }
 }
 
 /// The commonest filter, `attr op "value"` (how every IdP looks a user up), read directly.
@@ -561,6 +680,74 @@ mod tests {
         ];
         for (input, expected) in cases {
             assert_eq!(user(input).unwrap(), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_sub_attribute_compared_after_a_value_path_moves_inside_it() {
+        let cases = [
+            (
+                r#"emails[type eq "work"].value eq "a@b.c""#,
+                r#"emails[(type eq "work") and value eq "a@b.c"]"#,
+            ),
+            (
+                r#"emails[type eq "work"].value co "@b" and active eq true"#,
+                r#"emails[(type eq "work") and value co "@b"] and active eq true"#,
+            ),
+            (
+                r#"emails[type eq "work"].value pr"#,
+                r#"emails[(type eq "work") and value pr]"#,
+            ),
+            (
+                r#"(emails[type eq "work" or primary eq true].value SW "a")"#,
+                r#"(emails[(type eq "work" or primary eq true) and value SW "a"])"#,
+            ),
+            (
+                r#"title eq "a ] b" and x eq 12"#,
+                r#"title eq "a ] b" and x eq 12"#,
+            ),
+            (r#"title eq "].value eq 1""#, r#"title eq "].value eq 1""#),
+            ("emails[", "emails["),
+            ("].x", "].x"),
+        ];
+        for (given, want) in cases {
+            assert_eq!(sub_attribute_comparisons(given), want, "{given}");
+        }
+    }
+
+    #[test]
+    fn a_sub_attribute_after_a_value_path_means_one_element_with_both() {
+        // (sent, what it means)
+        let cases = [
+            (
+                r#"emails[type eq "work"].value eq "a@b.c""#,
+                r#"emails[type eq "work" and value eq "a@b.c"]"#,
+            ),
+            (
+                r#"emails[type eq "work"].value ew "@b.c""#,
+                r#"emails[type eq "work" and value ew "@b.c"]"#,
+            ),
+            (
+                r#"emails[type eq "work"].value pr"#,
+                r#"emails[type eq "work" and value pr]"#,
+            ),
+            (
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].primary eq true"#,
+                r#"emails[type eq "work" and primary eq true]"#,
+            ),
+            (
+                r#"userName eq "x" or addresses[type eq "work"].locality ne "Paris""#,
+                r#"userName eq "x" or addresses[type eq "work" and locality ne "Paris"]"#,
+            ),
+        ];
+        for (sent, meant) in cases {
+            assert_eq!(user(sent).unwrap(), user(meant).unwrap(), "{sent}");
+        }
+        match user(r#"emails[type eq "work"].nosuch eq "x""#) {
+            Err(ScimError::InvalidFilter(detail)) => {
+                assert!(detail.contains("no sub-attribute"), "{detail}")
+            }
+            other => panic!("expected invalidFilter, got {other:?}"),
         }
     }
 

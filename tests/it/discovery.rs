@@ -56,3 +56,18 @@ both_backends!(discovery_documents_tell_the_truth, |backend| async move {
         }
     }
 });
+
+both_backends!(
+    service_configuration_is_the_service_provider_config,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let spc = c.get("/ServiceProviderConfig").await;
+        let alias = c.get("/serviceConfiguration").await;
+        assert_eq!(alias.status, StatusCode::OK, "{}", alias.body);
+        assert_eq!(alias.header("content-type"), Some("application/scim+json"));
+        assert_eq!(alias.body, spc.body);
+        let r = c.raw(Method::POST, "/serviceConfiguration", "{}").await;
+        assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+);

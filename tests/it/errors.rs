@@ -129,3 +129,87 @@ both_backends!(bad_and_revoked_tokens_get_401, |backend| async move {
         "other tokens keep working"
     );
 });
+
+/// Sends `head` as is over a fresh connection and reads the whole answer, as text.
+async fn raw_exchange(base: &str, head: Vec<u8>) -> String {
+    let addr = base
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(&head).expect("the request is sent");
+        let mut answer = Vec::new();
+        stream
+            .read_to_end(&mut answer)
+            .expect("an answer, not a reset connection");
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+both_backends!(malformed_http_gets_an_answer, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let target = "/scim/v2/Users";
+    let auth = format!("Authorization: Bearer {}\r\n", c.token);
+    let big = |n: usize| format!("X-Big: {}\r\n", "a".repeat(n));
+    // (what is sent, its head less the request line, status, a SCIM error body)
+    let cases: Vec<(&str, String, u16, bool)> = vec![
+        ("a 100 KB header", big(100 * 1024), 431, true),
+        (
+            "many medium headers",
+            (0..40)
+                .map(|i| format!("X-H{i}: {}\r\n", "b".repeat(2000)))
+                .collect(),
+            431,
+            true,
+        ),
+        ("a header just under the limit", big(60 * 1024), 200, false),
+        (
+            "a header without a colon",
+            "Bad Header\r\n".into(),
+            400,
+            false,
+        ),
+    ];
+    for (what, headers, status, scim) in cases {
+        let head =
+            format!("GET {target} HTTP/1.1\r\nHost: x\r\n{auth}{headers}Connection: close\r\n\r\n");
+        let answer = raw_exchange(&c.base, head.into_bytes()).await;
+        let status_line = answer.lines().next().unwrap_or_default();
+        assert!(
+            status_line.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{what}: {status_line}"
+        );
+        if scim {
+            let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+            assert!(
+                head.to_ascii_lowercase()
+                    .contains("content-type: application/scim+json"),
+                "{what}: {head}"
+            );
+            let body: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(
+                body["schemas"],
+                json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+            );
+            assert_eq!(body["status"], json!(status.to_string()), "{what}");
+            assert!(
+                body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+                "{what}"
+            );
+        }
+    }
+    // actix-http answers a request line it cannot parse itself, before Roster sees it: a 400,
+    // with no body.
+    let answer = raw_exchange(&c.base, b"GARBAGE\r\n\r\n".to_vec()).await;
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+});

@@ -313,3 +313,98 @@ both_backends!(
         std::fs::remove_file(config).ok();
     }
 );
+
+/// `members[]` as (value, display), sorted by value.
+fn member_displays(group: &Value) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = group["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("members expected: {group}"))
+        .iter()
+        .map(|m| {
+            (
+                m["value"].as_str().unwrap().to_string(),
+                m["display"].clone(),
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+both_backends!(members_carry_their_display_names, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let named = c.post("/Users", &user_body("named@example.com")).await.id();
+    let mut body = user_body("nameless@example.com");
+    body.as_object_mut().unwrap().remove("displayName");
+    let nameless = c.post("/Users", &body).await.id();
+    let inner = c.post("/Groups", &group_body("Inner", &[])).await.id();
+    // The client's own `display` is not what a read shows: the member's name is.
+    let mut body = group_body("Outer", &[&named, &nameless, &inner]);
+    body["members"][0]["display"] = json!("what the client sent");
+    let created = c.post("/Groups", &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let outer = created.id();
+    let path = format!("/Groups/{outer}");
+    let mut want = vec![
+        (named.clone(), json!("Babs Jensen")),
+        (nameless.clone(), json!("nameless@example.com")),
+        (inner.clone(), json!("Inner")),
+    ];
+    want.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let filtered = format!(
+        "/Groups?filter={}",
+        urlencode(&format!(r#"id eq "{outer}""#))
+    );
+    let put_body = group_body("Outer", &[&named, &nameless, &inner]);
+    // (what answers, the group it answers with)
+    let reads = [
+        ("POST", created.body.clone()),
+        ("GET", c.get(&path).await.body),
+        ("list", c.get(&filtered).await.body["Resources"][0].clone()),
+        ("PUT", c.put(&path, &put_body).await.body),
+        (
+            "PATCH naming attributes",
+            c.patch(
+                &format!("{path}?attributes=members,displayName"),
+                &patch_body(json!([{"op": "replace", "path": "displayName", "value": "Outer"}])),
+            )
+            .await
+            .body,
+        ),
+        (
+            "root .search",
+            c.post(
+                "/.search",
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": format!(r#"id eq "{outer}""#),
+                }),
+            )
+            .await
+            .body["Resources"][0]
+                .clone(),
+        ),
+    ];
+    for (how, group) in reads {
+        assert_eq!(member_displays(&group), want, "{how}: {group}");
+    }
+
+    // The name is read with the members, so a renamed member shows its new name.
+    let renamed = c
+        .patch(
+            &format!("/Users/{named}"),
+            &patch_body(json!([{"op": "replace", "path": "displayName", "value": "Barbara J"}])),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let read = c.get(&path).await;
+    let shown = member_displays(&read.body);
+    assert!(
+        shown.contains(&(named.clone(), json!("Barbara J"))),
+        "{shown:?}"
+    );
+    let lean = c.get(&format!("{path}?excludedAttributes=members")).await;
+    assert!(lean.body.get("members").is_none(), "{}", lean.body);
+});

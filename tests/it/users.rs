@@ -245,6 +245,88 @@ both_backends!(filters_run_and_page, |backend| async move {
     assert_eq!(searched.body["Resources"][0]["id"], json!(ids[3]));
 });
 
+both_backends!(
+    filters_compare_a_sub_attribute_after_a_value_path,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let mut body = user_body(&format!("vp{i}@example.com"));
+            body["emails"] = json!([
+                {"value": format!("work{i}@corp.example"), "type": "work"},
+                {"value": format!("home{i}@home.example"), "type": "home"}
+            ]);
+            if i == 2 {
+                body["emails"] = json!([{"value": "home2@home.example", "type": "home"}]);
+            }
+            let r = c.post("/Users", &body).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            ids.push(r.id());
+        }
+        // The form Entra ID sends: `attr[filter].sub op value`, meaning `attr[filter and sub op value]`.
+        let cases: [(&str, &[usize]); 9] = [
+            (
+                r#"emails[type eq "work"].value eq "work1@corp.example""#,
+                &[1],
+            ),
+            (
+                r#"emails[type eq "work"].value eq "WORK1@CORP.EXAMPLE""#,
+                &[1],
+            ),
+            (
+                r#"emails[type eq "work"].value eq "home1@home.example""#,
+                &[],
+            ),
+            (r#"emails[type eq "work"].value co "@corp""#, &[0, 1]),
+            (r#"emails[type eq "home"].value sw "home2""#, &[2]),
+            (r#"emails[type eq "home"].value ew ".example""#, &[0, 1, 2]),
+            (r#"emails[type eq "work"].value pr"#, &[0, 1]),
+            (
+                r#"emails[type eq "work"].value ne "work0@corp.example""#,
+                &[1],
+            ),
+            (
+                r#"userName eq "vp2@example.com" or emails[type eq "work"].value eq "work0@corp.example""#,
+                &[0, 2],
+            ),
+        ];
+        for (filter, expected) in cases {
+            let r = c.get(&format!("/Users?filter={}", urlencode(filter))).await;
+            assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+            let mut found: Vec<&str> = r.body["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap())
+                .collect();
+            found.sort();
+            let mut want: Vec<&str> = expected.iter().map(|i| ids[*i].as_str()).collect();
+            want.sort();
+            assert_eq!(found, want, "{filter}");
+        }
+        let searched = c
+            .post(
+                "/Users/.search",
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": r#"emails[type eq "work"].value eq "work0@corp.example""#,
+                }),
+            )
+            .await;
+        assert_eq!(searched.status, StatusCode::OK, "{}", searched.body);
+        assert_eq!(searched.body["Resources"][0]["id"], json!(ids[0]));
+        let unknown = c
+            .get(&format!(
+                "/Users?filter={}",
+                urlencode(r#"emails[type eq "work"].nosuch eq "x""#)
+            ))
+            .await;
+        assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+        assert_eq!(unknown.body["scimType"], json!("invalidFilter"));
+    }
+);
+
 both_backends!(patch_operations, |backend| async move {
     let server = TestServer::start(backend).await;
     let c = &server.client;
@@ -370,6 +452,104 @@ both_backends!(preconditions, |backend| async move {
         .send(reqwest::Method::DELETE, &path, None, &[("if-match", &etag)])
         .await;
     assert_eq!(stale_delete.status, StatusCode::PRECONDITION_FAILED);
+});
+
+both_backends!(preconditions_take_lists_of_tags, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let created = c.post("/Users", &user_body("tags@example.com")).await;
+    let path = format!("/Users/{}", created.id());
+    // (method, header, its value from the current version, expected status); a PATCH that
+    // passes sets a new title, so the version moves on.
+    type Tags = fn(i64) -> String;
+    let cases: [(reqwest::Method, &str, Tags, u16); 10] = [
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{v}""#, v + 7),
+            200,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{v}",W/"{}""#, v + 7),
+            200,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#""{}", "{v}""#, v + 7),
+            200,
+        ),
+        (reqwest::Method::PATCH, "if-match", |_| "*".into(), 200),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 1, v + 2),
+            412,
+        ),
+        (
+            reqwest::Method::PATCH,
+            "if-match",
+            |v| format!(r#"W/"{}""#, v - 1),
+            412,
+        ),
+        (
+            reqwest::Method::GET,
+            "if-none-match",
+            |v| format!(r#"W/"{}", W/"{v}""#, v + 7),
+            304,
+        ),
+        (
+            reqwest::Method::GET,
+            "if-none-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 7, v + 8),
+            200,
+        ),
+        (reqwest::Method::GET, "if-none-match", |_| "*".into(), 304),
+        (
+            reqwest::Method::DELETE,
+            "if-match",
+            |v| format!(r#"W/"{}", W/"{}""#, v + 1, v + 2),
+            412,
+        ),
+    ];
+    for (i, (method, name, tags, status)) in cases.into_iter().enumerate() {
+        let current = c.get(&path).await;
+        let version: i64 = current.header("etag").unwrap()[3..]
+            .trim_end_matches('"')
+            .parse()
+            .unwrap();
+        let value = tags(version);
+        let body =
+            patch_body(json!([{"op": "replace", "path": "title", "value": format!("t{i}")}]));
+        let body = (method == reqwest::Method::PATCH).then_some(&body);
+        let r = c.send(method.clone(), &path, body, &[(name, &value)]).await;
+        assert_eq!(
+            r.status.as_u16(),
+            status,
+            "{method} {name}: {value}: {}",
+            r.body
+        );
+        let after = c.get(&path).await;
+        let moved = after.header("etag") != current.header("etag");
+        assert_eq!(
+            moved,
+            status == 200 && method == reqwest::Method::PATCH,
+            "{name}: {value}"
+        );
+    }
+    let version = c.get(&path).await.header("etag").unwrap().to_string();
+    let listed = format!(r#"W/"999", {version}"#);
+    let gone = c
+        .send(
+            reqwest::Method::DELETE,
+            &path,
+            None,
+            &[("if-match", &listed)],
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
 });
 
 pub fn urlencode(s: &str) -> String {
