@@ -22,6 +22,7 @@ use crate::store::Store;
 mod events;
 mod log;
 mod replay;
+mod webhook;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,6 +91,9 @@ enum Command {
     /// The events feed.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Webhook endpoints (docs/webhooks.md).
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,6 +332,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Replay(args) => replay::replay(&ctx, args),
         Command::AppKey(c) => app_key_command(&ctx, c),
         Command::Events(c) => events::events(&ctx, c),
+        Command::Webhook(c) => webhook::webhook(&ctx, c),
     }
 }
 
@@ -822,6 +827,12 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     .spawn()?;
     spawn_purger(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
+    crate::delivery::dispatcher::Dispatcher {
+        store: Arc::clone(&store),
+        policy: ctx.config.webhook_policy(),
+        owner: format!("serve-{}", uuid::Uuid::new_v4()),
+    }
+    .spawn()?;
     let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
@@ -832,6 +843,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         max_body_bytes: ctx.config.max_body_bytes,
         recent_tokens: crate::domain::token::RecentTokens::default(),
         activated: Default::default(),
+        webhook_policy: ctx.config.webhook_policy(),
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())

@@ -30,6 +30,10 @@ pub struct FileConfig {
     /// 64 hex digits (32 bytes) sealing stored secrets such as Google service-account keys.
     pub secret_key: Option<String>,
     pub google: Option<GoogleFileConfig>,
+    /// Let webhooks go to plain-HTTP URLs (default: HTTPS only).
+    pub allow_http_webhooks: Option<bool>,
+    /// Let webhooks go to loopback, private and link-local addresses (default: refused).
+    pub allow_private_webhook_targets: Option<bool>,
 }
 
 /// `[google]` in the config file: where the Google APIs are (tests point them at a fake) and
@@ -72,6 +76,8 @@ pub struct Config {
     /// directory then fails with a message saying how to set it).
     pub secret_key: Option<String>,
     pub google: GoogleConfig,
+    pub allow_http_webhooks: bool,
+    pub allow_private_webhook_targets: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +159,20 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Config> {
         self.secret_key = env("ROSTER_SECRET_KEY").or(file_secret_key);
+        let flag = |name: &str| {
+            env(name).map(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "1" | "true" | "yes" | "on"
+                )
+            })
+        };
+        if let Some(allowed) = flag("ROSTER_ALLOW_HTTP_WEBHOOKS") {
+            self.allow_http_webhooks = allowed;
+        }
+        if let Some(allowed) = flag("ROSTER_ALLOW_PRIVATE_WEBHOOK_TARGETS") {
+            self.allow_private_webhook_targets = allowed;
+        }
         self.google =
             GoogleConfig::resolve(file_google.unwrap_or_default(), env, &self.public_url)?;
         Ok(self)
@@ -185,6 +205,15 @@ impl Config {
             events_retention: file.events_retention.unwrap_or(DEFAULT_EVENTS_RETENTION),
             secret_key: None,
             google: GoogleConfig::default(),
+            allow_http_webhooks: file.allow_http_webhooks.unwrap_or(false),
+            allow_private_webhook_targets: file.allow_private_webhook_targets.unwrap_or(false),
+        }
+    }
+
+    pub fn webhook_policy(&self) -> crate::delivery::target::TargetPolicy {
+        crate::delivery::target::TargetPolicy {
+            allow_http: self.allow_http_webhooks,
+            allow_private: self.allow_private_webhook_targets,
         }
     }
 

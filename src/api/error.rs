@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 use thiserror::Error;
 
+use crate::delivery::DeliveryError;
 use crate::domain::error::DomainError;
 use crate::domain::feed::FeedError;
 
@@ -21,6 +22,8 @@ pub enum AppError {
     Feed(#[from] FeedError),
     #[error(transparent)]
     Domain(#[from] DomainError),
+    #[error(transparent)]
+    Delivery(#[from] DeliveryError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -52,6 +55,15 @@ impl AppError {
             AppError::Feed(FeedError::BadCursor(_)) => (S::BAD_REQUEST, "invalid_cursor"),
             AppError::Feed(FeedError::Gone(_)) => (S::GONE, "cursor_expired"),
             AppError::Feed(FeedError::Domain(e)) | AppError::Domain(e) => domain(e),
+            AppError::Delivery(e) => match e {
+                DeliveryError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+                DeliveryError::Target(_) => (S::BAD_REQUEST, "invalid_url"),
+                DeliveryError::Invalid(_) => (S::BAD_REQUEST, "invalid_request"),
+                DeliveryError::Feed(FeedError::BadCursor(_)) => (S::BAD_REQUEST, "invalid_cursor"),
+                DeliveryError::Feed(FeedError::Gone(_)) => (S::GONE, "cursor_expired"),
+                DeliveryError::Feed(FeedError::Domain(e)) => domain(e),
+                DeliveryError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+            },
             AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod params;
 pub mod snapshot;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -18,6 +19,9 @@ pub const API_PREFIX: &str = "/api/v1";
 
 pub struct ApiState {
     pub store: Arc<Store>,
+    pub webhook_policy: crate::delivery::target::TargetPolicy,
+    /// For test events and replays sent while a request waits.
+    pub webhook_client: reqwest::Client,
 }
 
 async fn no_such_route() -> Result<actix_web::HttpResponse, AppError> {
@@ -31,5 +35,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/directories/{id}/snapshot",
             web::get().to(snapshot::stream),
         )
+        .route("/webhooks", web::get().to(webhooks::list))
+        .route("/webhooks", web::post().to(webhooks::create))
+        .route("/webhooks/{id}", web::get().to(webhooks::get))
+        .route("/webhooks/{id}", web::patch().to(webhooks::update))
+        .route("/webhooks/{id}", web::delete().to(webhooks::delete))
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            web::post().to(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/test", web::post().to(webhooks::test))
+        .route(
+            "/webhooks/{id}/deliveries",
+            web::get().to(webhooks::deliveries),
+        )
+        .route("/webhooks/{id}/replay", web::post().to(webhooks::replay))
         .default_service(web::to(no_such_route));
 }

@@ -19,8 +19,10 @@ use crate::store::webhooks::{EndpointRow, StreamRow};
 use crate::store::{self, Store};
 
 /// How long a claimed stream stays this instance's without word from it; another instance
-/// takes a dead one's streams over after this.
-const LEASE: Duration = Duration::from_secs(60);
+/// takes a dead one's streams over after this. A live instance renews its leases every
+/// `HEARTBEAT`, so a slow attempt (up to `schedule::ATTEMPT_TIMEOUT`) never loses its lease.
+const LEASE: Duration = Duration::from_secs(15);
+const HEARTBEAT: Duration = Duration::from_secs(5);
 /// Streams leased at once: the most deliveries in flight.
 const STREAMS_AT_ONCE: i64 = 128;
 /// Events a stream sends per lease before others get their turn.
@@ -61,6 +63,23 @@ impl Dispatcher {
 
     async fn run(self: Arc<Self>) {
         let client = super::target::client(self.policy);
+        let beating = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                let me = beating.clone();
+                let renewed = blocking(move || {
+                    let until = later(clock::now(), LEASE);
+                    Ok(me
+                        .store
+                        .write(|conn| store::webhooks::renew_leases(conn, &me.owner, until))?)
+                })
+                .await;
+                if let Err(e) = renewed {
+                    tracing::warn!(error = %e, "could not renew webhook leases");
+                }
+            }
+        });
         let mut commits = self.store.feed_changes();
         loop {
             commits.borrow_and_update();

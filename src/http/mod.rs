@@ -37,6 +37,8 @@ pub struct AppState {
     /// Directories this process has seen activated (`tenancy::activate`), so only a
     /// directory's first request asks the database.
     pub activated: std::sync::Mutex<std::collections::HashSet<crate::domain::ids::DirectoryId>>,
+    /// Where webhooks may go (`allow_http_webhooks`, `allow_private_webhook_targets`).
+    pub webhook_policy: crate::delivery::target::TargetPolicy,
 }
 
 impl AppState {
@@ -133,6 +135,8 @@ fn discovery_routes(cfg: &mut web::ServiceConfig) {
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let api_state = web::Data::new(crate::api::ApiState {
         store: state.store.clone(),
+        webhook_policy: state.webhook_policy,
+        webhook_client: crate::delivery::target::client(state.webhook_policy),
     });
     let state = web::Data::new(state);
     // tracing-actix-web works out its request span's fields (route, client address, a random

@@ -206,6 +206,18 @@ fn leased<'a>(endpoint: &'a str, directory: &'a str, owner: &'a str) -> Leased<'
         .filter(s::lease_owner.eq(owner))
 }
 
+/// Extends every lease `owner` holds: a live instance's heartbeat.
+pub fn renew_leases(
+    conn: &mut DbConn,
+    owner: &str,
+    lease_until: NaiveDateTime,
+) -> Result<(), StoreError> {
+    diesel::update(s::table.filter(s::lease_owner.eq(owner)))
+        .set(s::lease_until.eq(Some(lease_until)))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A leased stream delivered up to `cursor`; the lease goes on until `lease_until`.
 pub fn progress(
     conn: &mut DbConn,

@@ -1,0 +1,251 @@
+//! `/api/v1/webhooks`: the same endpoint management as `roster webhook`, for the key's
+//! tenants. A tenant's key sees, makes and changes only its tenant's endpoints; another
+//! tenant's endpoint, or a global one, is "not found".
+
+use std::time::Duration;
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::ApiState;
+use super::auth::AppKey;
+use super::error::AppError;
+use super::params::Params;
+use crate::delivery::{self, Changes, Endpoint};
+use crate::domain::app_key::KeyScope;
+use crate::domain::ids::TenantId;
+use crate::domain::{clock, lifecycle};
+
+fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, AppError> {
+    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
+    serde_json::from_slice(bytes)
+        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// `types` as a list or a comma-separated string.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Types {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Types {
+    fn parse(self) -> Result<Option<Vec<String>>, AppError> {
+        let names = match self {
+            Types::List(l) => l,
+            Types::Text(t) => t.split(',').map(str::to_string).collect(),
+        };
+        Ok(delivery::parse_types(&names)?)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewEndpoint {
+    url: String,
+    tenant_id: Option<String>,
+    types: Option<Types>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointChanges {
+    url: Option<String>,
+    /// An empty list (or string) means every type again.
+    types: Option<Types>,
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rotation {
+    overlap: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayRange {
+    from: String,
+    to: Option<String>,
+}
+
+fn own_tenant(key: &AppKey) -> Option<&TenantId> {
+    match &key.scope {
+        KeyScope::AllTenants => None,
+        KeyScope::Tenant(t) => Some(t),
+    }
+}
+
+/// The endpoint `id`, if the key may manage it.
+async fn visible(
+    state: &web::Data<ApiState>,
+    key: &AppKey,
+    id: &str,
+) -> Result<Endpoint, AppError> {
+    let (store, wanted) = (state.store.clone(), id.to_string());
+    let found = web::block(move || delivery::get(&store, &wanted)).await?;
+    match found {
+        Ok(e) if e.visible_to(own_tenant(key)) => Ok(e),
+        Ok(_) | Err(delivery::DeliveryError::NotFound(_)) => Err(AppError::NotFound(format!(
+            "webhook endpoint {id} not found"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(state: web::Data<ApiState>, key: AppKey) -> Result<HttpResponse, AppError> {
+    let (store, tenant) = (state.store.clone(), own_tenant(&key).cloned());
+    let all = web::block(move || delivery::list(&store, tenant.as_ref())).await??;
+    Ok(HttpResponse::Ok().json(json!({"data": all})))
+}
+
+pub async fn create(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let new: NewEndpoint = body(&bytes)?;
+    let tenant = match (&new.tenant_id, own_tenant(&key)) {
+        (Some(t), _) => Some(key.tenant(&state, t).await?),
+        (None, Some(own)) => Some(own.clone()),
+        (None, None) => None,
+    };
+    let types = new.types.map(Types::parse).transpose()?.flatten();
+    let (store, policy) = (state.store.clone(), state.webhook_policy);
+    let created = web::block(move || {
+        delivery::create(
+            &store,
+            policy,
+            tenant.as_ref(),
+            &new.url,
+            types,
+            clock::now(),
+        )
+    })
+    .await??;
+    let mut out = json!(created.endpoint);
+    out["secret"] = json!(created.secret);
+    Ok(HttpResponse::Created().json(out))
+}
+
+pub async fn get(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(visible(&state, &key, &id).await?))
+}
+
+pub async fn update(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let asked: EndpointChanges = body(&bytes)?;
+    let changes = Changes {
+        url: asked.url,
+        types: asked.types.map(Types::parse).transpose()?,
+        enabled: asked.enabled,
+    };
+    let (store, policy, id) = (state.store.clone(), state.webhook_policy, id.into_inner());
+    let e =
+        web::block(move || delivery::update(&store, policy, &id, changes, clock::now())).await??;
+    Ok(HttpResponse::Ok().json(e))
+}
+
+pub async fn delete(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let (store, id) = (state.store.clone(), id.into_inner());
+    web::block(move || delivery::delete(&store, &id)).await??;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn rotate_secret(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let asked: Rotation = body(&bytes)?;
+    let overlap = match asked.overlap {
+        Some(text) => lifecycle::parse_duration(&text)?
+            .to_std()
+            .map_err(|_| AppError::BadRequest("overlap must not be negative".into()))?,
+        None => Duration::from_secs(24 * 3600),
+    };
+    let (store, id) = (state.store.clone(), id.into_inner());
+    let (e, secret) =
+        web::block(move || delivery::rotate_secret(&store, &id, overlap, clock::now())).await??;
+    let mut out = json!(e);
+    out["secret"] = json!(secret);
+    Ok(HttpResponse::Ok().json(out))
+}
+
+pub async fn test(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let outcome = delivery::test(
+        state.store.clone(),
+        &state.webhook_client,
+        state.webhook_policy,
+        &id,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(outcome))
+}
+
+pub async fn deliveries(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let params = Params::of(req.query_string())?;
+    let limit = params.int("limit", 1, 1000, 100)?;
+    let failed = match params.text("failed") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "'failed' is true or false, not '{other}'"
+            )));
+        }
+    };
+    let (store, id) = (state.store.clone(), id.into_inner());
+    let all = web::block(move || delivery::deliveries(&store, &id, failed, limit)).await??;
+    Ok(HttpResponse::Ok().json(json!({"data": all})))
+}
+
+pub async fn replay(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    visible(&state, &key, &id).await?;
+    let range: ReplayRange = body(&bytes)?;
+    let done = delivery::replay(
+        state.store.clone(),
+        &state.webhook_client,
+        state.webhook_policy,
+        &id,
+        &range.from,
+        range.to.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!(done)))
+}
