@@ -18,5 +18,7 @@ mod google;
 mod groups;
 mod isolation;
 mod migrations;
+mod receiver;
 mod request_log;
 mod users;
+mod webhooks;
