@@ -504,3 +504,37 @@ async fn two_instances_never_send_one_delivery_twice_at_once() {
     );
     assert_in_cursor_order(&accepted);
 }
+
+#[test]
+fn published_test_vectors_verify() {
+    let doc = include_str!("../../docs/webhooks.md");
+    let block = doc
+        .split("```text\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/webhooks.md has its test vectors");
+    let mut checked = 0;
+    for line in block.lines().filter(|l| !l.trim().is_empty()) {
+        let [secret, id, timestamp, body, expected] = line.split('\t').collect::<Vec<_>>()[..]
+        else {
+            panic!("a vector has five tab-separated fields: {line}");
+        };
+        let received = Received {
+            id: id.into(),
+            timestamp: timestamp.into(),
+            signature: expected.into(),
+            body: body.as_bytes().to_vec(),
+            status: 200,
+        };
+        assert_eq!(verifies(&received, secret), 1, "independent HMAC: {line}");
+        let ours = roster::delivery::sign::signature(
+            secret,
+            id,
+            timestamp.parse().unwrap(),
+            body.as_bytes(),
+        );
+        assert_eq!(ours.as_deref(), Some(expected), "Roster's signer: {line}");
+        checked += 1;
+    }
+    assert_eq!(checked, 2);
+}
