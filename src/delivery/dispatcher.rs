@@ -99,10 +99,19 @@ impl Dispatcher {
     /// One round: discover, claim, deliver. `true` when it delivered anything.
     async fn pass(self: Arc<Self>, client: &reqwest::Client) -> Result<bool, DeliveryError> {
         let me = self.clone();
-        let streams = blocking(move || {
-            me.discover()?;
+        // Reads first, a write only when there is something to write: the dispatcher wakes
+        // on every commit, and on SQLite each of its writes would take the writer's turn.
+        let claimed = blocking(move || {
+            let endpoints = me.store.read(store::webhooks::enabled_endpoints)?;
+            if endpoints.is_empty() {
+                return Ok(None);
+            }
+            me.discover(&endpoints)?;
             let now = clock::now();
-            Ok(me.store.write(|conn| {
+            if !me.store.read(|conn| store::webhooks::any_due(conn, now))? {
+                return Ok(None);
+            }
+            let streams = me.store.write(|conn| {
                 store::webhooks::claim_due(
                     conn,
                     &me.owner,
@@ -111,20 +120,18 @@ impl Dispatcher {
                     later(now, IDLE),
                     STREAMS_AT_ONCE,
                 )
-            })?)
+            })?;
+            Ok(Some((endpoints, streams)))
         })
         .await?;
+        let Some((endpoints, streams)) = claimed else {
+            return Ok(false);
+        };
         if streams.is_empty() {
             return Ok(false);
         }
-        let endpoints: std::collections::HashMap<String, EndpointRow> = {
-            let me = self.clone();
-            blocking(move || Ok(me.store.read(store::webhooks::enabled_endpoints)?))
-                .await?
-                .into_iter()
-                .map(|e| (e.id.clone(), e))
-                .collect()
-        };
+        let endpoints: std::collections::HashMap<String, EndpointRow> =
+            endpoints.into_iter().map(|e| (e.id.clone(), e)).collect();
         let mut running = tokio::task::JoinSet::new();
         for stream in streams {
             let Some(endpoint) = endpoints.get(&stream.endpoint_id).cloned() else {
@@ -143,8 +150,9 @@ impl Dispatcher {
 
     /// Creates the streams of directories that have events for an endpoint since it last
     /// looked (a batch per endpoint per round).
-    fn discover(&self) -> Result<(), DeliveryError> {
-        for endpoint in self.store.read(store::webhooks::enabled_endpoints)? {
+    fn discover(&self, endpoints: &[EndpointRow]) -> Result<(), DeliveryError> {
+        let mut found = Vec::new();
+        for endpoint in endpoints {
             let (directories, last) = self.store.read(|conn| {
                 store::events::directories_after(
                     conn,
@@ -153,22 +161,28 @@ impl Dispatcher {
                     SCAN_BATCH,
                 )
             })?;
-            let Some(last) = last else { continue };
-            self.store.write(|conn| -> Result<(), DeliveryError> {
-                let now = clock::now();
+            if let Some(last) = last {
+                found.push((endpoint, directories, last));
+            }
+        }
+        if found.is_empty() {
+            return Ok(());
+        }
+        self.store.write(|conn| -> Result<(), DeliveryError> {
+            let now = clock::now();
+            for (endpoint, directories, last) in &found {
                 store::webhooks::ensure_streams(
                     conn,
                     &endpoint.id,
-                    &directories,
+                    directories,
                     endpoint.start_cursor,
                     now,
                 )?;
-                store::webhooks::wake(conn, &endpoint.id, &directories, now)?;
-                store::webhooks::set_scan_cursor(conn, &endpoint.id, last)?;
-                Ok(())
-            })?;
-        }
-        Ok(())
+                store::webhooks::wake(conn, &endpoint.id, directories, now)?;
+                store::webhooks::set_scan_cursor(conn, &endpoint.id, *last)?;
+            }
+            Ok(())
+        })
     }
 
     fn next_events(

@@ -144,6 +144,23 @@ pub fn ensure_streams(
     Ok(())
 }
 
+/// Whether any stream of an enabled endpoint could be claimed now (`claim_due`).
+pub fn any_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<bool, StoreError> {
+    let claimable = s::lease_until
+        .is_null()
+        .and(s::next_attempt_at.le(now))
+        .or(s::lease_until.lt(now));
+    let found: Option<String> = s::table
+        .inner_join(e::table)
+        .filter(e::enabled.eq(true))
+        .filter(claimable)
+        .select(s::endpoint_id)
+        .limit(1)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Leases up to `limit` streams to `owner` until `lease_until`: those due (idle ones woken
 /// by new events, failed ones whose retry time has come) and those whose lease ran out (their
 /// instance died). Each claim is a conditional UPDATE, so two instances never both win one

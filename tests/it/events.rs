@@ -704,3 +704,47 @@ async fn a_large_directory_snapshot_streams() {
     let (mirror, _) = Mirror::of_snapshot(&api, &directory).await;
     assert_eq!(mirror.users.len(), 3000);
 }
+
+both_backends!(events_tail_prints_the_feed, |backend| async move {
+    let server = TestServer::start(backend).await;
+    server
+        .client
+        .post("/Users", &user_body("tail@example.com"))
+        .await;
+    let other = create_directory(&server.db, "okta", "other");
+    server
+        .client
+        .with_token(other["token"].as_str().unwrap())
+        .post("/Users", &user_body("elsewhere@example.com"))
+        .await;
+    let out = cli(&server.db, &["--json", "events", "tail"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one event per line"))
+        .collect();
+    assert_eq!(
+        types(&printed),
+        [
+            "directory.activated",
+            "user.created",
+            "directory.activated",
+            "user.created"
+        ]
+    );
+    let only = cli(
+        &server.db,
+        &["--json", "events", "tail", "--directory", "other"],
+    );
+    let lines = String::from_utf8_lossy(&only.stdout).lines().count();
+    assert_eq!(lines, 2);
+    let after = printed[1]["cursor"].as_str().unwrap();
+    let rest = cli(&server.db, &["events", "tail", "--after", after]);
+    let text = String::from_utf8_lossy(&rest.stdout);
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text.contains("user.created"));
+});
