@@ -731,7 +731,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     }
     .spawn()?;
     spawn_purger(Arc::clone(&store));
-    let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
+    let request_log = log::recorder(&store, &registry, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
         request_log,

@@ -1,9 +1,12 @@
-//! What the request log must never keep: passwords and anything that looks like a credential.
+//! What the request log must never keep: the attributes the schemas call secret
+//! (`scim::secret`), anything named like a secret, and anything that looks like a credential.
 //! Pure functions, so the rules are tested on their own.
 
 use serde_json::Value;
 
 use crate::domain::token::TOKEN_PREFIX;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::secret::{Treatment, secret_names, treat_secrets};
 
 pub const REDACTED: &str = "[redacted]";
 
@@ -75,7 +78,7 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
     starts.into_iter().zip(ends).map(move |(s, e)| &name[s..e])
 }
 
-/// Whether `text` could hold anything `redact_body` removes: the start of a secret word or of a
+/// Whether `text` could hold anything the rules above redact: the start of a secret word or of a
 /// credential-like value, anywhere in it, ignoring case. A JSON `\u` escape could spell one
 /// the raw text hides, so any escape counts too, and so does a percent-encoded one. Most bodies
 /// hold none, and skip the parse.
@@ -154,32 +157,63 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
-/// Redacts a body as text. Valid JSON is redacted by its structure; anything else that mentions
-/// a secret is dropped whole, since its structure cannot be trusted.
-pub fn redact_body(text: &str) -> String {
-    if !may_hold_secret(text) {
-        return text.to_string();
+/// Redacts bodies by the schemas' secrets as well as by the rules above.
+pub struct Redactor {
+    registry: SchemaRegistry,
+    /// The schemas' secret attribute names, lowercase.
+    names: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(registry: SchemaRegistry) -> Redactor {
+        let names = secret_names(&registry)
+            .into_iter()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        Redactor { registry, names }
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(mut v) => {
-            redact_json(&mut v);
-            v.to_string()
+
+    /// Redacts a body as text; `kind` is the resource type its endpoint serves, when it serves
+    /// one. Valid JSON is redacted by its structure; anything else that mentions a secret is
+    /// dropped whole, since its structure cannot be trusted.
+    pub fn body(&self, text: &str, kind: Option<ResourceKind>) -> String {
+        let lower = text.to_ascii_lowercase();
+        if !may_hold_secret(text) && !self.names.iter().any(|n| lower.contains(n.as_str())) {
+            return text.to_string();
         }
-        Err(_) => {
-            let decoded = percent_decoded(text);
-            let secret = [text, decoded.as_str()].iter().any(|t| {
-                looks_like_credential(t)
-                    || t.split(|c: char| {
-                        !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-                    })
-                    .any(|w| !w.is_empty() && (names_secret(w) || looks_like_credential(w)))
-            });
-            if secret {
-                REDACTED.to_string()
-            } else {
-                text.to_string()
+        match serde_json::from_str::<Value>(text) {
+            Ok(mut v) => {
+                treat_secrets(&self.registry, kind, &mut v, Treatment::Replace(REDACTED));
+                redact_json(&mut v);
+                v.to_string()
             }
+            Err(_) => redact_text(text, &self.names),
         }
+    }
+}
+
+/// A body that is not JSON: kept whole, or dropped whole when any word of it, as written or
+/// percent-decoded, names a secret or looks like a credential.
+fn redact_text(text: &str, schema_names: &[String]) -> String {
+    let decoded = percent_decoded(text);
+    let secret = [text, decoded.as_str()].iter().any(|t| {
+        looks_like_credential(t)
+            || t.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+                .any(|w| {
+                    !w.is_empty()
+                        && (names_secret(w)
+                            || looks_like_credential(w)
+                            || schema_names.iter().any(|n| {
+                                w.rsplit([':', '.'])
+                                    .next()
+                                    .is_some_and(|l| l.eq_ignore_ascii_case(n))
+                            }))
+                })
+    });
+    if secret {
+        REDACTED.to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -234,6 +268,10 @@ pub fn redact_query(query: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn redact_body(text: &str) -> String {
+        Redactor::new(SchemaRegistry::builtin()).body(text, None)
+    }
 
     #[test]
     fn json_bodies() {
