@@ -5,6 +5,7 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod google_watch;
 pub mod redact;
 pub mod request;
 pub mod request_log;
@@ -145,7 +146,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .route("/healthz", web::get().to(healthz))
             .route(
                 crate::google::watch::ROUTE,
-                web::post().to(crate::google::watch::notification),
+                web::post().to(google_watch::notification),
             )
             .service(
                 web::scope(SCIM_PREFIX)
