@@ -19,6 +19,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod first_start;
 mod log;
 mod replay;
 
@@ -706,15 +707,8 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     };
     let base_url = format!("{public_url}{}", http::SCIM_PREFIX);
     if let Some(first) = tenancy::bootstrap_if_empty(&store, clock::now())? {
-        // Printed once, on the first start of an empty database; only its hash is stored.
-        println!(
-            "First start: created tenant '{}' with directory '{}' (kind generic).\n\
-             SCIM base URL: {base_url}\n\
-             Bearer token (shown once, keep it): {}",
-            first.tenant.name,
-            first.directory.name,
-            first.token.secret.expose()
-        );
+        // Handed over once, on the first start of an empty database; only its hash is stored.
+        first_start::hand_over(&first, &base_url, &ctx.config.database_url)?;
     }
     println!(
         "roster: listening on http://{local} ({}, SCIM base {base_url})",
