@@ -78,12 +78,11 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
     starts.into_iter().zip(ends).map(move |(s, e)| &name[s..e])
 }
 
-/// Whether `text` could hold anything the rules above redact: the start of a secret word or of a
-/// credential-like value, anywhere in it, ignoring case. A JSON `\u` escape could spell one
-/// the raw text hides, so any escape counts too, and so does a percent-encoded one. Most bodies
-/// hold none, and skip the parse.
-fn may_hold_secret(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
+/// Whether `lower` (a text in lowercase) could hold anything the rules above redact: the
+/// start of a secret word or of a credential-like value, anywhere in it. A JSON `\u` escape
+/// could spell one the raw text hides, so any escape counts too, and so does a percent-encoded
+/// one. Most bodies hold none, and skip the parse.
+fn may_hold_secret(lower: &str) -> bool {
     let mentions = |t: &str| {
         [
             "password",
@@ -100,8 +99,8 @@ fn may_hold_secret(text: &str) -> bool {
         .any(|needle| t.contains(needle))
     };
     lower.contains("\\u")
-        || mentions(&lower)
-        || (lower.contains('%') && mentions(&percent_decoded(&lower).to_ascii_lowercase()))
+        || mentions(lower)
+        || (lower.contains('%') && mentions(&percent_decoded(lower).to_ascii_lowercase()))
 }
 
 fn percent_decoded(text: &str) -> String {
@@ -178,7 +177,7 @@ impl Redactor {
     /// dropped whole, since its structure cannot be trusted.
     pub fn body(&self, text: &str, kind: Option<ResourceKind>) -> String {
         let lower = text.to_ascii_lowercase();
-        if !may_hold_secret(text) && !self.names.iter().any(|n| lower.contains(n.as_str())) {
+        if !may_hold_secret(&lower) && !self.names.iter().any(|n| lower.contains(n.as_str())) {
             return text.to_string();
         }
         match serde_json::from_str::<Value>(text) {
