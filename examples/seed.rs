@@ -16,8 +16,9 @@ use anyhow::Context;
 use serde_json::json;
 
 use roster::domain::{clock, group, tenancy, user};
-use roster::scim::resource::{canonicalize, strip_secrets};
+use roster::scim::resource::canonicalize;
 use roster::scim::schema::{ResourceKind, SchemaRegistry};
+use roster::scim::secret::strip_secrets;
 use roster::scim::{group::group_write, user::user_write};
 use roster::store::Store;
 
@@ -58,7 +59,11 @@ fn main() -> anyhow::Result<()> {
                     "active": true,
                 });
                 let doc = canonicalize(&reg, ResourceKind::User, &body)?.doc;
-                Ok(user_write(&reg, doc, strip_secrets(&body)))
+                Ok(user_write(
+                    &reg,
+                    doc,
+                    strip_secrets(&reg, ResourceKind::User, &body),
+                ))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         for u in user::create_many(&store, &scope, writes, clock::now())? {

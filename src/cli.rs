@@ -20,6 +20,7 @@ use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
 mod events;
+mod first_start;
 mod log;
 mod replay;
 mod webhook;
@@ -801,15 +802,8 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     };
     let base_url = format!("{public_url}{}", http::SCIM_PREFIX);
     if let Some(first) = tenancy::bootstrap_if_empty(&store, clock::now())? {
-        // Printed once, on the first start of an empty database; only its hash is stored.
-        println!(
-            "First start: created tenant '{}' with directory '{}' (kind generic).\n\
-             SCIM base URL: {base_url}\n\
-             Bearer token (shown once, keep it): {}",
-            first.tenant.name,
-            first.directory.name,
-            first.token.secret.expose()
-        );
+        // Handed over once, on the first start of an empty database; only its hash is stored.
+        first_start::hand_over(&first, &base_url, &ctx.config.database_url)?;
     }
     println!(
         "roster: listening on http://{local} ({}, SCIM base {base_url})",
@@ -833,7 +827,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
     }
     .spawn()?;
-    let request_log = log::recorder(&store, ctx.config.request_log_retention)?;
+    let request_log = log::recorder(&store, &registry, ctx.config.request_log_retention)?;
     let state = AppState {
         cursor_key,
         request_log,

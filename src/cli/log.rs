@@ -13,6 +13,7 @@ use crate::domain::request_log::{self, Entry, LogQuery, Retention, StatusFilter}
 use crate::domain::{clock, tenancy};
 use crate::http::request_log::Recorder;
 use crate::replay::export;
+use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
 #[derive(Debug, Subcommand)]
@@ -61,10 +62,11 @@ pub(super) enum LogCommand {
 /// an earlier run are deleted, since a retention of zero keeps nothing.
 pub(super) fn recorder(
     store: &Arc<Store>,
+    registry: &SchemaRegistry,
     retention: Retention,
 ) -> anyhow::Result<Option<Recorder>> {
     if retention.is_enabled() {
-        let recorder = Recorder::start(store.clone(), retention)
+        let recorder = Recorder::start(store.clone(), registry.clone(), retention)
             .context("cannot start the request log writer")?;
         return Ok(Some(recorder));
     }

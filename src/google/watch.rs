@@ -1,21 +1,19 @@
 //! Push notifications: a `users.watch` channel per directory, renewed before it expires, and
-//! the route Google posts to. A notification only queues the changed user; the instance that
-//! holds the directory's lease re-reads it, so any instance behind a load balancer may take
-//! the notification.
+//! what a notification Google posts does (its route is `http::google_watch`). A notification
+//! only queues the changed user; the instance that holds the directory's lease re-reads it, so
+//! any instance behind a load balancer may take the notification.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime};
 use rand::RngCore;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use thiserror::Error;
 
 use super::{GoogleError, Puller};
-use crate::domain::clock;
-use crate::http::AppState;
-use crate::store::{self, google::WatchChannel};
+use crate::store::{self, Store, google::WatchChannel};
 
+/// Where Google posts a directory's notifications, under the public URL.
 pub const ROUTE: &str = "/google/notifications/{directory}";
 
 fn hash(token: &str) -> String {
@@ -23,7 +21,7 @@ fn hash(token: &str) -> String {
 }
 
 fn address(public_url: &str, directory_id: &str) -> String {
-    format!("{public_url}/google/notifications/{directory_id}")
+    format!("{public_url}{}", ROUTE.replace("{directory}", directory_id))
 }
 
 /// Renew this long before expiry: a tenth of the channel's lifetime, between 30 s and 1 h.
@@ -100,65 +98,57 @@ pub fn ensure_channel(
     Ok(true)
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
-    req.headers().get(name).and_then(|v| v.to_str().ok())
+/// A push notification as Google posts it: the directory from the address, the channel's
+/// headers, and the user id from the body.
+pub struct Notification {
+    pub directory_id: String,
+    pub channel_id: String,
+    pub token: String,
+    pub resource_state: String,
+    pub user_id: Option<String>,
 }
 
-/// `POST /google/notifications/{directory}`: checks the channel id and token against the
-/// directory's current channel, ignores the `sync` message every new channel starts with, and
-/// queues the user the body names.
-pub async fn notification(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
-) -> HttpResponse {
-    let directory = path.into_inner();
-    let channel = header(&req, "x-goog-channel-id")
-        .unwrap_or_default()
-        .to_string();
-    let token = header(&req, "x-goog-channel-token")
-        .unwrap_or_default()
-        .to_string();
-    let resource_state = header(&req, "x-goog-resource-state")
-        .unwrap_or_default()
-        .to_string();
-    let user = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v["id"].as_str().map(str::to_string));
-    let store = state.store.clone();
-    let outcome = web::block(move || -> Result<StatusCode, GoogleError> {
-        let row = store.read(|c| store::google::find(c, &directory))?;
-        let Some(row) = row else {
-            return Ok(StatusCode::NOT_FOUND);
-        };
-        let channel_ok = row.watch_channel_id.as_deref() == Some(channel.as_str());
+#[derive(Debug, Error)]
+pub enum NotificationError {
+    /// The directory is not a Google directory, or the channel id or token is not its current
+    /// channel's. One fault for all of these, so that an answer never tells which directory
+    /// ids exist.
+    #[error("unknown push channel")]
+    UnknownChannel,
+    #[error(transparent)]
+    Google(#[from] GoogleError),
+}
+
+/// Checks a notification against the directory's current channel, ignores the `sync` message
+/// every new channel starts with, and queues the user it names for the lease holder.
+pub fn notify(
+    store: &Store,
+    n: &Notification,
+    now: NaiveDateTime,
+) -> Result<(), NotificationError> {
+    let token_hash = hash(&n.token);
+    let row = store
+        .read(|c| store::google::find(c, &n.directory_id))
+        .map_err(GoogleError::from)?;
+    let known = row.is_some_and(|row| {
+        let channel_ok = row.watch_channel_id.as_deref() == Some(n.channel_id.as_str());
         let token_ok = row
             .watch_token_hash
             .as_deref()
-            .is_some_and(|h| bool::from(h.as_bytes().ct_eq(hash(&token).as_bytes())));
-        if !(channel_ok && token_ok) {
-            tracing::warn!(directory = %directory, "push notification with an unknown channel or token refused");
-            return Ok(StatusCode::UNAUTHORIZED);
-        }
-        if resource_state == "sync" {
-            return Ok(StatusCode::OK);
-        }
-        if let Some(user) = user {
-            store.read(|c| store::google::add_pending(c, &directory, &user, clock::now()))?;
-        }
-        Ok(StatusCode::OK)
-    })
-    .await;
-    match outcome {
-        Ok(Ok(status)) => HttpResponse::new(status),
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "push notification not queued");
-            HttpResponse::InternalServerError().finish()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "push notification not queued");
-            HttpResponse::InternalServerError().finish()
-        }
+            .is_some_and(|h| bool::from(h.as_bytes().ct_eq(token_hash.as_bytes())));
+        channel_ok && token_ok
+    });
+    if !known {
+        tracing::warn!(directory = %n.directory_id, "push notification with an unknown directory, channel or token refused");
+        return Err(NotificationError::UnknownChannel);
     }
+    if n.resource_state == "sync" {
+        return Ok(());
+    }
+    if let Some(user) = &n.user_id {
+        store
+            .read(|c| store::google::add_pending(c, &n.directory_id, user, now))
+            .map_err(GoogleError::from)?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::domain::error::DomainError;
+use crate::google::watch::NotificationError;
 use crate::scim::error::ScimError;
 use crate::scim::operations::OperationError;
 use crate::scim::schema::ERROR_SCHEMA;
@@ -21,6 +22,8 @@ pub enum ApiError {
     Domain(#[from] DomainError),
     #[error("a valid bearer token is required")]
     Unauthenticated,
+    #[error(transparent)]
+    PushNotification(#[from] NotificationError),
     #[error("{0}")]
     NotFound(String),
     #[error("the request body is larger than {0} bytes")]
@@ -80,6 +83,10 @@ impl ApiError {
                 DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, None),
             },
             ApiError::Unauthenticated => (S::UNAUTHORIZED, None),
+            ApiError::PushNotification(e) => match e {
+                NotificationError::UnknownChannel => (S::UNAUTHORIZED, None),
+                NotificationError::Google(_) => (S::INTERNAL_SERVER_ERROR, None),
+            },
             ApiError::NotFound(_) => (S::NOT_FOUND, None),
             ApiError::PayloadTooLarge(_) => (S::PAYLOAD_TOO_LARGE, None),
             ApiError::HeadersTooLarge(_) => (S::REQUEST_HEADER_FIELDS_TOO_LARGE, None),
@@ -122,7 +129,8 @@ impl ResponseError for ApiError {
         let (status, body) = self.document();
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, SCIM_CONTENT_TYPE));
-        if status == StatusCode::UNAUTHORIZED {
+        // Google's notifications carry no bearer token; SCIM clients must send one.
+        if matches!(self, ApiError::Unauthenticated) {
             response.insert_header((
                 header::WWW_AUTHENTICATE,
                 "Bearer realm=\"roster\", error=\"invalid_token\"",
@@ -194,6 +202,12 @@ mod tests {
                 None,
             ),
             (ApiError::Unauthenticated, 401, None),
+            (NotificationError::UnknownChannel.into(), 401, None),
+            (
+                NotificationError::Google(crate::google::GoogleError::NoSecretKey).into(),
+                500,
+                None,
+            ),
             (ApiError::PayloadTooLarge(10), 413, None),
             (ApiError::HeadersTooLarge(10), 431, None),
             (

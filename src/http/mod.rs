@@ -5,6 +5,7 @@ pub mod body;
 pub mod bulk;
 pub mod discovery;
 pub mod error;
+pub mod google_watch;
 pub mod head;
 pub mod redact;
 pub mod request;
@@ -160,7 +161,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .service(web::scope(crate::api::API_PREFIX).configure(crate::api::routes))
             .route(
                 crate::google::watch::ROUTE,
-                web::post().to(crate::google::watch::notification),
+                web::post().to(google_watch::notification),
             )
             .service(
                 web::scope(SCIM_PREFIX)

@@ -1,14 +1,19 @@
-//! What the request log must never keep: passwords and anything that looks like a credential.
+//! What the request log must never keep: the attributes the schemas call secret
+//! (`scim::secret`), anything named like a secret, and anything that looks like a credential.
 //! Pure functions, so the rules are tested on their own.
 
 use serde_json::Value;
 
 use crate::domain::token::TOKEN_PREFIX;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
+use crate::scim::secret::{Treatment, secret_names, treat_secrets};
 
 pub const REDACTED: &str = "[redacted]";
 
 /// Whether an attribute name or SCIM path names a secret: its last segment, after any URN
-/// prefix (`urn:…:User:password`) or parent (`x.clientSecret`), mentions one.
+/// prefix (`urn:…:User:password`) or parent (`x.clientSecret`), mentions one. `_` and `-` are
+/// ignored (`private_key` is `privateKey`); `pin` counts only as a word of its own (`pin`,
+/// `userPIN`, `pin_code`), since as a substring it is in `shipping` and `mapping`.
 fn names_secret(name: &str) -> bool {
     let last = name
         .split('[')
@@ -16,31 +21,92 @@ fn names_secret(name: &str) -> bool {
         .unwrap_or(name)
         .rsplit([':', '.'])
         .next()
-        .unwrap_or(name)
-        .to_ascii_lowercase();
-    SECRET_WORDS.iter().any(|s| last.contains(s))
+        .unwrap_or(name);
+    let squashed: String = last
+        .chars()
+        .filter(|c| !matches!(c, '_' | '-'))
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    SECRET_WORDS.iter().any(|s| squashed.contains(s))
+        || words(last).any(|w| SECRET_WHOLE_WORDS.iter().any(|s| w.eq_ignore_ascii_case(s)))
 }
 
+/// Secret if anywhere in a name, ignoring case, `_` and `-`.
 const SECRET_WORDS: [&str; 7] = [
     "password",
     "secret",
     "token",
     "authorization",
     "apikey",
-    "api_key",
+    "privatekey",
     "credential",
 ];
 
-/// Whether `text` could hold anything `redact_body` removes: a secret word, or the start of a
-/// credential-like value, anywhere in it, ignoring case. A JSON `\u` escape could spell one
-/// the raw text hides, so any escape counts too. Most bodies hold none, and skip the parse.
-fn may_hold_secret(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
+/// Secret only as a whole word of a name.
+const SECRET_WHOLE_WORDS: [&str; 1] = ["pin"];
+
+/// The words of a name written in camelCase, snake_case or kebab-case; a run of capitals is
+/// one word (`userPINCode` is `user`, `PIN`, `Code`).
+fn words(name: &str) -> impl Iterator<Item = &str> {
+    let bytes = name.as_bytes();
+    let mut starts = Vec::new();
+    let mut ends = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        if !b.is_ascii_alphanumeric() {
+            if let Some(s) = start.take() {
+                starts.push(s);
+                ends.push(i);
+            }
+            continue;
+        }
+        let boundary = i > 0
+            && b.is_ascii_uppercase()
+            && (!bytes[i - 1].is_ascii_uppercase()
+                || bytes.get(i + 1).is_some_and(u8::is_ascii_lowercase));
+        if let Some(s) = start.filter(|_| boundary) {
+            starts.push(s);
+            ends.push(i);
+            start = None;
+        }
+        start.get_or_insert(i);
+    }
+    if let Some(s) = start {
+        starts.push(s);
+        ends.push(bytes.len());
+    }
+    starts.into_iter().zip(ends).map(move |(s, e)| &name[s..e])
+}
+
+/// Whether `lower` (a text in lowercase) could hold anything the rules above redact: the
+/// start of a secret word or of a credential-like value, anywhere in it. A JSON `\u` escape
+/// could spell one the raw text hides, so any escape counts too, and so does a percent-encoded
+/// one. Most bodies hold none, and skip the parse.
+fn may_hold_secret(lower: &str) -> bool {
+    let mentions = |t: &str| {
+        [
+            "password",
+            "secret",
+            "token",
+            "authorization",
+            "api",
+            "private",
+            "credential",
+            "pin",
+        ]
+        .iter()
+        .chain(&["bearer ", "basic ", TOKEN_PREFIX, "eyj"])
+        .any(|needle| t.contains(needle))
+    };
     lower.contains("\\u")
-        || SECRET_WORDS
-            .iter()
-            .chain(&["bearer ", "basic ", TOKEN_PREFIX, "eyj"])
-            .any(|needle| lower.contains(needle))
+        || mentions(lower)
+        || (lower.contains('%') && mentions(&percent_decoded(lower).to_ascii_lowercase()))
+}
+
+fn percent_decoded(text: &str) -> String {
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Whether a value looks like a credential wherever it appears: a bearer header value, a
@@ -90,30 +156,63 @@ pub fn redact_json(value: &mut Value) {
     }
 }
 
-/// Redacts a body as text. Valid JSON is redacted by its structure; anything else that mentions
-/// a secret is dropped whole, since its structure cannot be trusted.
-pub fn redact_body(text: &str) -> String {
-    if !may_hold_secret(text) {
-        return text.to_string();
+/// Redacts bodies by the schemas' secrets as well as by the rules above.
+pub struct Redactor {
+    registry: SchemaRegistry,
+    /// The schemas' secret attribute names, lowercase.
+    names: Vec<String>,
+}
+
+impl Redactor {
+    pub fn new(registry: SchemaRegistry) -> Redactor {
+        let names = secret_names(&registry)
+            .into_iter()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        Redactor { registry, names }
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(mut v) => {
-            redact_json(&mut v);
-            v.to_string()
+
+    /// Redacts a body as text; `kind` is the resource type its endpoint serves, when it serves
+    /// one. Valid JSON is redacted by its structure; anything else that mentions a secret is
+    /// dropped whole, since its structure cannot be trusted.
+    pub fn body(&self, text: &str, kind: Option<ResourceKind>) -> String {
+        let lower = text.to_ascii_lowercase();
+        if !may_hold_secret(&lower) && !self.names.iter().any(|n| lower.contains(n.as_str())) {
+            return text.to_string();
         }
-        Err(_) => {
-            let secret = looks_like_credential(text)
-                || text
-                    .split(|c: char| {
-                        !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-                    })
-                    .any(|w| !w.is_empty() && (names_secret(w) || looks_like_credential(w)));
-            if secret {
-                REDACTED.to_string()
-            } else {
-                text.to_string()
+        match serde_json::from_str::<Value>(text) {
+            Ok(mut v) => {
+                treat_secrets(&self.registry, kind, &mut v, Treatment::Replace(REDACTED));
+                redact_json(&mut v);
+                v.to_string()
             }
+            Err(_) => redact_text(text, &self.names),
         }
+    }
+}
+
+/// A body that is not JSON: kept whole, or dropped whole when any word of it, as written or
+/// percent-decoded, names a secret or looks like a credential.
+fn redact_text(text: &str, schema_names: &[String]) -> String {
+    let decoded = percent_decoded(text);
+    let secret = [text, decoded.as_str()].iter().any(|t| {
+        looks_like_credential(t)
+            || t.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+                .any(|w| {
+                    !w.is_empty()
+                        && (names_secret(w)
+                            || looks_like_credential(w)
+                            || schema_names.iter().any(|n| {
+                                w.rsplit([':', '.'])
+                                    .next()
+                                    .is_some_and(|l| l.eq_ignore_ascii_case(n))
+                            }))
+                })
+    });
+    if secret {
+        REDACTED.to_string()
+    } else {
+        text.to_string()
     }
 }
 
@@ -142,9 +241,10 @@ pub fn redact_query(query: &str) -> String {
         .split('&')
         .map(|pair| {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decoded = url::form_urlencoded::parse(pair.as_bytes())
+            // Judged as the server reads them: `pass%77ord` is `password`.
+            let (decoded_name, decoded) = url::form_urlencoded::parse(pair.as_bytes())
                 .next()
-                .map(|(_, v)| v.into_owned())
+                .map(|(n, v)| (n.into_owned(), v.into_owned()))
                 .unwrap_or_default();
             // Only attribute names count, not quoted values: `displayName eq "Secret Santa"`
             // stays as it is.
@@ -152,7 +252,7 @@ pub fn redact_query(query: &str) -> String {
                 .split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | '[' | ']'))
                 .any(names_secret);
             if !value.is_empty()
-                && (names_secret(name) || mentions || looks_like_credential(&decoded))
+                && (names_secret(&decoded_name) || mentions || looks_like_credential(&decoded))
             {
                 format!("{name}={REDACTED}")
             } else {
@@ -167,6 +267,10 @@ pub fn redact_query(query: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn redact_body(text: &str) -> String {
+        Redactor::new(SchemaRegistry::builtin()).body(text, None)
+    }
 
     #[test]
     fn json_bodies() {
@@ -219,6 +323,70 @@ mod tests {
             let text: Value = serde_json::from_str(&redact_body(&before.to_string())).unwrap();
             assert_eq!(text, after, "redact_body of {before}");
         }
+    }
+
+    #[test]
+    fn secret_words_in_any_spelling() {
+        // (name, secret?)
+        let names = [
+            ("privateKey", true),
+            ("private_key", true),
+            ("PRIVATE-KEY", true),
+            ("pin", true),
+            ("PIN", true),
+            ("userPin", true),
+            ("userPINCode", true),
+            ("pin_code", true),
+            ("secret", true),
+            ("apiKey", true),
+            ("API_KEY", true),
+            ("clientSecret", true),
+            ("urn:example:acme:2.0:User:cardPin", true),
+            ("shippingAddress", false),
+            ("mapping", false),
+            ("spinner", false),
+            ("opinion", false),
+            ("displayName", false),
+        ];
+        for (name, secret) in names {
+            assert_eq!(names_secret(name), secret, "{name}");
+            let mut body = json!({"a": [{"b": {name: "v"}}]});
+            redact_json(&mut body);
+            let redacted = body["a"][0]["b"][name] == json!(REDACTED);
+            assert_eq!(redacted, secret, "{name} in a body");
+            let text = format!(r#"{{"a":[{{"b":{{"{name}":"v"}}}}]}}"#);
+            assert_eq!(
+                redact_body(&text).contains(r#":"v""#),
+                !secret,
+                "{name} in body text"
+            );
+            let query = format!("{name}=v&count=1");
+            let want = if secret {
+                format!("{name}={REDACTED}&count=1")
+            } else {
+                query.clone()
+            };
+            assert_eq!(redact_query(&query), want, "{name} in a query");
+        }
+    }
+
+    #[test]
+    fn percent_encoded_names() {
+        // (query, redacted)
+        let queries = [
+            ("pass%77ord=x&count=1", "pass%77ord=[redacted]&count=1"),
+            ("%70assword=x", "%70assword=[redacted]"),
+            ("%50IN=1234", "%50IN=[redacted]"),
+            ("client%5Fsecret=s", "client%5Fsecret=[redacted]"),
+            ("private%4Bey=k", "private%4Bey=[redacted]"),
+            ("filter=pass%77ord%20pr", "filter=[redacted]"),
+            ("%63ount=1", "%63ount=1"),
+        ];
+        for (before, after) in queries {
+            assert_eq!(redact_query(before), after, "{before}");
+        }
+        assert_eq!(redact_body("pass%77ord=hunter2&user=ann"), REDACTED);
+        assert_eq!(redact_body("user=ann&note=100%25"), "user=ann&note=100%25");
     }
 
     #[test]

@@ -21,11 +21,12 @@ use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 
 use super::auth::Authed;
-use super::redact::{redact_body, redact_query};
+use super::redact::{Redactor, redact_query};
 use super::{AppState, SCIM_PREFIX};
 use crate::domain::clock;
 use crate::domain::request_log::{self, Exchange, Retention};
 use crate::domain::tenancy::Scope;
+use crate::scim::schema::{ResourceKind, SchemaRegistry};
 use crate::store::Store;
 
 /// Each stored body keeps at most this much (after redaction); longer ones are marked truncated.
@@ -67,14 +68,21 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the writer thread, which also purges what is older than `retention` (at once,
-    /// then periodically). It stops when the last `Recorder` is dropped.
-    pub fn start(store: Arc<Store>, retention: Retention) -> std::io::Result<Recorder> {
+    /// then periodically), and redacts by the secrets of `registry`'s schemas. It stops when
+    /// the last `Recorder` is dropped.
+    pub fn start(
+        store: Arc<Store>,
+        registry: SchemaRegistry,
+        retention: Retention,
+    ) -> std::io::Result<Recorder> {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let dropped = Arc::new(AtomicU64::new(0));
         let counter = dropped.clone();
         std::thread::Builder::new()
             .name("request-log".into())
-            .spawn(move || write_loop(&store, retention, &rx, &counter))?;
+            .spawn(move || {
+                write_loop(&store, &Redactor::new(registry), retention, &rx, &counter);
+            })?;
         Ok(Recorder { tx, dropped })
     }
 
@@ -85,7 +93,13 @@ impl Recorder {
     }
 }
 
-fn write_loop(store: &Store, retention: Retention, rx: &Receiver<Captured>, dropped: &AtomicU64) {
+fn write_loop(
+    store: &Store,
+    redactor: &Redactor,
+    retention: Retention,
+    rx: &Receiver<Captured>,
+    dropped: &AtomicU64,
+) {
     let every = retention.duration().min(PURGE_EVERY);
     let mut next_purge = Instant::now();
     loop {
@@ -119,7 +133,10 @@ fn write_loop(store: &Store, retention: Retention, rx: &Receiver<Captured>, drop
                 }
             }
             let full = pending.len() == BATCH;
-            write(store, pending.drain(..).map(finish).collect());
+            write(
+                store,
+                pending.drain(..).map(|c| finish(redactor, c)).collect(),
+            );
             if !full || disconnected {
                 break;
             }
@@ -149,14 +166,18 @@ fn write(store: &Store, batch: Vec<Exchange>) {
 }
 
 /// Redacted, then capped at a character boundary.
-fn stored_body(bytes: &[u8]) -> (Option<String>, bool) {
+fn stored_body(
+    redactor: &Redactor,
+    kind: Option<ResourceKind>,
+    bytes: &[u8],
+) -> (Option<String>, bool) {
     if bytes.is_empty() {
         return (None, false);
     }
     // `from_utf8` checks faster than `from_utf8_lossy`, and bodies are UTF-8 all but always.
     let text = match std::str::from_utf8(bytes) {
-        Ok(text) => redact_body(text),
-        Err(_) => redact_body(&String::from_utf8_lossy(bytes)),
+        Ok(text) => redactor.body(text, kind),
+        Err(_) => redactor.body(&String::from_utf8_lossy(bytes), kind),
     };
     if text.len() <= BODY_CAP {
         return (Some(text), false);
@@ -168,10 +189,21 @@ fn stored_body(bytes: &[u8]) -> (Option<String>, bool) {
     (Some(text[..cut].to_string()), true)
 }
 
-fn finish(c: Captured) -> Exchange {
-    let (request_body, request_truncated) = stored_body(&c.request_body.concat());
-    let (response_body, response_truncated) =
-        stored_body(c.response_body.as_deref().unwrap_or_default());
+fn finish(redactor: &Redactor, c: Captured) -> Exchange {
+    // `/Bulk` and the root `/.search` span both types, and count secrets of both.
+    let kind = [ResourceKind::User, ResourceKind::Group]
+        .into_iter()
+        .find(|k| {
+            c.path
+                .strip_prefix('/')
+                .is_some_and(|p| p.split('/').next() == Some(k.endpoint()))
+        });
+    let (request_body, request_truncated) = stored_body(redactor, kind, &c.request_body.concat());
+    let (response_body, response_truncated) = stored_body(
+        redactor,
+        kind,
+        c.response_body.as_deref().unwrap_or_default(),
+    );
     Exchange {
         tenant_id: c.scope.tenant_id,
         directory_id: c.scope.directory_id,

@@ -13,5 +13,6 @@ pub mod operations;
 pub mod patch;
 pub mod resource;
 pub mod schema;
+pub mod secret;
 pub mod user;
 pub mod verbatim;

@@ -9,10 +9,9 @@ use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::meta::{etag, location};
-use super::resource::{
-    Canonical, MemberRef, Projection, canonicalize, keep_immutable, project, strip_secrets,
-};
+use super::resource::{Canonical, MemberRef, Projection, canonicalize, keep_immutable, project};
 use super::schema::{ResourceKind, SchemaRegistry};
+use super::secret::strip_secrets;
 use super::{group as scim_group, patch, user as scim_user, verbatim};
 use crate::domain::document::{Document, json_text};
 use crate::domain::error::DomainError;
@@ -118,7 +117,7 @@ impl Resources<'_> {
                 Resource::User(Box::new(user::create(self.store, scope, write, now)?))
             }
             ResourceKind::Group => {
-                let raw = strip_secrets(body);
+                let raw = strip_secrets(self.registry, kind, body);
                 let canonical = canonicalize(self.registry, kind, body)?;
                 let members = canonical
                     .members
@@ -147,7 +146,7 @@ impl Resources<'_> {
         Ok(scim_user::user_write(
             self.registry,
             canonical.doc,
-            strip_secrets(body),
+            strip_secrets(self.registry, ResourceKind::User, body),
         ))
     }
 
@@ -213,7 +212,7 @@ impl Resources<'_> {
         now: NaiveDateTime,
     ) -> Result<Resource, OperationError> {
         let reg = self.registry;
-        let raw = strip_secrets(body);
+        let raw = strip_secrets(reg, kind, body);
         let omitted: Vec<&str> = kept
             .iter()
             .copied()

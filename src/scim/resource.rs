@@ -14,7 +14,7 @@
 //! - attributes and sub-attributes that are `readOnly` (`id`, `meta`, `groups`,
 //!   `manager.displayName`) are dropped silently, since clients may send back what they read
 //!   (RFC 7643 §3.1, §7). `writeOnly` attributes (`password`) are dropped too: Roster never
-//!   stores passwords;
+//!   stores them (nor, in the raw body, anything else `secret::is_secret`);
 //! - unknown attributes, unknown sub-attributes of known complex attributes, and URN keys that
 //!   name no extension of the resource type are dropped, not errors (identity providers send
 //!   vendor attributes freely);
@@ -23,8 +23,8 @@
 //!   membership is stored apart from the document.
 //!
 //! [`Projection`] and [`project`] implement `attributes` / `excludedAttributes`
-//! (RFC 7644 §3.4.2.5, §3.9) together with each attribute's `returned` characteristic.
-//! [`strip_secrets`] removes passwords from a raw body before it is kept anywhere.
+//! (RFC 7644 §3.4.2.5, §3.9) together with each attribute's `returned` characteristic; an
+//! attribute `secret::is_secret` calls a secret is never returned.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,6 +36,7 @@ use super::error::{ScimError, ScimResult};
 use super::schema::{
     AttrType, Attribute, Mutability, ResolvedAttr, ResourceKind, Returned, Schema, SchemaRegistry,
 };
+use super::secret::is_secret;
 
 /// A request body in the form Roster stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -627,13 +628,11 @@ impl Projection {
     /// Whether a Group response under this projection carries `members`, so that the server
     /// can skip reading membership when it does not.
     pub fn includes_members(&self, reg: &SchemaRegistry) -> bool {
-        let returned = reg
-            .core_schema(ResourceKind::Group)
-            .attribute("members")
-            .map_or(Returned::Default, |a| a.returned);
-        if returned == Returned::Never {
+        let members = reg.core_schema(ResourceKind::Group).attribute("members");
+        if members.is_some_and(is_secret) {
             return false;
         }
+        let returned = members.map_or(Returned::Default, |a| a.returned);
         let named = |list: &[String]| {
             list.iter()
                 .any(|p| p == "members" || p.starts_with("members."))
@@ -746,10 +745,12 @@ fn select<'p>(
             .collect()
     };
     let names_whole = |list: &[String]| list.iter().any(|p| p == path || Some(p.as_str()) == ext);
+    if is_secret(attr) {
+        return Selection::Drop;
+    }
     match attr.returned {
-        Returned::Never => return Selection::Drop,
         Returned::Always => return Selection::All { named: true },
-        Returned::Default | Returned::Request => {}
+        Returned::Never | Returned::Default | Returned::Request => {}
     }
     let request_only = attr.returned == Returned::Request;
     match projection {
@@ -791,10 +792,12 @@ fn apply_selection(attr: &Attribute, value: Value, sel: &Selection<'_>) -> Optio
         let Some(sub) = attr.sub_attribute(key) else {
             return matches!(sel, Selection::All { .. } | Selection::AllBut(_));
         };
+        if is_secret(sub) {
+            return false;
+        }
         match sub.returned {
-            Returned::Never => return false,
             Returned::Always => return true,
-            Returned::Default | Returned::Request => {}
+            Returned::Never | Returned::Default | Returned::Request => {}
         }
         let named = |list: &[&str]| list.iter().any(|n| n.eq_ignore_ascii_case(&sub.name));
         match sel {
@@ -826,39 +829,11 @@ fn apply_selection(attr: &Attribute, value: Value, sel: &Selection<'_>) -> Optio
     }
 }
 
-/// A copy of a raw request body without secrets, fit to be stored or logged: every `password`
-/// key (any letter case, URN-qualified or not, at any depth) is removed, and so is the `value`
-/// of any object whose `path` names a password (a PATCH operation such as
-/// `{"op": "replace", "path": "password", "value": "…"}`).
-pub fn strip_secrets(body: &Value) -> Value {
-    match body {
-        Value::Object(obj) => {
-            let path_is_password = get_ci(obj, "path")
-                .and_then(Value::as_str)
-                .is_some_and(names_password);
-            Value::Object(
-                obj.iter()
-                    .filter(|(k, _)| !names_password(k))
-                    .filter(|(k, _)| !(path_is_password && k.eq_ignore_ascii_case("value")))
-                    .map(|(k, v)| (k.clone(), strip_secrets(v)))
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(strip_secrets).collect()),
-        other => other.clone(),
-    }
-}
-
-/// `password`, `PASSWORD`, `urn:…:User:password`, as a key or a PATCH path.
-fn names_password(key: &str) -> bool {
-    let (_, name) = split_qualified(key.trim());
-    name.eq_ignore_ascii_case("password")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+    use crate::scim::secret::strip_secrets;
     use serde_json::json;
 
     fn reg() -> SchemaRegistry {
@@ -1068,7 +1043,10 @@ mod tests {
         for key in ["abcé", "urné", "urn:é", "ééé:x", "urn:ietf:é:x.é", "é"] {
             let out = canon_user(json!({ key: "x" })).unwrap();
             assert_eq!(out, canon_user(json!({})).unwrap(), "{key}");
-            assert_eq!(strip_secrets(&json!({ key: 1 })), json!({ key: 1 }));
+            assert_eq!(
+                strip_secrets(&r, ResourceKind::User, &json!({ key: 1 })),
+                json!({ key: 1 })
+            );
             let p = Projection::parse(&r, ResourceKind::User, Some(key), None).unwrap();
             assert_eq!(p, Projection::Include(vec![]));
         }
@@ -1310,41 +1288,5 @@ mod tests {
             project(&r, ResourceKind::Group, group, &p),
             json!({"schemas": [GROUP_SCHEMA], "id": "g1", "members": [{"value": "u1"}]})
         );
-    }
-
-    #[test]
-    fn strips_passwords_everywhere() {
-        let cases = [
-            (
-                json!({"userName": "a", "password": "x"}),
-                json!({"userName": "a"}),
-            ),
-            (
-                json!({"PassWord": "x", "nested": {"password": "y", "k": 1}}),
-                json!({"nested": {"k": 1}}),
-            ),
-            (
-                json!({"urn:ietf:params:scim:schemas:core:2.0:User:password": "x", "a": [{"password": "y"}]}),
-                json!({"a": [{}]}),
-            ),
-            (
-                json!({"Operations": [
-                    {"op": "replace", "path": "password", "value": "x"},
-                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password", "value": "x"},
-                    {"op": "replace", "value": {"password": "x", "active": true}},
-                    {"op": "replace", "path": "title", "value": "x"},
-                ]}),
-                json!({"Operations": [
-                    {"op": "replace", "path": "password"},
-                    {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:password"},
-                    {"op": "replace", "value": {"active": true}},
-                    {"op": "replace", "path": "title", "value": "x"},
-                ]}),
-            ),
-            (json!("password"), json!("password")),
-        ];
-        for (input, want) in cases {
-            assert_eq!(strip_secrets(&input), want, "{input}");
-        }
     }
 }

@@ -11,6 +11,7 @@ use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 use super::schema::{Attribute, ResourceKind, Returned, SchemaRegistry};
+use super::secret::is_secret;
 
 /// `doc` with the `added` members (name, JSON text) appended, when the default projection
 /// returns `doc` unchanged; `None` when it might not.
@@ -95,7 +96,8 @@ fn holds_empty_container(text: &str) -> bool {
 
 /// Returned by default with all of its sub-attributes.
 fn returned_whole(attr: &Attribute) -> bool {
-    matches!(attr.returned, Returned::Default | Returned::Always)
+    !is_secret(attr)
+        && matches!(attr.returned, Returned::Default | Returned::Always)
         && attr.sub_attributes.iter().all(returned_whole)
 }
 

@@ -5,34 +5,74 @@ use serde_json::json;
 
 use crate::support::*;
 
+/// A `roster serve` stopped however the test ends, so a failed assertion leaves no server behind.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
-async fn first_start_prints_a_working_token_once() {
+async fn first_start_writes_a_working_token_to_an_owner_only_file() {
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let db = TestDb::new(backend);
-        let mut child = std::process::Command::new(roster_bin())
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env("ROSTER_DATABASE_URL", &db.url)
-            .env("ROSTER_LOG", "warn")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        // PostgreSQL's token file goes to the working directory: one of the test's own.
+        let work =
+            std::env::temp_dir().join(format!("roster-first-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&work).unwrap();
+        // Piped, as in a container: not a terminal.
+        let mut child = KillOnDrop(
+            std::process::Command::new(roster_bin())
+                .args(["serve", "--bind", "127.0.0.1:0"])
+                .env("ROSTER_DATABASE_URL", &db.url)
+                .env("ROSTER_LOG", "warn")
+                .current_dir(&work)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let stdout = child.0.stdout.take().unwrap();
         let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-        let mut token = None;
+        let mut printed = String::new();
+        let mut file = None;
         let mut origin = None;
         for line in lines.by_ref().map_while(Result::ok) {
-            if let Some(t) = line.strip_prefix("Bearer token (shown once, keep it): ") {
-                token = Some(t.to_string());
+            printed.push_str(&line);
+            if let Some(rest) = line.strip_prefix("Bearer token written to ") {
+                file = rest.split(" (").next().map(std::path::PathBuf::from);
             }
             if let Some(rest) = line.strip_prefix("roster: listening on ") {
                 origin = rest.split_whitespace().next().map(str::to_string);
                 break;
             }
         }
-        let (token, origin) = (
-            token.expect("token printed"),
+        let (file, origin) = (
+            work.join(file.expect("the token file named")),
             origin.expect("address printed"),
         );
+        let token = std::fs::read_to_string(&file).unwrap().trim().to_string();
+        assert!(token.starts_with("roster_"), "{token}");
+        assert!(
+            !printed.contains(&token),
+            "the token was printed: {printed}"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(&file.metadata().unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        match backend {
+            Backend::Sqlite => assert_eq!(
+                file,
+                work.join(format!(
+                    "{}-first-start-token",
+                    db.url.trim_start_matches("sqlite://")
+                ))
+            ),
+            Backend::Postgres => assert_eq!(file, work.join("roster-first-start-token")),
+        }
+        std::fs::remove_file(&file).unwrap();
+        std::fs::remove_dir(&work).unwrap();
         let r = reqwest::Client::new()
             .post(format!("{origin}/scim/v2/Users"))
             .bearer_auth(&token)
@@ -42,8 +82,7 @@ async fn first_start_prints_a_working_token_once() {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::CREATED, "{backend:?}");
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
 
         let tenants = cli_json(&db, &["tenant", "list"]);
         assert_eq!(tenants["tenants"][0]["name"], json!("default"));

@@ -578,3 +578,139 @@ both_backends!(
         );
     }
 );
+
+const VAULT: &str = "urn:example:vault:2.0:User";
+const VAULT_GROUP: &str = "urn:example:vault:2.0:Group";
+
+both_backends!(
+    schema_secrets_reach_neither_raw_nor_responses_nor_the_log,
+    |backend| async move {
+        // Secrets by schema only: none of these names sounds like one.
+        let schemas = SchemaDir::with_files(&[
+            (
+                "vault.json",
+                json!({
+                    "id": VAULT,
+                    "x-roster-extends": {"resourceType": "User"},
+                    "attributes": [
+                        {"name": "badgeNumber"},
+                        {"name": "badgeCode", "mutability": "writeOnly", "returned": "never"},
+                        {"name": "recoveryHint", "returned": "never"},
+                        {"name": "sites", "type": "complex", "multiValued": true,
+                         "subAttributes": [
+                            {"name": "name"},
+                            {"name": "doorCode", "mutability": "writeOnly"}
+                        ]}
+                    ]
+                })
+                .to_string(),
+            ),
+            (
+                "vault-group.json",
+                json!({
+                    "id": VAULT_GROUP,
+                    "x-roster-extends": {"resourceType": "Group"},
+                    "attributes": [{"name": "escrowPhrase", "mutability": "writeOnly"}]
+                })
+                .to_string(),
+            ),
+        ]);
+        let server = start_with_schemas(backend, &schemas).await;
+        let c = &server.client;
+        let mut body = user_body("vault@example.com");
+        body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", VAULT]);
+        body["password"] = json!("Zq-password-1");
+        body[VAULT] = json!({"badgeNumber": "B-17",
+            "recoveryHint": "Zq-hint-1", "sites": [{"name": "Oslo", "doorCode": "Zq-door-1"}]});
+        body[format!("{VAULT}:badgeCode")] = json!("Zq-code-1");
+        let created = c.post("/Users", &body).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let path = format!("/Users/{}", created.id());
+        let patched = c
+            .patch(
+                &path,
+                &patch_body(json!([
+                    {"op": "replace", "path": format!("{VAULT}:badgeCode"), "value": "Zq-code-3"},
+                    {"op": "add", "path": format!("{VAULT}:sites[name eq \"Oslo\"].doorCode"),
+                     "value": "Zq-door-2"},
+                    {"op": "replace", "value": {VAULT: {"recoveryHint": "Zq-hint-2"}}}
+                ])),
+            )
+            .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+        let mut group = group_body("vaulted", &[]);
+        group["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:Group", VAULT_GROUP]);
+        group[VAULT_GROUP] = json!({"escrowPhrase": "Zq-escrow-1"});
+        let created_group = c.post("/Groups", &group).await;
+        assert_eq!(created_group.status, StatusCode::CREATED);
+        let bulk = c
+            .post(
+                "/Bulk",
+                &json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": [{"method": "PATCH", "path": path,
+                        "data": patch_body(json!([
+                            {"op": "replace", "path": format!("{VAULT}:badgeCode"),
+                             "value": "Zq-code-4"}]))}]
+                }),
+            )
+            .await;
+        assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.body);
+
+        let mut responses = vec![created.body, patched.body, created_group.body];
+        let all = format!("badgeCode,recoveryHint,sites.doorCode,{VAULT}");
+        for query in [String::new(), format!("?attributes={all}")] {
+            let got = c.get(&format!("{path}{query}")).await;
+            assert_eq!(
+                got.body[VAULT]["badgeNumber"],
+                json!("B-17"),
+                "{}",
+                got.body
+            );
+            responses.push(got.body);
+        }
+        let shown = responses.iter().map(Value::to_string).collect::<String>();
+        assert!(!shown.contains("Zq-"), "a secret was returned: {shown}");
+
+        let mut logged = String::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let listed = cli_json(&server.db, &["log", "list", "--directory", "main"]);
+            let entries = listed["entries"].as_array().cloned().unwrap_or_default();
+            if entries.len() >= 6 || Instant::now() > deadline {
+                assert_eq!(entries.len(), 6, "{listed}");
+                for e in entries {
+                    let id = e["id"].to_string();
+                    logged.push_str(&cli_json(&server.db, &["log", "show", &id]).to_string());
+                }
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(logged.contains("B-17"), "{logged}");
+        assert!(
+            !logged.contains("Zq-"),
+            "a secret reached the log: {logged}"
+        );
+
+        let db = server.stop();
+        let store = roster::store::Store::open(&db.url).unwrap();
+        let mut conn = store.conn().unwrap();
+        use diesel::prelude::*;
+        use roster::store::schema::directory_groups::dsl as g;
+        use roster::store::schema::directory_users::dsl as u;
+        let user_raw: String = u::directory_users.select(u::raw).first(&mut *conn).unwrap();
+        let group_raw: String = g::directory_groups
+            .select(g::raw)
+            .first(&mut *conn)
+            .unwrap();
+        let raw: Value = serde_json::from_str(&user_raw).unwrap();
+        assert_eq!(
+            raw[VAULT],
+            json!({"badgeNumber": "B-17", "sites": [{"name": "Oslo"}]}),
+            "{user_raw}"
+        );
+        assert!(!user_raw.contains("Zq-"), "{user_raw}");
+        assert!(!group_raw.contains("Zq-"), "{group_raw}");
+    }
+);

@@ -807,3 +807,38 @@ both_backends!(one_sync_per_directory_at_a_time, |backend| async move {
     s.fake.with(|st| st.delay = Duration::ZERO);
     s.sync();
 });
+
+both_backends!(
+    push_answers_alike_for_unknown_directories_and_bad_tokens,
+    |backend| async move {
+        let s = setup(backend, &["--interval", "1h"]);
+        let env: Vec<(&str, String)> = s.env();
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let Setup { db, fake, .. } = s;
+        let server = TestServer::start_on(db, String::new(), &env_refs).await;
+        let origin = server.client.base.trim_end_matches("/scim/v2").to_string();
+        let google_id = cli_json(&server.db, &["directory", "list"])["directories"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let http = reqwest::Client::new();
+        let mut answers = Vec::new();
+        for directory in [google_id.as_str(), "00000000-0000-7000-8000-000000000000"] {
+            let r = http
+                .post(format!("{origin}/google/notifications/{directory}"))
+                .header("X-Goog-Channel-ID", "guessed")
+                .header("X-Goog-Channel-Token", "guessed")
+                .header("X-Goog-Resource-State", "update")
+                .json(&json!({"id": "1002"}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            answers.push((status, r.text().await.unwrap()));
+        }
+        assert_eq!(answers[0].0, 401, "{answers:?}");
+        assert_eq!(answers[0], answers[1]);
+        drop(server);
+        drop(fake);
+    }
+);
