@@ -18,6 +18,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("this endpoint does not take that method")]
+    MethodNotAllowed,
     #[error(transparent)]
     Feed(#[from] FeedError),
     #[error(transparent)]
@@ -52,6 +54,7 @@ impl AppError {
             AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
             AppError::BadRequest(_) => (S::BAD_REQUEST, "invalid_request"),
             AppError::NotFound(_) => (S::NOT_FOUND, "not_found"),
+            AppError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Feed(FeedError::BadCursor(_)) => (S::BAD_REQUEST, "invalid_cursor"),
             AppError::Feed(FeedError::Gone(_)) => (S::GONE, "cursor_expired"),
             AppError::Feed(FeedError::Domain(e)) | AppError::Domain(e) => domain(e),

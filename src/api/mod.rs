@@ -28,27 +28,32 @@ async fn no_such_route() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound("no such endpoint".into()))
 }
 
-/// The routes inside `/api/v1`.
+async fn wrong_method() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::MethodNotAllowed)
+}
+
+/// The routes inside `/api/v1`. Each path is one resource holding its methods, so another
+/// method answers 405 rather than 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/events", web::get().to(events::list))
-        .route(
-            "/directories/{id}/snapshot",
-            web::get().to(snapshot::stream),
+    let resource = |path: &str| web::resource(path).default_service(web::to(wrong_method));
+    cfg.service(resource("/events").route(web::get().to(events::list)))
+        .service(resource("/directories/{id}/snapshot").route(web::get().to(snapshot::stream)))
+        .service(
+            resource("/webhooks")
+                .route(web::get().to(webhooks::list))
+                .route(web::post().to(webhooks::create)),
         )
-        .route("/webhooks", web::get().to(webhooks::list))
-        .route("/webhooks", web::post().to(webhooks::create))
-        .route("/webhooks/{id}", web::get().to(webhooks::get))
-        .route("/webhooks/{id}", web::patch().to(webhooks::update))
-        .route("/webhooks/{id}", web::delete().to(webhooks::delete))
-        .route(
-            "/webhooks/{id}/rotate-secret",
-            web::post().to(webhooks::rotate_secret),
+        .service(
+            resource("/webhooks/{id}")
+                .route(web::get().to(webhooks::get))
+                .route(web::patch().to(webhooks::update))
+                .route(web::delete().to(webhooks::delete)),
         )
-        .route("/webhooks/{id}/test", web::post().to(webhooks::test))
-        .route(
-            "/webhooks/{id}/deliveries",
-            web::get().to(webhooks::deliveries),
+        .service(
+            resource("/webhooks/{id}/rotate-secret").route(web::post().to(webhooks::rotate_secret)),
         )
-        .route("/webhooks/{id}/replay", web::post().to(webhooks::replay))
+        .service(resource("/webhooks/{id}/test").route(web::post().to(webhooks::test)))
+        .service(resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)))
+        .service(resource("/webhooks/{id}/replay").route(web::post().to(webhooks::replay)))
         .default_service(web::to(no_such_route));
 }

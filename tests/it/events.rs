@@ -83,6 +83,13 @@ both_backends!(
         );
         assert_eq!(api.get("/events").await.status, StatusCode::OK);
         assert_eq!(api.get("/nothing/here").await.status, StatusCode::NOT_FOUND);
+        let wrong = reqwest::Client::new()
+            .delete(format!("{}/events", api.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
 
         let id = cli_json(&server.db, &["app-key", "list"])["app_keys"][0]["id"]
             .as_str()
