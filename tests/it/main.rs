@@ -18,5 +18,6 @@ mod google;
 mod groups;
 mod isolation;
 mod migrations;
+mod ordering;
 mod request_log;
 mod users;

@@ -72,9 +72,16 @@ impl TestDb {
                          Run `bash scripts/test.sh`, which starts one if needed."
                     )
                 });
-                diesel::sql_query(format!("CREATE DATABASE {name}"))
-                    .execute(&mut conn)
-                    .expect("create test database");
+                // Not the cluster's locale, which test clusters make C (byte order) and so
+                // hide every answer that depends on collation: ICU's en-US, which orders "é"
+                // before "z" and "a" before "B". PostgreSQL 15 packages carry ICU, so nothing
+                // needs installing.
+                diesel::sql_query(format!(
+                    "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' \
+                     LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"
+                ))
+                .execute(&mut conn)
+                .expect("create test database");
                 let (base, _) = admin.rsplit_once('/').expect("admin URL names a database");
                 TestDb {
                     url: format!("{base}/{name}"),
