@@ -4,6 +4,7 @@
 mod support;
 
 mod adapters;
+mod bounds;
 mod bulk;
 mod cli;
 mod concurrency;
