@@ -100,3 +100,59 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_start_past_the_end_is_an_empty_page,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        for name in ["a@example.com", "b@example.com", "c@example.com"] {
+            assert_eq!(
+                c.post("/Users", &user_body(name)).await.status,
+                StatusCode::CREATED
+            );
+        }
+        for start in ["1000000000000", "100000000000000000000"] {
+            for query in [
+                format!("/Users?startIndex={start}"),
+                format!("/Users?startIndex={start}&sortBy=title&count=5"),
+                format!(
+                    "/Users?startIndex={start}&filter={}",
+                    urlencode(r#"userName eq "a@example.com""#)
+                ),
+                format!("/Groups?startIndex={start}"),
+            ] {
+                let r = within(Duration::from_secs(5), &query, c.get(&query)).await;
+                assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.body);
+                assert_eq!(r.body["Resources"], json!([]), "{query}");
+                let total = if query.contains("filter") {
+                    1
+                } else if query.starts_with("/Groups") {
+                    0
+                } else {
+                    3
+                };
+                assert_eq!(r.body["totalResults"], json!(total), "{query}: {}", r.body);
+            }
+        }
+        for start in [json!(1_000_000_000_000_i64), json!(1e20)] {
+            let r = c
+                .post(
+                    "/Users/.search",
+                    &json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "startIndex": start
+                    }),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{start}: {}", r.body);
+            assert_eq!(r.body["Resources"], json!([]));
+            assert_eq!(r.body["totalResults"], json!(3));
+        }
+        // A page inside the list still reads it.
+        let r = c.get("/Users?startIndex=3&sortBy=userName").await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["Resources"][0]["userName"], json!("c@example.com"));
+        assert_eq!(r.body["totalResults"], json!(3));
+    }
+);
