@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::support::*;
@@ -154,5 +154,105 @@ both_backends!(
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.body["Resources"][0]["userName"], json!("c@example.com"));
         assert_eq!(r.body["totalResults"], json!(3));
+    }
+);
+
+/// Values `co` compares in time proportional to the value's length times the pattern's: a
+/// pattern of `a`s that never matches costs each value about a million character steps.
+const VALUE: usize = 500;
+const USERS: usize = 12;
+const EMAILS: usize = 1500;
+
+fn crowded_user(i: usize) -> Value {
+    let emails: Vec<Value> = (0..EMAILS)
+        .map(|e| json!({"value": format!("{}{e:04}{i:02}", "a".repeat(VALUE - 6)), "type": "work"}))
+        .collect();
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": format!("user{i:02}"),
+        "emails": emails
+    })
+}
+
+both_backends!(
+    a_runaway_read_stops_at_the_statement_timeout,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let token = server.client.token.clone();
+        let mut ids = Vec::new();
+        for i in 0..USERS {
+            let r = server.client.post("/Users", &crowded_user(i)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            ids.push(r.id());
+        }
+        let db = server.stop();
+        let url = with_statement_timeout(&db, 500);
+        let server = TestServer::start_on(db, token, &[("ROSTER_DATABASE_URL", &url)]).await;
+        let c = &server.client;
+
+        // Every value is compared with a pattern it never matches, then the directory sorted by
+        // each user's least email: 15 s of work without the limit (SQLite, debug build).
+        let runaway = format!(
+            "/Users?filter={}&sortBy=emails.value",
+            urlencode(&format!(r#"emails co "{}b""#, "a".repeat(300)))
+        );
+        let r = within(Duration::from_secs(4), "runaway read", c.get(&runaway)).await;
+        assert_error(
+            &r,
+            StatusCode::BAD_REQUEST,
+            "tooMany",
+            "500 ms",
+            "runaway read",
+        );
+
+        // Normal reads and writes under the same limit are not affected.
+        let r = c
+            .get(&format!(
+                "/Users?filter={}",
+                urlencode(r#"userName eq "user03""#)
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["totalResults"], json!(1));
+        let r = c
+            .get("/Users?sortBy=userName&sortOrder=descending&count=3&attributes=userName")
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let names: Vec<&str> = r.body["Resources"]
+            .as_array()
+            .expect("Resources")
+            .iter()
+            .map(|u| u["userName"].as_str().expect("userName"))
+            .collect();
+        assert_eq!(names, ["user11", "user10", "user09"]);
+        let email = format!(r#"emails.value eq "{}000703""#, "A".repeat(VALUE - 6));
+        let r = c
+            .get(&format!(
+                "/Users?filter={}&attributes=userName",
+                urlencode(&format!(r#"{email} and userName sw "user0""#))
+            ))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(
+            r.body["Resources"][0]["userName"],
+            json!("user03"),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["totalResults"], json!(1));
+        assert_eq!(
+            c.get(&format!("/Users/{}", ids[0])).await.status,
+            StatusCode::OK
+        );
+        let r = c.post("/Users", &user_body("new@example.com")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let new = r.id();
+        let r = c
+            .patch(
+                &format!("/Users/{new}"),
+                &patch_body(json!([{"op": "replace", "path": "title", "value": "Boss"}])),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
 );

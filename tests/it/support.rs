@@ -464,6 +464,12 @@ impl Drop for TestServer {
     }
 }
 
+/// `db`'s URL with Roster's statement timeout set to `ms` milliseconds.
+pub fn with_statement_timeout(db: &TestDb, ms: u64) -> String {
+    let joiner = if db.url.contains('?') { '&' } else { '?' };
+    format!("{}{joiner}statement_timeout={ms}", db.url)
+}
+
 /// A SCIM User body with the fields IdPs usually send.
 pub fn user_body(user_name: &str) -> Value {
     serde_json::json!({
