@@ -293,6 +293,7 @@ impl Manager {
         limits::install_sqlite_handler();
         let mut conn = SqliteConnection::establish(&path.to_string_lossy())
             .map_err(r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(limits::Watch { limit: None });
         conn.batch_execute(SQLITE_SETUP)
             .map_err(r2d2::Error::QueryError)?;
         Ok(DbConn::Sqlite(conn))

@@ -2,8 +2,10 @@
 //! `sortBy` that reads every resource's values), so without a bound one request could keep a
 //! connection busy for as long as reading the whole directory takes. PostgreSQL stops any
 //! statement past `statement_timeout`, set on every pooled connection; SQLite has no such
-//! setting, so a progress handler stops a read past the same limit. SQLite's writes are never
-//! stopped: they commit in groups, and one stopped write would fail its whole group.
+//! setting, so a progress handler stops a statement of a read past the same limit. SQLite's
+//! writes are never stopped: they commit in groups, and one stopped write would fail its whole
+//! group. The limit is per statement on both, so a long read made of many short statements
+//! (a directory snapshot, page by page) is not stopped.
 //!
 //! The limit is a parameter of the database URL, `statement_timeout=MS` (default 10 s, 0 for
 //! none), taken out before the URL reaches SQLite or libpq.
@@ -52,42 +54,46 @@ pub fn split_url(url: &str) -> Result<(String, Duration), StoreError> {
 }
 
 thread_local! {
-    /// When the SQLite read running on this thread must stop.
-    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// How long a SQLite statement on this thread may run; `None`: without limit.
+    static LIMIT: Cell<Option<Duration>> = const { Cell::new(None) };
+    /// When the statement running on this thread began (`Watch`).
+    static STARTED: Cell<Option<Instant>> = const { Cell::new(None) };
     /// A statement on this thread was stopped at the limit.
     static STOPPED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// While it lives, SQLite statements on this thread stop at a deadline (`arm`) or never
+/// While it lives, SQLite statements on this thread stop at `limit` (`arm`) or never
 /// (`disarm`); dropping it restores what was before.
 pub(super) struct Deadline {
-    previous: Option<Instant>,
+    previous: Option<Duration>,
 }
 
 impl Deadline {
-    /// Reads from now on stop `limit` from now; an outer read's deadline, if any, stays.
+    /// For a read; inside another read, that one's limit stays.
     pub(super) fn arm(limit: Duration) -> Deadline {
-        let previous = DEADLINE.get();
+        let previous = LIMIT.get();
         if previous.is_none() && !limit.is_zero() {
             STOPPED.set(false);
-            DEADLINE.set(Instant::now().checked_add(limit));
+            // For a connection without `Watch`: its statements count from here.
+            STARTED.set(Some(Instant::now()));
+            LIMIT.set(Some(limit));
         }
         Deadline { previous }
     }
 
-    /// For writes, which a read's deadline must not reach: on SQLite the calling thread may
+    /// For writes, which a read's limit must not reach: on SQLite the calling thread may
     /// commit a whole group of other requests' writes.
     pub(super) fn disarm() -> Deadline {
         STOPPED.set(false);
         Deadline {
-            previous: DEADLINE.replace(None),
+            previous: LIMIT.replace(None),
         }
     }
 }
 
 impl Drop for Deadline {
     fn drop(&mut self) {
-        DEADLINE.set(self.previous);
+        LIMIT.set(self.previous);
     }
 }
 
@@ -111,9 +117,10 @@ const PROGRESS_EVERY: c_int = 1000;
 
 extern "C" fn progress(_: *mut c_void) -> c_int {
     // `try_with`: no unwinding into SQLite, even while the thread's locals are torn down.
-    let deadline = DEADLINE.try_with(Cell::get).ok().flatten();
-    match deadline {
-        Some(deadline) if Instant::now() >= deadline => {
+    let limit = LIMIT.try_with(Cell::get).ok().flatten();
+    let started = STARTED.try_with(Cell::get).ok().flatten();
+    match (limit, started) {
+        (Some(limit), Some(started)) if started.elapsed() >= limit => {
             let _ = STOPPED.try_with(|s| s.set(true));
             1
         }
@@ -136,6 +143,8 @@ unsafe extern "C" fn on_open(
 /// Gives every SQLite connection this process opens from now on the progress handler. diesel
 /// does not hand out a connection's raw handle; SQLite's automatic extensions are given it. The
 /// handler does nothing on threads without an armed `Deadline`.
+///
+/// The connection also needs `Watch`, which tells the handler when each statement began.
 pub(super) fn install_sqlite_handler() {
     static INSTALLED: Once = Once::new();
     INSTALLED.call_once(|| {
@@ -162,27 +171,28 @@ pub(super) fn set_statement_timeout(limit: Duration) -> String {
 pub(super) fn bound_postgres(conn: &mut PgConnection, limit: Duration) -> diesel::QueryResult<()> {
     conn.batch_execute(&set_statement_timeout(limit))?;
     if !limit.is_zero() {
-        conn.set_instrumentation(Watch {
-            limit,
-            started: None,
-        });
+        conn.set_instrumentation(Watch { limit: Some(limit) });
     }
     Ok(())
 }
 
-struct Watch {
-    limit: Duration,
-    started: Option<Instant>,
+/// Notes when each statement begins (what SQLite's progress handler measures from) and, on
+/// PostgreSQL, whether one failed after running for the whole `limit`.
+pub(super) struct Watch {
+    pub(super) limit: Option<Duration>,
 }
 
 impl Instrumentation for Watch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => self.started = Some(Instant::now()),
+            InstrumentationEvent::StartQuery { .. } => STARTED.set(Some(Instant::now())),
             InstrumentationEvent::FinishQuery {
                 error: Some(diesel::result::Error::DatabaseError(..)),
                 ..
-            } if self.started.is_some_and(|s| s.elapsed() >= self.limit) => {
+            } if self
+                .limit
+                .is_some_and(|limit| STARTED.get().is_some_and(|s| s.elapsed() >= limit)) =>
+            {
                 STOPPED.set(true);
             }
             _ => {}
@@ -271,6 +281,13 @@ mod tests {
         }
         // Not armed: runs to the end.
         assert!(count_to(&mut conn, 100_000).is_ok());
+        // The limit is per statement: a read of many short statements runs past it.
+        conn.set_instrumentation(Watch { limit: None });
+        let _armed = Deadline::arm(Duration::from_millis(20));
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(10));
+            assert!(count_to(&mut conn, 1_000).is_ok());
+        }
         assert!(!STOPPED.get());
     }
 }
