@@ -17,6 +17,18 @@ pub enum Filter {
     },
 }
 
+impl Filter {
+    /// How many attribute tests the filter makes, counted through `and`, `or`, `not` and
+    /// `attr[...]`.
+    pub fn test_count(&self) -> usize {
+        match self {
+            Filter::And(all) | Filter::Or(all) => all.iter().map(Filter::test_count).sum(),
+            Filter::Not(inner) | Filter::Element { filter: inner, .. } => inner.test_count(),
+            Filter::Test(_) => 1,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Test {
     pub target: Target,

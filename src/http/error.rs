@@ -11,6 +11,7 @@ use crate::google::watch::NotificationError;
 use crate::scim::error::ScimError;
 use crate::scim::operations::OperationError;
 use crate::scim::schema::ERROR_SCHEMA;
+use crate::store::StoreError;
 
 use super::response::SCIM_CONTENT_TYPE;
 
@@ -80,6 +81,15 @@ impl ApiError {
                 DomainError::UnknownMember(_) | DomainError::Invalid(_) => {
                     (S::BAD_REQUEST, Some("invalidValue"))
                 }
+                // A read the client shaped (filter, sortBy) that ran past the statement
+                // timeout: asking again will not help, a narrower query will (RFC 7644
+                // §3.12: more than the server is willing to calculate).
+                DomainError::Store(StoreError::ReadTimedOut(_)) => {
+                    (S::BAD_REQUEST, Some("tooMany"))
+                }
+                // A write is bounded by what it changes: past the limit it was held up
+                // (a lock, a busy server) and may pass later.
+                DomainError::Store(StoreError::WriteTimedOut(_)) => (S::SERVICE_UNAVAILABLE, None),
                 DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, None),
             },
             ApiError::Unauthenticated => (S::UNAUTHORIZED, None),
@@ -102,7 +112,8 @@ impl ApiError {
     /// never sent: no database text reaches a client.
     pub fn document(&self) -> (StatusCode, serde_json::Value) {
         let (status, scim_type) = self.classify();
-        let detail = if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
+        let says_why = [StatusCode::NOT_IMPLEMENTED, StatusCode::SERVICE_UNAVAILABLE];
+        let detail = if status.is_server_error() && !says_why.contains(&status) {
             tracing::error!(error = %self, "request failed");
             "internal server error".to_string()
         } else {
@@ -120,6 +131,9 @@ impl ApiError {
     }
 }
 
+/// What a 503 asks the client to wait before trying again.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.classify().0
@@ -136,6 +150,9 @@ impl ResponseError for ApiError {
                 "Bearer realm=\"roster\", error=\"invalid_token\"",
             ));
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+        }
         response.body(body.to_string())
     }
 }
@@ -143,7 +160,7 @@ impl ResponseError for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StoreError;
+    use std::time::Duration;
 
     #[test]
     fn faults_map_to_status_and_scim_type() {
@@ -221,10 +238,39 @@ mod tests {
                 500,
                 None,
             ),
+            (
+                DomainError::Store(StoreError::ReadTimedOut(Duration::from_secs(10))).into(),
+                400,
+                Some("tooMany"),
+            ),
+            (
+                DomainError::Store(StoreError::WriteTimedOut(Duration::from_secs(10))).into(),
+                503,
+                None,
+            ),
         ];
         for (error, status, scim_type) in cases {
             let (s, t) = error.classify();
             assert_eq!((s.as_u16(), t), (status, scim_type), "{error:?}");
         }
+    }
+
+    #[test]
+    fn a_write_past_the_limit_says_so_and_when_to_retry() {
+        let error = ApiError::from(DomainError::Store(StoreError::WriteTimedOut(
+            Duration::from_millis(2500),
+        )));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(header::RETRY_AFTER).unwrap(),
+            &RETRY_AFTER_SECONDS.to_string()
+        );
+        assert!(
+            error.document().1["detail"]
+                .as_str()
+                .unwrap()
+                .contains("2500 ms")
+        );
     }
 }

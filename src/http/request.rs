@@ -142,7 +142,11 @@ pub fn search_params(body: &Value) -> Result<ListParams, ApiError> {
             }
         };
         let number = |v: &Value| -> Result<i64, ApiError> {
-            v.as_i64()
+            // Past i64 saturates (`as` does), as in a query string: a page past the end.
+            let integer = v
+                .as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64));
+            integer
                 .ok_or_else(|| ScimError::InvalidValue(format!("'{k}' must be an integer")).into())
         };
         match k.to_ascii_lowercase().as_str() {

@@ -12,6 +12,12 @@ use crate::domain::query::{Comparison, Filter, Op, Operand, SortCompare, Target,
 /// Longer filters are refused before parsing.
 pub const MAX_FILTER_LEN: usize = 8192;
 
+/// Filters of more attribute tests are refused. Each test is a subquery, so a long `or` of
+/// `co` tests made one request cost that many scans of the directory's values; identity
+/// providers send one or two. Advertised nowhere in `/ServiceProviderConfig` (RFC 7643 has
+/// no member for it), documented in the README.
+pub const MAX_FILTER_TESTS: usize = 100;
+
 pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult<Filter> {
     if text.len() > MAX_FILTER_LEN {
         return Err(ScimError::InvalidFilter(format!(
@@ -32,7 +38,14 @@ pub fn parse(reg: &SchemaRegistry, kind: ResourceKind, text: &str) -> ScimResult
             })
             .map_err(|e| ScimError::InvalidFilter(format!("cannot parse filter: {e}")))?,
     };
-    Resolver { reg, kind }.filter(&parsed)
+    let filter = Resolver { reg, kind }.filter(&parsed)?;
+    let tests = filter.test_count();
+    if tests > MAX_FILTER_TESTS {
+        return Err(ScimError::InvalidFilter(format!(
+            "the filter makes {tests} attribute tests; at most {MAX_FILTER_TESTS} are allowed"
+        )));
+    }
+    Ok(filter)
 }
 
 /// `emails[type eq "work"].value eq "x"` → `emails[(type eq "work") and value eq "x"]`: the
@@ -788,5 +801,41 @@ mod tests {
         assert!(matches!(user(&deep), Err(ScimError::InvalidFilter(_))));
         let long = format!("userName eq \"{}\"", "x".repeat(MAX_FILTER_LEN));
         assert!(matches!(user(&long), Err(ScimError::InvalidFilter(_))));
+    }
+
+    #[test]
+    fn filters_of_more_tests_than_the_cap_are_refused() {
+        let chain = |n: usize, test: &str| vec![test; n].join(" or ");
+        // (filter, accepted)
+        let cases = [
+            (chain(MAX_FILTER_TESTS, "title co \"a\""), true),
+            (chain(MAX_FILTER_TESTS + 1, "title co \"a\""), false),
+            (chain(MAX_FILTER_TESTS + 1, "id pr"), false),
+            (
+                format!("emails[{}]", chain(MAX_FILTER_TESTS, "type eq \"w\"")),
+                true,
+            ),
+            (
+                format!(
+                    "title pr and emails[{}]",
+                    chain(MAX_FILTER_TESTS, "type eq \"w\"")
+                ),
+                false,
+            ),
+            (
+                format!("not ({})", chain(MAX_FILTER_TESTS + 1, "title pr")),
+                false,
+            ),
+        ];
+        for (text, accepted) in &cases {
+            match user(text) {
+                Ok(_) => assert!(accepted, "{text}"),
+                Err(ScimError::InvalidFilter(detail)) => {
+                    assert!(!accepted, "{text}: {detail}");
+                    assert!(detail.contains(&MAX_FILTER_TESTS.to_string()), "{detail}");
+                }
+                Err(other) => panic!("{text}: {other:?}"),
+            }
+        }
     }
 }

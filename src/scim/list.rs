@@ -28,6 +28,21 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
+/// An integer parameter, with values past `i64` read as the nearest `i64`: a `startIndex` of
+/// 10^20 is a page past the end (empty), not a malformed request.
+pub fn saturating_integer(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(text.parse::<i64>().unwrap_or(if text.starts_with('-') {
+        i64::MIN
+    } else {
+        i64::MAX
+    }))
+}
+
 /// How the response pages: by index, or by cursor (then with the query's fingerprint, to sign
 /// the next cursor, and whether the list is sorted: sorted lists continue at an offset, the
 /// default order after the last row).
@@ -48,7 +63,7 @@ impl ListParams {
         let mut p = ListParams::default();
         for (k, v) in pairs {
             let number = |v: &str| {
-                v.trim().parse::<i64>().map_err(|_| {
+                saturating_integer(v).ok_or_else(|| {
                     ScimError::InvalidValue(format!("'{k}' must be an integer, got '{v}'"))
                 })
             };
@@ -267,6 +282,27 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+
+    #[test]
+    fn integers_past_i64_saturate_and_anything_else_is_refused() {
+        let cases = [
+            ("1", Some(1)),
+            (" 42 ", Some(42)),
+            ("+7", Some(7)),
+            ("-3", Some(-3)),
+            ("1000000000000", Some(1_000_000_000_000)),
+            ("100000000000000000000", Some(i64::MAX)),
+            ("-100000000000000000000", Some(i64::MIN)),
+            ("", None),
+            ("-", None),
+            ("1.5", None),
+            ("1e3", None),
+            ("ten", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(saturating_integer(text), expected, "{text:?}");
+        }
+    }
 
     #[test]
     fn list_text_equals_the_list_of_parsed_resources() {

@@ -5,6 +5,7 @@ pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+mod filter_eval;
 pub mod group;
 pub mod index;
 pub mod list;

@@ -15,6 +15,7 @@ use super::attribute_index::KnownPaths;
 use super::error::StoreError;
 use super::events;
 use super::group_commit::{GroupCommit, Guard};
+use super::limits::{self, Deadline};
 use super::log_file;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -132,6 +133,8 @@ impl DatabaseUrl {
 #[derive(Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    /// How long one statement may run (`limits`).
+    statement_timeout: Duration,
 }
 
 // WAL lets readers run beside the single writer; `synchronous = FULL` syncs the WAL at every
@@ -287,8 +290,10 @@ impl Drop for Snapshot<'_> {
 
 impl Manager {
     pub(super) fn connect_sqlite(path: &std::path::Path) -> Result<DbConn, r2d2::Error> {
+        limits::install_sqlite_handler();
         let mut conn = SqliteConnection::establish(&path.to_string_lossy())
             .map_err(r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(limits::Watch { limit: None });
         conn.batch_execute(SQLITE_SETUP)
             .map_err(r2d2::Error::QueryError)?;
         Ok(DbConn::Sqlite(conn))
@@ -302,9 +307,13 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<DbConn, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Sqlite(path) => Manager::connect_sqlite(path),
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConn::Postgres)
-                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                limits::bound_postgres(&mut conn, self.statement_timeout)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Postgres(conn))
+            }
         }
     }
 
@@ -330,6 +339,7 @@ pub type PooledConn = r2d2::PooledConnection<Manager>;
 pub struct Store {
     pool: Pool,
     url: DatabaseUrl,
+    statement_timeout: Duration,
     writers: Option<Arc<GroupCommit>>,
     request_log: Option<Mutex<DbConn>>,
     known_paths: KnownPaths,
@@ -341,8 +351,12 @@ pub struct Store {
 
 impl Store {
     pub fn open(url: &str) -> Result<Store, StoreError> {
-        let url = DatabaseUrl::parse(url)?;
-        let manager = Manager { url: url.clone() };
+        let (url, statement_timeout) = limits::split_url(url)?;
+        let url = DatabaseUrl::parse(&url)?;
+        let manager = Manager {
+            url: url.clone(),
+            statement_timeout,
+        };
         // Connect once by hand so an unreachable database is reported with its real cause.
         manager
             .connect()
@@ -378,6 +392,7 @@ impl Store {
         Ok(Store {
             pool,
             url,
+            statement_timeout,
             writers,
             request_log,
             known_paths: KnownPaths::default(),
@@ -401,9 +416,15 @@ impl Store {
             DbConn::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|v| v.iter().map(|m| m.to_string()).collect()),
-            DbConn::Postgres(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.iter().map(|m| m.to_string()).collect()),
+            DbConn::Postgres(c) => {
+                // A migration may rewrite a whole table: no statement limit for it.
+                c.batch_execute(&limits::set_statement_timeout(Duration::ZERO))?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.iter().map(|m| m.to_string()).collect());
+                c.batch_execute(&limits::set_statement_timeout(self.statement_timeout))?;
+                applied
+            }
         };
         let applied = applied.map_err(|e| StoreError::Migration(e.to_string()))?;
         if let DatabaseUrl::Sqlite(path) = &self.url {
@@ -422,11 +443,19 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        if let (true, DatabaseUrl::Sqlite(path)) = (READING_HERE.get(), &self.url) {
-            return own_connection(path, f);
-        }
-        let mut conn = self.conn()?;
-        f(&mut conn)
+        let _deadline = Deadline::arm(self.statement_timeout);
+        let result = if let (true, DatabaseUrl::Sqlite(path)) = (READING_HERE.get(), &self.url) {
+            own_connection(path, f)
+        } else {
+            let mut conn = self.conn()?;
+            f(&mut conn)
+        };
+        self.read_checked(result)
+    }
+
+    /// A read's result, with a failure caused by the statement timeout said as such.
+    fn read_checked<T, E: From<StoreError>>(&self, result: Result<T, E>) -> Result<T, E> {
+        limits::checked(result, || StoreError::ReadTimedOut(self.statement_timeout))
     }
 
     /// Runs `f` on a pooled connection inside one read-only transaction, so that every read
@@ -438,6 +467,7 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error>,
     {
         use diesel::connection::AnsiTransactionManager;
+        let _deadline = Deadline::arm(self.statement_timeout);
         let mut pooled = self.conn()?;
         let conn: &mut DbConn = &mut pooled;
         match conn {
@@ -447,7 +477,7 @@ impl Store {
             )?,
             DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
         }
-        let result = f(conn);
+        let result = self.read_checked(f(conn));
         let ended = match conn {
             DbConn::Postgres(c) => AnsiTransactionManager::rollback_transaction(c),
             DbConn::Sqlite(c) => AnsiTransactionManager::rollback_transaction(c),
@@ -586,10 +616,12 @@ impl Store {
         let tracked = tracking_appends(f);
         let Some(writers) = &self.writers else {
             let pool = self.pool.clone();
+            let limit = self.statement_timeout;
             let written = tokio::task::spawn_blocking(move || -> Result<_, E> {
                 let mut pooled = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
                 let conn: &mut DbConn = &mut pooled;
-                let (t, appended) = conn.transaction(tracked)?;
+                let written = conn.transaction(tracked);
+                let (t, appended) = limits::checked(written, || StoreError::WriteTimedOut(limit))?;
                 if let Some(events::Appended::Postgres { xid }) = appended {
                     events::wait_visible(conn, xid)?;
                 }
@@ -615,12 +647,16 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error>,
     {
         let tracked = tracking_appends(f);
+        let _deadline = Deadline::disarm();
         let (t, appended) = if let Some(writers) = &self.writers {
             writers.write(guard, tracked)?
         } else {
             let mut pooled = self.conn()?;
             let conn: &mut DbConn = &mut pooled;
-            let (t, appended) = conn.transaction(tracked)?;
+            let written = conn.transaction(tracked);
+            let (t, appended) = limits::checked(written, || {
+                StoreError::WriteTimedOut(self.statement_timeout)
+            })?;
             if let Some(events::Appended::Postgres { xid }) = appended {
                 events::wait_visible(conn, xid)?;
             }

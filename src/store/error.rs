@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -14,6 +16,15 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the write could not be committed: {0}")]
     Commit(String),
+    /// A read stopped at the statement timeout (`store::limits`).
+    #[error(
+        "the query ran past the server's limit of {} ms; narrow the filter or sort by an \
+         attribute with fewer values", .0.as_millis()
+    )]
+    ReadTimedOut(Duration),
+    /// A write stopped at the statement timeout (on PostgreSQL, e.g. waiting for a lock).
+    #[error("the write ran past the server's limit of {} ms; try again", .0.as_millis())]
+    WriteTimedOut(Duration),
     #[error(transparent)]
     Query(#[from] diesel::result::Error),
 }

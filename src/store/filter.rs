@@ -187,16 +187,8 @@ pub fn order(sort: Option<&Sort>, scope: &Scope, table: ResourceTable) -> SqlOrd
 pub fn condition(filter: &Filter, scope: &Scope, table: ResourceTable) -> SqlCondition {
     let mut out = SqlCondition::default();
     Builder { scope, table }.filter(filter, None, &mut out);
-    out.cacheable = test_count(filter) <= 1;
+    out.cacheable = filter.test_count() <= 1;
     out
-}
-
-fn test_count(filter: &Filter) -> usize {
-    match filter {
-        Filter::And(all) | Filter::Or(all) => all.iter().map(test_count).sum(),
-        Filter::Not(inner) | Filter::Element { filter: inner, .. } => test_count(inner),
-        Filter::Test(_) => 1,
-    }
 }
 
 struct Builder<'a> {

@@ -15,6 +15,7 @@ pub mod filter;
 pub mod google;
 pub mod group_commit;
 pub mod groups;
+pub mod limits;
 pub mod log_file;
 pub mod paging;
 pub mod request_log;

@@ -35,6 +35,11 @@ pub fn paged<Q>(query: Q, list: &ListQuery) -> Paged<Q> {
 /// One page of a list, as domain values, and the list's total: `load` reads the page's rows
 /// (built with `paged`) unless nothing was asked for, and `count` runs only when the page does
 /// not imply the total.
+///
+/// A page that starts past the first row is counted first, and not read when it starts past
+/// the end: with an OFFSET beyond the last row the database still produces (and, for
+/// `sortBy`, sorts) every matching row only to skip them all, so a `startIndex` of 10^12 cost
+/// as much as reading the whole list. The count neither sorts nor skips.
 pub fn page_and_total<R, T>(
     conn: &mut DbConn,
     list: &ListQuery,
@@ -44,14 +49,26 @@ pub fn page_and_total<R, T>(
 where
     T: TryFrom<R, Error = StoreError>,
 {
-    let rows = if list.count == 0 {
-        Vec::new()
+    let skipped = list.start_index.saturating_sub(1);
+    let (rows, total) = if skipped == 0 {
+        let rows = if list.count == 0 {
+            Vec::new()
+        } else {
+            load(conn)?
+        };
+        let total = match implied_total(list, rows.len()) {
+            Some(total) => total,
+            None => u64::try_from(count(conn)?).unwrap_or(0),
+        };
+        (rows, total)
     } else {
-        load(conn)?
-    };
-    let total = match implied_total(list, rows.len()) {
-        Some(total) => total,
-        None => u64::try_from(count(conn)?).unwrap_or(0),
+        let total = u64::try_from(count(conn)?).unwrap_or(0);
+        let rows = if list.count == 0 || skipped >= total {
+            Vec::new()
+        } else {
+            load(conn)?
+        };
+        (rows, total)
     };
     let items = rows
         .into_iter()
@@ -99,6 +116,59 @@ fn implied_total(query: &ListQuery, returned: usize) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::Connection;
+
+    struct Row;
+
+    impl TryFrom<u64> for Row {
+        type Error = StoreError;
+        fn try_from(_: u64) -> Result<Row, StoreError> {
+            Ok(Row)
+        }
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_counted_and_never_read() {
+        let mut conn = DbConn::Sqlite(diesel::SqliteConnection::establish(":memory:").unwrap());
+        let rows = 5u64;
+        // (start_index, count, page read, page length, total)
+        let cases = [
+            (1, 100, true, 5, 5),
+            (1, 2, true, 2, 5),
+            (1, 0, false, 0, 5),
+            (3, 100, true, 3, 5),
+            (5, 100, true, 1, 5),
+            (6, 100, false, 0, 5),
+            (1_000_000_000_000, 100, false, 0, 5),
+            (u64::MAX, 100, false, 0, 5),
+        ];
+        for (start_index, count, read, length, total) in cases {
+            let query = ListQuery {
+                filter: None,
+                start_index,
+                count,
+                sort: None,
+                after: None,
+            };
+            let mut loaded = false;
+            let page: Page<Row> = page_and_total(
+                &mut conn,
+                &query,
+                |_| {
+                    loaded = true;
+                    let skipped = start_index - 1;
+                    Ok((skipped..rows).take(count as usize).collect())
+                },
+                |_| Ok(rows as i64),
+            )
+            .unwrap();
+            assert_eq!(
+                (loaded, page.items.len(), page.total),
+                (read, length, total),
+                "startIndex {start_index}, count {count}"
+            );
+        }
+    }
 
     #[test]
     fn a_short_page_implies_the_total_and_anything_else_does_not() {

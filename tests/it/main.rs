@@ -4,6 +4,7 @@
 mod support;
 
 mod adapters;
+mod bounds;
 mod bulk;
 mod cli;
 mod concurrency;
@@ -18,6 +19,7 @@ mod google;
 mod groups;
 mod isolation;
 mod migrations;
+mod ordering;
 mod receiver;
 mod request_log;
 mod users;
