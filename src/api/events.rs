@@ -86,7 +86,9 @@ pub async fn list(
         let page = web::block(move || feed::read(&store, &asked)).await??;
         let now = Instant::now();
         if !page.data.is_empty() || now >= deadline {
-            return Ok(HttpResponse::Ok().json(page));
+            return Ok(HttpResponse::Ok()
+                .content_type("application/json")
+                .body(page.to_json()));
         }
         let nap = poll_every(&state).min(deadline - now);
         let _ = tokio::time::timeout(nap, commits.changed()).await;

@@ -60,7 +60,9 @@ pub(super) fn events(ctx: &Cmd, command: EventsCommand) -> anyhow::Result<()> {
         )?;
         for event in &page.data {
             if ctx.json {
-                println!("{}", serde_json::to_string(event)?);
+                let mut line = Vec::new();
+                event.write_json(&mut line);
+                println!("{}", String::from_utf8_lossy(&line));
             } else {
                 println!(
                     "{}\t{}\t{}\tdirectory {}",

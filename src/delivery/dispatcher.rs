@@ -10,12 +10,12 @@ use chrono::NaiveDateTime;
 use rand::Rng;
 
 use super::target::TargetPolicy;
-use super::{DeliveryError, Outcome, blocking, delivery_row, schedule, send, split_types};
+use super::{DeliveryError, blocking, delivery_row, schedule, send, split_types};
 use crate::domain::clock;
 use crate::domain::event::EventKind;
 use crate::domain::feed;
 use crate::store::events::{EventQuery, StoredEvent};
-use crate::store::webhooks::{EndpointRow, StreamRow};
+use crate::store::webhooks::{DeliveryRow, EndpointRow, StreamRow};
 use crate::store::{self, Store};
 
 /// How long a claimed stream stays this instance's without word from it; another instance
@@ -32,6 +32,10 @@ const SCAN_BATCH: i64 = 1000;
 /// How long a drained stream sleeps unless new events wake it (`store::webhooks::wake`): a
 /// safety net only.
 const IDLE: Duration = Duration::from_secs(3600);
+/// The least time between two rounds: events committed meanwhile go out together, so a steady
+/// stream of SCIM writes costs the writer a few of the dispatcher's reads and writes per
+/// round, not per event.
+const ROUND_EVERY: Duration = Duration::from_millis(20);
 /// How often the dispatcher looks without being woken: for retries falling due and for
 /// events committed by other instances.
 const IDLE_LOOK: Duration = Duration::from_millis(250);
@@ -83,6 +87,7 @@ impl Dispatcher {
         let mut commits = self.store.feed_changes();
         loop {
             commits.borrow_and_update();
+            let started = tokio::time::Instant::now();
             let busy = match self.clone().pass(&client).await {
                 Ok(busy) => busy,
                 Err(e) => {
@@ -90,6 +95,7 @@ impl Dispatcher {
                     false
                 }
             };
+            tokio::time::sleep_until(started + ROUND_EVERY).await;
             if !busy {
                 let _ = tokio::time::timeout(IDLE_LOOK, commits.changed()).await;
             }
@@ -212,8 +218,9 @@ impl Dispatcher {
         })?)
     }
 
-    /// Sends a leased stream's next events in order; stops at the first failure, which
-    /// schedules the stream's next attempt, and gives the lease up when done.
+    /// Sends a leased stream's next events in order and records the turn in one write: the
+    /// delivery log, the stream's new cursor, and on a failure its next attempt. A crash
+    /// before that write sends the turn's events again, with the same `webhook-id`s.
     async fn deliver(
         self: Arc<Self>,
         client: &reqwest::Client,
@@ -225,112 +232,107 @@ impl Dispatcher {
             blocking(move || me.next_events(&endpoint, &stream)).await?
         };
         let drained = events.len() < EVENTS_PER_TURN as usize;
-        let (endpoint_id, directory) = (endpoint.id.clone(), stream.directory_id.clone());
+        let mut turn = Turn {
+            endpoint: endpoint.id.clone(),
+            directory: stream.directory_id.clone(),
+            delivered: None,
+            logs: Vec::with_capacity(events.len()),
+            failure: None,
+            more: !drained,
+        };
         for event in events {
-            let meta = (
-                event.id.clone(),
-                event.cursor,
-                event.event_type.clone(),
-                event.directory_id.clone(),
-            );
-            let body = feed::event_body(event)?;
+            let (id, cursor) = (event.id.clone(), event.cursor);
+            let (event_type, directory) = (event.event_type.clone(), event.directory_id.clone());
+            let body = feed::event_body(event);
             let attempted_at = clock::now();
-            let outcome = send(client, self.policy, &endpoint, &meta.0, body).await;
+            let outcome = send(client, self.policy, &endpoint, &id, body).await;
             let attempt = stream.attempt + 1;
-            let me = self.clone();
-            let (endpoint_id, directory) = (endpoint_id.clone(), directory.clone());
-            if !outcome.succeeded() {
-                return blocking(move || {
-                    me.failed(
-                        &endpoint_id,
-                        &directory,
-                        attempt,
-                        &outcome,
-                        &meta,
-                        attempted_at,
-                    )
-                })
-                .await;
+            let meta = (id.as_str(), cursor, event_type.as_str(), directory.as_str());
+            if outcome.succeeded() {
+                turn.logs.push(delivery_row(
+                    &endpoint.id,
+                    meta,
+                    attempt,
+                    &outcome,
+                    attempted_at,
+                    None,
+                ));
+                turn.delivered = Some(cursor);
+                continue;
             }
-            let log = delivery_row(
-                &endpoint_id,
-                (&meta.0, meta.1, &meta.2, &meta.3),
+            let wait =
+                schedule::next_wait(attempt as u32, outcome.retry_after, rand::rng().random());
+            let next = later(clock::now(), wait);
+            turn.logs.push(delivery_row(
+                &endpoint.id,
+                meta,
                 attempt,
                 &outcome,
                 attempted_at,
-                None,
-            );
-            blocking(move || {
-                me.store.write(|conn| -> Result<(), DeliveryError> {
-                    store::webhooks::insert_delivery(conn, &log)?;
-                    let now = clock::now();
-                    store::webhooks::progress(
-                        conn,
-                        &endpoint_id,
-                        &directory,
-                        &me.owner,
-                        meta.1,
-                        later(now, LEASE),
-                    )?;
-                    store::webhooks::set_failing(conn, &endpoint_id, false, now)?;
-                    Ok(())
-                })
-            })
-            .await?;
+                Some(next),
+            ));
+            turn.failure = Some((attempt, next, outcome.gone()));
+            break;
         }
-        // Drained: it waits, idle, unless new events woke it meanwhile. Otherwise it has more
-        // to send after other streams' turns.
         let me = self.clone();
-        blocking(move || {
-            let due = (!drained).then(clock::now);
-            me.store.write(|conn| {
-                store::webhooks::release(conn, &endpoint_id, &directory, &me.owner, due)
-            })?;
-            Ok(())
-        })
-        .await
+        blocking(move || me.record(&turn)).await
     }
 
-    /// Logs a failed attempt and schedules the stream's next one; disables the endpoint on
-    /// 410 or after failing for `schedule::DISABLE_AFTER`.
-    fn failed(
-        &self,
-        endpoint: &str,
-        directory: &str,
-        attempt: i32,
-        outcome: &Outcome,
-        event: &(String, i64, String, String),
-        attempted_at: NaiveDateTime,
-    ) -> Result<(), DeliveryError> {
-        let now = clock::now();
-        let wait = schedule::next_wait(attempt as u32, outcome.retry_after, rand::rng().random());
-        let next = later(now, wait);
-        let log = delivery_row(
-            endpoint,
-            (&event.0, event.1, &event.2, &event.3),
-            attempt,
-            outcome,
-            attempted_at,
-            Some(next),
-        );
+    /// Writes what a stream's turn did, and gives its lease up. Disables the endpoint on 410
+    /// or after failing for `schedule::DISABLE_AFTER`.
+    fn record(&self, turn: &Turn) -> Result<(), DeliveryError> {
+        let (endpoint, directory) = (turn.endpoint.as_str(), turn.directory.as_str());
         self.store.write(|conn| -> Result<(), DeliveryError> {
-            store::webhooks::insert_delivery(conn, &log)?;
+            let now = clock::now();
+            for log in &turn.logs {
+                store::webhooks::insert_delivery(conn, log)?;
+            }
+            if let Some(cursor) = turn.delivered {
+                store::webhooks::progress(
+                    conn,
+                    endpoint,
+                    directory,
+                    &self.owner,
+                    cursor,
+                    later(now, LEASE),
+                )?;
+            }
+            let Some((attempt, next, gone)) = turn.failure else {
+                if turn.delivered.is_some() {
+                    store::webhooks::set_failing(conn, endpoint, false, now)?;
+                }
+                // Drained: it waits, idle, unless new events woke it meanwhile. Otherwise it
+                // has more to send after other streams' turns.
+                let due = turn.more.then_some(now);
+                store::webhooks::release(conn, endpoint, directory, &self.owner, due)?;
+                return Ok(());
+            };
             store::webhooks::fail(conn, endpoint, directory, &self.owner, attempt, next)?;
             store::webhooks::set_failing(conn, endpoint, true, now)?;
             let row = store::webhooks::find_endpoint(conn, endpoint)?;
             let failing_too_long = row
                 .and_then(|r| r.failing_since)
                 .is_some_and(|since| later(since, schedule::DISABLE_AFTER) <= now);
-            if outcome.gone() {
+            if gone {
+                tracing::warn!(endpoint, "webhook endpoint answered 410 Gone; disabled");
                 store::webhooks::disable(conn, endpoint, "the receiver answered 410 Gone", now)?;
             } else if failing_too_long {
                 store::webhooks::disable(conn, endpoint, "failing for 3 days", now)?;
             }
             Ok(())
-        })?;
-        if outcome.gone() {
-            tracing::warn!(endpoint, "webhook endpoint answered 410 Gone; disabled");
-        }
-        Ok(())
+        })
     }
+}
+
+/// What one stream's turn did, written at its end.
+struct Turn {
+    endpoint: String,
+    directory: String,
+    /// The cursor of the last event delivered.
+    delivered: Option<i64>,
+    logs: Vec<DeliveryRow>,
+    /// Failures in a row, the next attempt, and whether the receiver answered 410.
+    failure: Option<(i32, NaiveDateTime, bool)>,
+    /// Whether the stream may have more events than this turn read.
+    more: bool,
 }

@@ -541,7 +541,7 @@ pub async fn replay(
             event.event_type.clone(),
             event.directory_id.clone(),
         );
-        let body = feed::event_body(event)?;
+        let body = feed::event_body(event);
         let now = clock::now();
         let outcome = send(client, policy, &row, &meta.0, body).await;
         done.sent += 1;
