@@ -56,7 +56,11 @@ impl Dispatcher {
         std::thread::Builder::new()
             .name("webhooks".into())
             .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
+                // Two threads: signing, HTTP and the bookkeeping of a thousand streams
+                // outgrew one (deliveries per second were bound by it).
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("webhooks")
                     .enable_all()
                     .build()
                     .expect("the webhook runtime starts");
