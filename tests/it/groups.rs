@@ -408,3 +408,58 @@ both_backends!(members_carry_their_display_names, |backend| async move {
     let lean = c.get(&format!("{path}?excludedAttributes=members")).await;
     assert!(lean.body.get("members").is_none(), "{}", lean.body);
 });
+
+both_backends!(nested_group_cycles_are_refused, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let a = c.post("/Groups", &group_body("A", &[])).await.id();
+    let b = c.post("/Groups", &group_body("B", &[&a])).await.id();
+    let add =
+        |id: &str| patch_body(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]));
+    // C holds B, which holds A: a chain, not a cycle.
+    let created = c.post("/Groups", &group_body("C", &[&b])).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let cg = created.id();
+
+    let refused = c.patch(&format!("/Groups/{a}"), &add(&cg)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["scimType"], json!("invalidValue"));
+    let replaced = c
+        .patch(
+            &format!("/Groups/{a}"),
+            &patch_body(json!([{"op": "replace", "path": "members", "value": [{"value": cg}]}])),
+        )
+        .await;
+    assert_eq!(
+        replaced.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        replaced.body
+    );
+    let put = c
+        .put(&format!("/Groups/{a}"), &group_body("A", &[&cg]))
+        .await;
+    assert_eq!(put.status, StatusCode::BAD_REQUEST, "{}", put.body);
+    let itself = c.patch(&format!("/Groups/{a}"), &add(&a)).await;
+    assert_eq!(itself.status, StatusCode::BAD_REQUEST, "{}", itself.body);
+
+    // A POST names only groups that exist already, which cannot hold the new one; the
+    // chain it extends stays a chain.
+    let d = c.post("/Groups", &group_body("D", &[&cg, &a])).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+    let refused = c.patch(&format!("/Groups/{a}"), &add(&d.id())).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{a}")).await.body),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{b}")).await.body),
+        [a.as_str()]
+    );
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{cg}")).await.body),
+        [b.as_str()]
+    );
+});
