@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::document::{Document, json_text};
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
+use super::group::MemberKind;
 use super::ids::UserId;
 use super::index::IndexedValue;
 use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
@@ -322,7 +323,7 @@ where
                 && store::tenancy::deprovisioning(conn, &scope.directory_id)?.on_deactivate
                     == OnDeactivate::Delete
             {
-                super::group::lock_groups_holding(conn, scope, id.as_str())?;
+                super::group::lock_for_removal(conn, scope, id.as_str(), MemberKind::User)?;
             }
             // Locking the row first makes concurrent writers of one user queue up instead of
             // failing their version checks.
@@ -395,7 +396,7 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
-        super::group::lock_groups_holding(conn, scope, id.as_str())?;
+        super::group::lock_for_removal(conn, scope, id.as_str(), MemberKind::User)?;
         if !store::users::lock(conn, scope, id)? {
             return Err(not_found(id));
         }
@@ -431,7 +432,8 @@ pub fn external_ids_page(
     Ok(store.read(|conn| store::users::external_ids_page(conn, scope, after, limit))?)
 }
 
-/// Removes a locked live user; returns the events to append.
+/// Removes a live user locked for removal (`group::lock_for_removal`); returns the events to
+/// append.
 fn remove(
     conn: &mut DbConn,
     scope: &Scope,
@@ -439,7 +441,6 @@ fn remove(
     how: OnDelete,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<NewEvent>> {
-    store::users::lock_for_removal(conn, scope, &user.id)?;
     let member = MemberRecord::of_user(user)?;
     let mut events = super::group::detach_member(conn, scope, &member, now)?;
     store::attribute_index::remove(conn, scope, user.id.as_str())?;
