@@ -737,6 +737,59 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
+    fn postgres_admin_url() -> String {
+        std::env::var("ROSTER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    }
+
+    /// A migrated PostgreSQL store over a database of its own, with that database's URL and
+    /// name.
+    fn temp_postgres_store() -> (Store, String, String) {
+        let admin = postgres_admin_url();
+        let name = format!("roster_unit_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(&admin).expect("PostgreSQL for this test");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+        let url = format!("{base}/{name}");
+        let store = Store::open(&url).unwrap();
+        store.migrate().unwrap();
+        (store, url, name)
+    }
+
+    // The pooled connection goes back to the pool while the panic unwinds, still inside the
+    // write's transaction; handed out again, every later write on it would be a savepoint of a
+    // transaction that never commits: acknowledged, then lost.
+    #[test]
+    fn a_write_that_panics_leaves_the_postgres_pool_committing() {
+        let (store, url, name) = temp_postgres_store();
+        let now = crate::domain::clock::now();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(|c| -> Result<(), StoreError> {
+                crate::store::settings::insert(c, "lost", "v", now)?;
+                panic!("a bug in a writer");
+            })
+        }));
+        assert!(panicked.is_err());
+        for i in 0..4 {
+            store
+                .write(|c| crate::store::settings::insert(c, &format!("kept{i}"), "v", now))
+                .unwrap();
+        }
+        let mut fresh = PgConnection::establish(&url).unwrap();
+        let names: Vec<String> = crate::store::schema::settings::table
+            .select(crate::store::schema::settings::name)
+            .order(crate::store::schema::settings::name)
+            .load(&mut fresh)
+            .unwrap();
+        assert_eq!(names, ["kept0", "kept1", "kept2", "kept3"]);
+        drop((fresh, store));
+        let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
+
     #[test]
     fn database_urls_pick_the_backend_or_say_why_not() {
         assert_eq!(
