@@ -155,14 +155,21 @@ pub async fn create_queued(
     let known = store::attribute_index::known_numbers(store, scope, "User");
     let failing_first = new.fails_first(&known);
     let scope_owned = scope.clone();
-    let insert = move |conn: &mut DbConn| -> DomainResult<(Vec<DirectoryUser>, _)> {
-        let made = new.insert(conn, &scope_owned, &known, now)?;
-        Ok((new.users, made))
-    };
     let (users, made) = if failing_first {
-        store.write_failing_first_queued(insert).await?
+        // Run again, should another write of its group fail: the users are taken each time.
+        store
+            .write_again_queued(move |conn: &mut DbConn| -> DomainResult<_> {
+                let made = new.insert(conn, &scope_owned, &known, now)?;
+                Ok((new.users.clone(), made))
+            })
+            .await?
     } else {
-        store.write_queued(insert).await?
+        store
+            .write_queued(move |conn: &mut DbConn| -> DomainResult<_> {
+                let made = new.insert(conn, &scope_owned, &known, now)?;
+                Ok((new.users, made))
+            })
+            .await?
     };
     NewUsers::keep(store, scope, made);
     the_one(users)
@@ -180,7 +187,7 @@ pub fn create_many(
     let known = store::attribute_index::known_numbers(store, scope, "User");
     let insert = |conn: &mut DbConn| new.insert(conn, scope, &known, now);
     let made = if new.fails_first(&known) {
-        store.write_failing_first(insert)?
+        store.write_again(insert)?
     } else {
         store.write(insert)?
     };
@@ -228,7 +235,7 @@ impl NewUsers {
     }
 
     /// Whether the write's one failure a client causes is its first statement (a taken
-    /// userName), so that it needs no savepoint (`Store::write_failing_first`): true for one
+    /// userName), so that it needs no savepoint (`Store::write_again`): true for one
     /// user whose paths are all numbered. Several users are inserted one row at a time, and a
     /// new path is numbered first, so a later statement could fail after an earlier one wrote.
     fn fails_first(&self, known: &PathNumbers) -> bool {
