@@ -4,13 +4,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
+use diesel::Connection;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::document::Document;
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
-use super::ids::{DirectoryId, GroupId, TenantId};
+use super::ids::{DirectoryId, GroupId, TenantId, UserId};
 use super::index::IndexedValue;
 use super::lifecycle::{OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
@@ -156,7 +157,7 @@ pub fn create(
         store::groups::insert(conn, &group, &write.raw)?;
         store::attribute_index::replace(conn, scope, "Group", group.id.as_str(), &write.index)?;
         let mut events = vec![group_event(EventKind::GroupCreated, &group)?];
-        add_members(
+        let added = add_members(
             conn,
             scope,
             &group.id,
@@ -165,6 +166,7 @@ pub fn create(
             now,
             &mut events,
         )?;
+        store::users::touch_versions(conn, scope, &added.into_iter().collect())?;
         store::events::append(conn, scope, &events, now)?;
         Ok(group.clone())
     })
@@ -240,17 +242,15 @@ where
             let group_ref = record::group_ref(&next);
             let mut events = Vec::new();
             let mut removed = Vec::new();
+            let mut regrouped = BTreeSet::new();
             for step in &member_changes {
-                removed.extend(apply_member_change(
-                    conn,
-                    scope,
-                    id,
-                    &group_ref,
-                    step,
-                    now,
-                    &mut events,
-                )?);
+                let (added, gone) =
+                    apply_member_change(conn, scope, id, &group_ref, step, now, &mut events)?;
+                regrouped.extend(added.into_iter().chain(gone.iter().cloned()));
+                removed.extend(gone);
             }
+            // Before deactivation, which locks some of the same users: all in one id order.
+            store::users::touch_versions(conn, scope, &regrouped)?;
             let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
             if !attributes_changed && events.is_empty() {
                 return Ok(current);
@@ -279,7 +279,7 @@ where
         .map_err(TxError::into_caller)
 }
 
-/// Applies one membership step; returns the users it removed.
+/// Applies one membership step; returns the users it added and those it removed.
 fn apply_member_change(
     conn: &mut DbConn,
     scope: &Scope,
@@ -288,16 +288,22 @@ fn apply_member_change(
     step: &MemberChange,
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
-) -> DomainResult<Vec<String>> {
+) -> DomainResult<(Vec<String>, Vec<String>)> {
     match step {
-        MemberChange::Add(ids) => {
-            add_members(conn, scope, group, group_ref, ids, now, events)?;
-            Ok(Vec::new())
-        }
-        MemberChange::Remove(ids) => remove_members(conn, scope, group, group_ref, ids, events),
+        MemberChange::Add(ids) => Ok((
+            add_members(conn, scope, group, group_ref, ids, now, events)?,
+            Vec::new(),
+        )),
+        MemberChange::Remove(ids) => Ok((
+            Vec::new(),
+            remove_members(conn, scope, group, group_ref, ids, events)?,
+        )),
         MemberChange::RemoveAll => {
             let all = store::groups::member_ids(conn, scope, group)?;
-            remove_members(conn, scope, group, group_ref, &all, events)
+            Ok((
+                Vec::new(),
+                remove_members(conn, scope, group, group_ref, &all, events)?,
+            ))
         }
         MemberChange::ReplaceAll(ids) => {
             let wanted: BTreeSet<&String> = ids.iter().collect();
@@ -308,12 +314,13 @@ fn apply_member_change(
                 .cloned()
                 .collect();
             let removed = remove_members(conn, scope, group, group_ref, &leaving, events)?;
-            add_members(conn, scope, group, group_ref, ids, now, events)?;
-            Ok(removed)
+            let added = add_members(conn, scope, group, group_ref, ids, now, events)?;
+            Ok((added, removed))
         }
     }
 }
 
+/// Adds the members among `ids` the group lacks; returns the users added.
 fn add_members(
     conn: &mut DbConn,
     scope: &Scope,
@@ -322,10 +329,10 @@ fn add_members(
     ids: &[String],
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
-) -> DomainResult<()> {
+) -> DomainResult<Vec<String>> {
     let requested: BTreeSet<String> = ids.iter().cloned().collect();
     if requested.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let requested: Vec<String> = requested.into_iter().collect();
     let existing: BTreeSet<String> =
@@ -359,7 +366,11 @@ fn add_members(
             &records[id],
         ));
     }
-    Ok(())
+    Ok(resolved
+        .into_iter()
+        .filter(|(_, kind)| *kind == MemberKind::User)
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// Refuses nested groups that would make `group` a member of itself, directly or through
@@ -420,23 +431,78 @@ fn remove_members(
         .collect())
 }
 
-/// Locks, in the one order every writer uses (`store::groups::lock_in_order`), the groups
-/// that hold `member`: a removal locks them before the member itself, as a group PATCH locks
-/// its group before the members it resolves.
-pub(crate) fn lock_groups_holding(
+/// Locks `member` (a user or group about to be removed) and, before it, the groups that hold
+/// it, in the one order every writer uses (`store::groups::lock_in_order`), as a group PATCH
+/// locks its group before the members it resolves. PostgreSQL only; SQLite's writer is alone.
+///
+/// A PATCH may add the member to another group between the read of its groups and the
+/// member's lock, which waits for that PATCH (`store::users::lock_for_removal`). Detaching it
+/// from that group would then lock the group out of order, and deadlock with a PATCH of that
+/// group that waits for the member; so while the member's groups changed under the locks,
+/// they are let go (a savepoint's rollback releases its row locks) and taken again.
+pub(crate) fn lock_for_removal(
     conn: &mut DbConn,
     scope: &Scope,
     member: &str,
+    kind: MemberKind,
 ) -> DomainResult<()> {
     if !store::locks_rows(conn) {
         return Ok(());
     }
-    let holding: Vec<String> = store::groups::groups_holding(conn, scope, member)?
+    loop {
+        let taken = conn.transaction(|conn| -> Result<(), Unsettled> {
+            let holding = holding_ids(conn, scope, member)?;
+            let locked: Vec<String> = holding.iter().cloned().collect();
+            store::groups::lock_in_order(conn, scope, &locked)?;
+            match kind {
+                MemberKind::User => {
+                    store::users::lock_for_removal(conn, scope, &UserId::from_raw(member))?
+                }
+                MemberKind::Group => {
+                    store::groups::lock_for_removal(conn, scope, &GroupId::from_raw(member))?
+                }
+            }
+            if holding_ids(conn, scope, member)?.is_subset(&holding) {
+                Ok(())
+            } else {
+                Err(Unsettled::Grew)
+            }
+        });
+        match taken {
+            Ok(()) => return Ok(()),
+            Err(Unsettled::Grew) => continue,
+            Err(Unsettled::Failed(e)) => return Err(e.into()),
+        }
+    }
+}
+
+/// Why `lock_for_removal` lets its locks go: to take them again, or for good.
+enum Unsettled {
+    Grew,
+    Failed(store::StoreError),
+}
+
+impl From<store::StoreError> for Unsettled {
+    fn from(e: store::StoreError) -> Self {
+        Unsettled::Failed(e)
+    }
+}
+
+impl From<diesel::result::Error> for Unsettled {
+    fn from(e: diesel::result::Error) -> Self {
+        Unsettled::Failed(e.into())
+    }
+}
+
+fn holding_ids(
+    conn: &mut DbConn,
+    scope: &Scope,
+    member: &str,
+) -> Result<BTreeSet<String>, store::StoreError> {
+    Ok(store::groups::groups_holding(conn, scope, member)?
         .into_iter()
         .map(|(g, _)| g.to_string())
-        .collect();
-    store::groups::lock_in_order(conn, scope, &holding)?;
-    Ok(())
+        .collect())
 }
 
 /// Removes `member` from every group of the directory that holds it, bumping each group's
@@ -478,13 +544,14 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
-        lock_groups_holding(conn, scope, id.as_str())?;
+        lock_for_removal(conn, scope, id.as_str(), MemberKind::Group)?;
         if !store::groups::lock(conn, scope, id)? {
             return Err(not_found(id));
         }
-        store::groups::lock_for_removal(conn, scope, id)?;
         let current = store::groups::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
         check_version(expected_version, current.version)?;
+        // Its users lose a group; locked after the group, as a PATCH locks them.
+        store::users::touch_versions_of_members(conn, scope, id)?;
         let policy = store::tenancy::deprovisioning(conn, &scope.directory_id)?;
         // Only read the members when the policy needs them: a large group's DELETE must not
         // load 100,000 ids for nothing.

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::document::{Document, json_text};
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
+use super::group::MemberKind;
 use super::ids::UserId;
 use super::index::IndexedValue;
 use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
@@ -154,14 +155,21 @@ pub async fn create_queued(
     let known = store::attribute_index::known_numbers(store, scope, "User");
     let failing_first = new.fails_first(&known);
     let scope_owned = scope.clone();
-    let insert = move |conn: &mut DbConn| -> DomainResult<(Vec<DirectoryUser>, _)> {
-        let made = new.insert(conn, &scope_owned, &known, now)?;
-        Ok((new.users, made))
-    };
     let (users, made) = if failing_first {
-        store.write_failing_first_queued(insert).await?
+        // Run again, should another write of its group fail: the users are taken each time.
+        store
+            .write_again_queued(move |conn: &mut DbConn| -> DomainResult<_> {
+                let made = new.insert(conn, &scope_owned, &known, now)?;
+                Ok((new.users.clone(), made))
+            })
+            .await?
     } else {
-        store.write_queued(insert).await?
+        store
+            .write_queued(move |conn: &mut DbConn| -> DomainResult<_> {
+                let made = new.insert(conn, &scope_owned, &known, now)?;
+                Ok((new.users, made))
+            })
+            .await?
     };
     NewUsers::keep(store, scope, made);
     the_one(users)
@@ -179,7 +187,7 @@ pub fn create_many(
     let known = store::attribute_index::known_numbers(store, scope, "User");
     let insert = |conn: &mut DbConn| new.insert(conn, scope, &known, now);
     let made = if new.fails_first(&known) {
-        store.write_failing_first(insert)?
+        store.write_again(insert)?
     } else {
         store.write(insert)?
     };
@@ -227,7 +235,7 @@ impl NewUsers {
     }
 
     /// Whether the write's one failure a client causes is its first statement (a taken
-    /// userName), so that it needs no savepoint (`Store::write_failing_first`): true for one
+    /// userName), so that it needs no savepoint (`Store::write_again`): true for one
     /// user whose paths are all numbered. Several users are inserted one row at a time, and a
     /// new path is numbered first, so a later statement could fail after an earlier one wrote.
     fn fails_first(&self, known: &PathNumbers) -> bool {
@@ -322,7 +330,7 @@ where
                 && store::tenancy::deprovisioning(conn, &scope.directory_id)?.on_deactivate
                     == OnDeactivate::Delete
             {
-                super::group::lock_groups_holding(conn, scope, id.as_str())?;
+                super::group::lock_for_removal(conn, scope, id.as_str(), MemberKind::User)?;
             }
             // Locking the row first makes concurrent writers of one user queue up instead of
             // failing their version checks.
@@ -395,7 +403,7 @@ pub fn delete(
     now: NaiveDateTime,
 ) -> DomainResult<()> {
     store.write(|conn| {
-        super::group::lock_groups_holding(conn, scope, id.as_str())?;
+        super::group::lock_for_removal(conn, scope, id.as_str(), MemberKind::User)?;
         if !store::users::lock(conn, scope, id)? {
             return Err(not_found(id));
         }
@@ -431,7 +439,8 @@ pub fn external_ids_page(
     Ok(store.read(|conn| store::users::external_ids_page(conn, scope, after, limit))?)
 }
 
-/// Removes a locked live user; returns the events to append.
+/// Removes a live user locked for removal (`group::lock_for_removal`); returns the events to
+/// append.
 fn remove(
     conn: &mut DbConn,
     scope: &Scope,
@@ -439,7 +448,6 @@ fn remove(
     how: OnDelete,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<NewEvent>> {
-    store::users::lock_for_removal(conn, scope, &user.id)?;
     let member = MemberRecord::of_user(user)?;
     let mut events = super::group::detach_member(conn, scope, &member, now)?;
     store::attribute_index::remove(conn, scope, user.id.as_str())?;

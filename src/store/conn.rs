@@ -573,8 +573,10 @@ impl Store {
     }
 
     /// `write` for a closure that, when it fails, has written nothing (see `Guard::None`): on
-    /// SQLite it joins its group without a savepoint of its own. Should it fail after writing
-    /// all the same, its whole group is rolled back; nothing half-written is committed.
+    /// SQLite it joins its group without a savepoint of its own, while every other member of
+    /// the group could run again (`write_again`). Should it fail after writing all the same,
+    /// its whole group is rolled back, the others run again, and nothing half-written is
+    /// committed.
     pub fn write_failing_first<T, E>(
         &self,
         f: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -583,6 +585,23 @@ impl Store {
         E: From<StoreError> + From<diesel::result::Error>,
     {
         self.write_guarded(Guard::None, f)
+    }
+
+    /// `write_failing_first` for a closure that can run again: on SQLite, when another
+    /// writer's failure rolls its group back, it does, in a later group, instead of failing.
+    /// It then leaves its group free for more writes without a savepoint.
+    pub fn write_again<T, E>(&self, f: impl FnMut(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        let tracked = tracking_appends_again(f);
+        let _deadline = Deadline::disarm();
+        let (t, appended) = match &self.writers {
+            Some(writers) => writers.write_again(tracked)?,
+            None => self.write_on_pool(tracked)?,
+        };
+        self.committed(appended);
+        Ok(t)
     }
 
     /// `write` for a closure that owns what it needs, awaited instead of holding the caller's
@@ -594,48 +613,57 @@ impl Store {
         T: Send + 'static,
         E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.queue_guarded(Guard::Savepoint, f).await
-    }
-
-    /// `write_failing_first` as `write_queued` is to `write`.
-    pub async fn write_failing_first_queued<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
-    {
-        self.queue_guarded(Guard::None, f).await
-    }
-
-    async fn queue_guarded<T, E, F>(&self, guard: Guard, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut DbConn) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
-    {
         let tracked = tracking_appends(f);
-        let Some(writers) = &self.writers else {
-            let pool = self.pool.clone();
-            let limit = self.statement_timeout;
-            let written = tokio::task::spawn_blocking(move || -> Result<_, E> {
-                let mut pooled = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
-                let conn: &mut DbConn = &mut pooled;
-                let written = conn.transaction(tracked);
-                let (t, appended) = limits::checked(written, || StoreError::WriteTimedOut(limit))?;
-                if let Some(events::Appended::Postgres { xid }) = appended {
-                    events::wait_visible(conn, xid)?;
-                }
-                Ok((t, appended))
-            });
-            let (t, appended) = written
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Commit("the write failed".into()).into()))?;
-            self.committed(appended);
-            return Ok(t);
+        let (t, appended) = match &self.writers {
+            Some(writers) => writers.submit(Guard::Savepoint, tracked).await?,
+            None => self.write_on_pool_thread(tracked).await?,
         };
-        let (t, appended) = writers.submit(guard, tracked).await?;
         self.committed(appended);
         Ok(t)
+    }
+
+    /// `write_again` as `write_queued` is to `write`.
+    pub async fn write_again_queued<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut DbConn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let tracked = tracking_appends_again(f);
+        let (t, appended) = match &self.writers {
+            Some(writers) => writers.submit_again(tracked).await?,
+            None => self.write_on_pool_thread(tracked).await?,
+        };
+        self.committed(appended);
+        Ok(t)
+    }
+
+    /// `write_on_pool` on a blocking thread.
+    async fn write_on_pool_thread<T, E, F>(
+        &self,
+        tracked: F,
+    ) -> Result<(T, Option<events::Appended>), E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<(T, Option<events::Appended>), E> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + From<diesel::result::Error> + Send + 'static,
+    {
+        let (pool, limit) = (self.pool.clone(), self.statement_timeout);
+        tokio::task::spawn_blocking(move || write_on(&pool, limit, tracked))
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Commit("the write failed".into()).into()))
+    }
+
+    /// One transaction on a pooled connection (PostgreSQL), returning once its events are
+    /// visible to the feed's readers.
+    fn write_on_pool<T, E>(
+        &self,
+        tracked: impl FnOnce(&mut DbConn) -> Result<(T, Option<events::Appended>), E>,
+    ) -> Result<(T, Option<events::Appended>), E>
+    where
+        E: From<StoreError> + From<diesel::result::Error>,
+    {
+        write_on(&self.pool, self.statement_timeout, tracked)
     }
 
     fn write_guarded<T, E>(
@@ -648,19 +676,9 @@ impl Store {
     {
         let tracked = tracking_appends(f);
         let _deadline = Deadline::disarm();
-        let (t, appended) = if let Some(writers) = &self.writers {
-            writers.write(guard, tracked)?
-        } else {
-            let mut pooled = self.conn()?;
-            let conn: &mut DbConn = &mut pooled;
-            let written = conn.transaction(tracked);
-            let (t, appended) = limits::checked(written, || {
-                StoreError::WriteTimedOut(self.statement_timeout)
-            })?;
-            if let Some(events::Appended::Postgres { xid }) = appended {
-                events::wait_visible(conn, xid)?;
-            }
-            (t, appended)
+        let (t, appended) = match &self.writers {
+            Some(writers) => writers.write(guard, tracked)?,
+            None => self.write_on_pool(tracked)?,
         };
         self.committed(appended);
         Ok(t)
@@ -690,6 +708,36 @@ fn tracking_appends<T, E>(
         let appended = events::take_appended();
         result.map(|t| (t, appended))
     }
+}
+
+/// `tracking_appends` for a closure that may run again (`Store::write_again`).
+fn tracking_appends_again<T, E>(
+    mut f: impl FnMut(&mut DbConn) -> Result<T, E>,
+) -> impl FnMut(&mut DbConn) -> Result<(T, Option<events::Appended>), E> {
+    move |conn| {
+        events::take_appended();
+        let result = f(conn);
+        let appended = events::take_appended();
+        result.map(|t| (t, appended))
+    }
+}
+
+fn write_on<T, E>(
+    pool: &Pool,
+    limit: Duration,
+    tracked: impl FnOnce(&mut DbConn) -> Result<(T, Option<events::Appended>), E>,
+) -> Result<(T, Option<events::Appended>), E>
+where
+    E: From<StoreError> + From<diesel::result::Error>,
+{
+    let mut pooled = pool.get().map_err(|e| StoreError::Pool(e.to_string()))?;
+    let conn: &mut DbConn = &mut pooled;
+    let written = conn.transaction(tracked);
+    let (t, appended) = limits::checked(written, || StoreError::WriteTimedOut(limit))?;
+    if let Some(events::Appended::Postgres { xid }) = appended {
+        events::wait_visible(conn, xid)?;
+    }
+    Ok((t, appended))
 }
 
 fn lock_log(log: &Mutex<DbConn>) -> Result<std::sync::MutexGuard<'_, DbConn>, StoreError> {
@@ -771,6 +819,59 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         drop(store);
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn postgres_admin_url() -> String {
+        std::env::var("ROSTER_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    }
+
+    /// A migrated PostgreSQL store over a database of its own, with that database's URL and
+    /// name.
+    fn temp_postgres_store() -> (Store, String, String) {
+        let admin = postgres_admin_url();
+        let name = format!("roster_unit_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = PgConnection::establish(&admin).expect("PostgreSQL for this test");
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("the URL names a database");
+        let url = format!("{base}/{name}");
+        let store = Store::open(&url).unwrap();
+        store.migrate().unwrap();
+        (store, url, name)
+    }
+
+    // The pooled connection goes back to the pool while the panic unwinds, still inside the
+    // write's transaction; handed out again, every later write on it would be a savepoint of a
+    // transaction that never commits: acknowledged, then lost.
+    #[test]
+    fn a_write_that_panics_leaves_the_postgres_pool_committing() {
+        let (store, url, name) = temp_postgres_store();
+        let now = crate::domain::clock::now();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(|c| -> Result<(), StoreError> {
+                crate::store::settings::insert(c, "lost", "v", now)?;
+                panic!("a bug in a writer");
+            })
+        }));
+        assert!(panicked.is_err());
+        for i in 0..4 {
+            store
+                .write(|c| crate::store::settings::insert(c, &format!("kept{i}"), "v", now))
+                .unwrap();
+        }
+        let mut fresh = PgConnection::establish(&url).unwrap();
+        let names: Vec<String> = crate::store::schema::settings::table
+            .select(crate::store::schema::settings::name)
+            .order(crate::store::schema::settings::name)
+            .load(&mut fresh)
+            .unwrap();
+        assert_eq!(names, ["kept0", "kept1", "kept2", "kept3"]);
+        drop((fresh, store));
+        let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
     }
 
     #[test]

@@ -1,3 +1,5 @@
+use std::collections::BTreeSet;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
@@ -6,9 +8,10 @@ use super::conn::{DbConn, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
-use super::schema::directory_users as u;
+use super::schema::{directory_users as u, memberships as m};
 use crate::domain::document::{Document, json_text};
-use crate::domain::ids::{DirectoryId, TenantId, UserId};
+use crate::domain::group::MemberKind;
+use crate::domain::ids::{DirectoryId, GroupId, TenantId, UserId};
 use crate::domain::index::fold_case;
 use crate::domain::query::{Comparison, Filter, ListQuery, Op, Operand, Page, Target, Test};
 use crate::domain::tenancy::Scope;
@@ -216,6 +219,68 @@ pub fn lock_for_removal(conn: &mut DbConn, scope: &Scope, id: &UserId) -> Result
             .for_update()
             .load::<String>(c)?;
     }
+    Ok(())
+}
+
+/// Bumps the version of the live users among `ids`, whose groups changed: a user's `groups`
+/// are part of its SCIM resource, so its ETag must change with them. Nothing else of the row
+/// changes (no event is written: the app's record of a user does not hold its groups). On
+/// PostgreSQL the rows are locked first, in id order, as every writer that locks several users
+/// takes them.
+pub fn touch_versions(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    let ids: Vec<&String> = ids.iter().collect();
+    for chunk in ids.chunks(IN_CHUNK) {
+        let live = || {
+            u::table
+                .filter(u::id.eq_any(chunk.iter().copied()))
+                .filter(u::directory_id.eq(scope.directory_id.as_str()))
+                .filter(u::deleted_at.is_null())
+        };
+        if let DbConn::Postgres(c) = conn {
+            live()
+                .order(u::id)
+                .select(u::id)
+                .for_no_key_update()
+                .execute(c)?;
+        }
+        diesel::update(live())
+            .set(u::version.eq(u::version + 1))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `touch_versions` for the users of a group about to be deleted, without reading their ids
+/// out: a group may hold 100,000.
+pub fn touch_versions_of_members(
+    conn: &mut DbConn,
+    scope: &Scope,
+    group: &GroupId,
+) -> Result<(), StoreError> {
+    let live = || {
+        let members = m::table
+            .filter(m::group_id.eq(group.as_str()))
+            .filter(m::member_type.eq(MemberKind::User.as_str()))
+            .select(m::member_id);
+        u::table
+            .filter(u::id.eq_any(members))
+            .filter(u::directory_id.eq(scope.directory_id.as_str()))
+            .filter(u::deleted_at.is_null())
+    };
+    if let DbConn::Postgres(c) = conn {
+        live()
+            .order(u::id)
+            .select(u::id)
+            .for_no_key_update()
+            .execute(c)?;
+    }
+    diesel::update(live())
+        .set(u::version.eq(u::version + 1))
+        .execute(conn)?;
     Ok(())
 }
 

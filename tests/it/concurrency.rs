@@ -144,3 +144,189 @@ both_backends!(
         assert_strictly_increasing(&all);
     }
 );
+
+/// Memberships whose member is a user row that is gone or soft-deleted, as (group, member).
+fn memberships_of_removed_users(db: &TestDb) -> Vec<(String, String)> {
+    use diesel::prelude::*;
+    use roster::store::Store;
+    use roster::store::schema::{directory_users as u, memberships as m};
+    let store = Store::open(&db.url).expect("open store");
+    let mut conn = store.conn().expect("connection");
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<chrono::NaiveDateTime>,
+    );
+    let rows: Vec<Row> = m::table
+        .left_join(u::table.on(u::id.eq(m::member_id)))
+        .filter(m::member_type.eq("User"))
+        .select((
+            m::group_id,
+            m::member_id,
+            u::id.nullable(),
+            u::deleted_at.nullable(),
+        ))
+        .load(&mut *conn)
+        .expect("read memberships");
+    rows.into_iter()
+        .filter(|(_, _, user, deleted)| user.is_none() || deleted.is_some())
+        .map(|(g, member, _, _)| (g, member))
+        .collect()
+}
+
+fn add_members(ids: &[&String]) -> Value {
+    let value: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+    patch_body(json!([{"op": "add", "path": "members", "value": value}]))
+}
+
+fn remove_members(ids: &[&String]) -> Value {
+    let ops: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}))
+        .collect();
+    patch_body(json!(ops))
+}
+
+/// Sends every request at once; their (what, status, body) once all answered.
+async fn at_once(
+    c: &Client,
+    requests: Vec<(reqwest::Method, String, Option<Value>)>,
+) -> Vec<(String, StatusCode, Value)> {
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(method, path, body)| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let what = format!("{method} {path}");
+                let r = c.send(method, &path, body.as_ref(), &[]).await;
+                (what, r.status, r.body)
+            })
+        })
+        .collect();
+    let mut answered = Vec::new();
+    for t in tasks {
+        answered.push(t.await.unwrap());
+    }
+    answered
+}
+
+// On PostgreSQL a PATCH that adds a user resolves it with FOR KEY SHARE while the DELETE
+// takes it FOR UPDATE: either the PATCH finds the user gone (400), or the DELETE waits for the
+// membership and removes it. A PATCH that removes the user again right behind the add locks
+// the user too (its version moves with its groups): the DELETE, which had not seen the
+// group hold the user, must not lock that group after the user.
+both_backends!(
+    a_member_added_while_its_user_is_deleted_never_survives,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let groups = [
+            c.post("/Groups", &group_body("g1", &[])).await.id(),
+            c.post("/Groups", &group_body("g2", &[])).await.id(),
+        ];
+        for round in 0..60 {
+            let user = c
+                .post("/Users", &user_body(&format!("r{round}@example.com")))
+                .await
+                .id();
+            let mut requests = vec![(reqwest::Method::DELETE, format!("/Users/{user}"), None)];
+            for g in &groups {
+                for body in [add_members(&[&user]), remove_members(&[&user])] {
+                    requests.push((reqwest::Method::PATCH, format!("/Groups/{g}"), Some(body)));
+                }
+            }
+            // Half the rounds start the DELETE last.
+            if round % 2 == 1 {
+                requests.rotate_left(1);
+            }
+            for (what, status, body) in at_once(c, requests).await {
+                let expected: &[StatusCode] = if what.starts_with("DELETE") {
+                    &[StatusCode::NO_CONTENT]
+                } else {
+                    &[StatusCode::NO_CONTENT, StatusCode::BAD_REQUEST]
+                };
+                assert!(
+                    expected.contains(&status),
+                    "round {round}: {what} answered {status}: {body}"
+                );
+            }
+        }
+        assert_eq!(memberships_of_removed_users(&server.db), []);
+    }
+);
+
+// Deletes take the groups that hold the user before the user, in id order, as PATCHes take
+// their group before the users they name; losing the last group deactivates (a PATCH then
+// locks users too). Nothing may deadlock, which PostgreSQL would answer with an error (500).
+both_backends!(
+    concurrent_deletes_and_member_changes_never_deadlock,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        cli_json(
+            &server.db,
+            &[
+                "directory",
+                "update",
+                "main",
+                "--on-group-loss",
+                "deactivate",
+            ],
+        );
+        let c = &server.client;
+        let mut groups = Vec::new();
+        for i in 0..4 {
+            groups.push(
+                c.post("/Groups", &group_body(&format!("g{i}"), &[]))
+                    .await
+                    .id(),
+            );
+        }
+        for round in 0..25 {
+            let mut users = Vec::new();
+            for i in 0..5 {
+                users.push(
+                    c.post("/Users", &user_body(&format!("r{round}u{i}@example.com")))
+                        .await
+                        .id(),
+                );
+            }
+            // Every group starts the round holding every user.
+            for g in &groups {
+                let all: Vec<&String> = users.iter().collect();
+                let r = c.patch(&format!("/Groups/{g}"), &add_members(&all)).await;
+                assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+            }
+            let mut requests = Vec::new();
+            for (i, g) in groups.iter().enumerate() {
+                let path = format!("/Groups/{g}");
+                // Each group names the users in its own order.
+                let mut named: Vec<&String> = users.iter().collect();
+                named.rotate_left(i);
+                requests.push((
+                    reqwest::Method::PATCH,
+                    path.clone(),
+                    Some(remove_members(&named[..3])),
+                ));
+                requests.push((reqwest::Method::PATCH, path, Some(add_members(&named))));
+            }
+            for u in &users[..2] {
+                requests.push((reqwest::Method::DELETE, format!("/Users/{u}"), None));
+            }
+            let turn = round % requests.len();
+            requests.rotate_left(turn);
+            for (what, status, body) in at_once(c, requests).await {
+                let expected: &[StatusCode] = if what.starts_with("DELETE") {
+                    &[StatusCode::NO_CONTENT]
+                } else {
+                    &[StatusCode::NO_CONTENT, StatusCode::BAD_REQUEST]
+                };
+                assert!(
+                    expected.contains(&status),
+                    "round {round}: {what} answered {status}: {body}"
+                );
+            }
+        }
+        assert_eq!(memberships_of_removed_users(&server.db), []);
+    }
+);

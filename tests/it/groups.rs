@@ -408,3 +408,125 @@ both_backends!(members_carry_their_display_names, |backend| async move {
     let lean = c.get(&format!("{path}?excludedAttributes=members")).await;
     assert!(lean.body.get("members").is_none(), "{}", lean.body);
 });
+
+both_backends!(nested_group_cycles_are_refused, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let a = c.post("/Groups", &group_body("A", &[])).await.id();
+    let b = c.post("/Groups", &group_body("B", &[&a])).await.id();
+    let add =
+        |id: &str| patch_body(json!([{"op": "add", "path": "members", "value": [{"value": id}]}]));
+    // C holds B, which holds A: a chain, not a cycle.
+    let created = c.post("/Groups", &group_body("C", &[&b])).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let cg = created.id();
+
+    let refused = c.patch(&format!("/Groups/{a}"), &add(&cg)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["scimType"], json!("invalidValue"));
+    let replaced = c
+        .patch(
+            &format!("/Groups/{a}"),
+            &patch_body(json!([{"op": "replace", "path": "members", "value": [{"value": cg}]}])),
+        )
+        .await;
+    assert_eq!(
+        replaced.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        replaced.body
+    );
+    let put = c
+        .put(&format!("/Groups/{a}"), &group_body("A", &[&cg]))
+        .await;
+    assert_eq!(put.status, StatusCode::BAD_REQUEST, "{}", put.body);
+    let itself = c.patch(&format!("/Groups/{a}"), &add(&a)).await;
+    assert_eq!(itself.status, StatusCode::BAD_REQUEST, "{}", itself.body);
+
+    // A POST names only groups that exist already, which cannot hold the new one; the
+    // chain it extends stays a chain.
+    let d = c.post("/Groups", &group_body("D", &[&cg, &a])).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.body);
+    let refused = c.patch(&format!("/Groups/{a}"), &add(&d.id())).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{a}")).await.body),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{b}")).await.body),
+        [a.as_str()]
+    );
+    assert_eq!(
+        member_ids(&c.get(&format!("/Groups/{cg}")).await.body),
+        [b.as_str()]
+    );
+});
+// A user's `groups` is part of its resource, so its ETag must change with them.
+both_backends!(a_users_etag_changes_with_its_groups, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let id = c.post("/Users", &user_body("g@example.com")).await.id();
+    let path = format!("/Users/{id}");
+    let get_if_none_match = |etag: String| {
+        let path = path.clone();
+        async move {
+            c.send(
+                reqwest::Method::GET,
+                &path,
+                None,
+                &[("if-none-match", &etag)],
+            )
+            .await
+        }
+    };
+    let etag = |r: &Response| r.header("etag").unwrap().to_string();
+    let before = etag(&c.get(&path).await);
+
+    let gid = c.post("/Groups", &group_body("staff", &[])).await.id();
+    let added = c
+        .patch(
+            &format!("/Groups/{gid}"),
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": id}]}])),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::NO_CONTENT, "{}", added.body);
+    let after_add = get_if_none_match(before.clone()).await;
+    assert_eq!(after_add.status, StatusCode::OK, "{}", after_add.body);
+    assert_eq!(after_add.body["groups"][0]["value"], json!(gid));
+    assert_ne!(etag(&after_add), before);
+
+    let other = c.post("/Groups", &group_body("other", &[&id])).await.id();
+    let after_post = get_if_none_match(etag(&after_add)).await;
+    assert_eq!(after_post.status, StatusCode::OK, "a POST with members");
+    assert_eq!(after_post.body["groups"].as_array().map(Vec::len), Some(2));
+
+    let removed = c
+        .patch(
+            &format!("/Groups/{gid}"),
+            &patch_body(json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}])),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    let after_remove = get_if_none_match(etag(&after_post)).await;
+    assert_eq!(after_remove.status, StatusCode::OK, "a removal");
+    assert_eq!(after_remove.body["groups"][0]["value"], json!(other));
+
+    assert_eq!(
+        c.delete(&format!("/Groups/{other}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let after_delete = get_if_none_match(etag(&after_remove)).await;
+    assert_eq!(after_delete.status, StatusCode::OK, "its group deleted");
+    assert_eq!(
+        after_delete
+            .body
+            .get("groups")
+            .and_then(|g| g.as_array().map(Vec::len))
+            .unwrap_or(0),
+        0
+    );
+    let unchanged = get_if_none_match(etag(&after_delete)).await;
+    assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
+});
