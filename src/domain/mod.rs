@@ -11,7 +11,6 @@ pub mod group;
 pub mod ids;
 pub mod index;
 pub mod lifecycle;
-pub mod membership;
 pub mod query;
 pub mod record;
 pub mod request_log;

@@ -17,7 +17,6 @@ use crate::domain::document::{Document, json_text};
 use crate::domain::error::DomainError;
 use crate::domain::group::{self, DirectoryGroup, MemberChange};
 use crate::domain::ids::{GroupId, UserId};
-use crate::domain::membership;
 use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
 use crate::domain::user::{self, DirectoryUser};
@@ -363,7 +362,7 @@ impl Resources<'_> {
         let groups: HashMap<String, Vec<(String, String)>> =
             group::groups_of_users(self.store, scope, &user_ids)?;
         let members = if p.includes_members(reg) {
-            Some(membership::named_members(self.store, scope, &group_ids)?)
+            Some(group::members(self.store, scope, &group_ids)?)
         } else {
             None
         };

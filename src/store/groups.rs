@@ -8,14 +8,11 @@ use super::conn::{DbConn, MultiBackend, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{GROUPS, after, condition, order};
 use super::paging::{page_and_total, paged};
-use super::schema::{
-    directory_groups, directory_groups as g, directory_users as u, memberships as m,
-};
+use super::schema::{directory_groups as g, directory_users as u, memberships as m};
 use crate::domain::document::{Document, json_text};
 use crate::domain::group::{DirectoryGroup, Member, MemberKind};
 use crate::domain::ids::{DirectoryId, GroupId, TenantId};
 use crate::domain::index::fold_case;
-use crate::domain::membership::NamedMember;
 use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
 
@@ -351,55 +348,6 @@ pub fn members(
         out.entry(group).or_default().push(Member {
             kind: member_kind(&kind),
             id,
-        });
-    }
-    Ok(out)
-}
-
-/// `members`, each with the display name a response shows for it: a user's displayName, else
-/// its userName; a nested group's displayName. Joined in the same query, by primary key.
-pub fn named_members(
-    conn: &mut DbConn,
-    scope: &Scope,
-    groups: &[String],
-) -> Result<HashMap<String, Vec<NamedMember>>, StoreError> {
-    let nested = diesel::alias!(directory_groups as nested);
-    let query = m::table
-        .left_join(u::table.on(u::id.eq(m::member_id)))
-        .left_join(nested.on(nested.field(g::id).eq(m::member_id)))
-        .filter(m::directory_id.eq(scope.directory_id.as_str()))
-        .order((m::group_id, m::created_at, m::member_id))
-        .select((
-            m::group_id,
-            m::member_id,
-            m::member_type,
-            u::display_name.nullable(),
-            u::user_name.nullable(),
-            nested.field(g::display_name).nullable(),
-        ));
-    type Row = (
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    );
-    // Asked by equality for one group, for the reasons `members` gives.
-    let rows: Vec<Row> = match groups {
-        [one] => query.filter(m::group_id.eq(one)).load(conn)?,
-        many => query.filter(m::group_id.eq_any(many)).load(conn)?,
-    };
-    let mut out: HashMap<String, Vec<NamedMember>> = HashMap::new();
-    for (group, id, kind, user_display, user_name, group_display) in rows {
-        let kind = member_kind(&kind);
-        let display = match kind {
-            MemberKind::User => user_display.filter(|d| !d.is_empty()).or(user_name),
-            MemberKind::Group => group_display,
-        };
-        out.entry(group).or_default().push(NamedMember {
-            member: Member { kind, id },
-            display,
         });
     }
     Ok(out)
