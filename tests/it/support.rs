@@ -436,15 +436,19 @@ impl Api {
         }
     }
 
-    /// GET `path` (with its query); the status and the body, as JSON when it is JSON.
+    /// GET `path` (with its query); the status and the body, as JSON when it is JSON. A GET
+    /// is sent again when the connection fails before any answer (a pooled keep-alive
+    /// connection the server was closing), as an application's client would.
     pub async fn get(&self, path: &str) -> Response {
-        let resp = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.key)
-            .send()
-            .await
-            .expect("request reaches the server");
+        let url = format!("{}{path}", self.base);
+        let mut tries = 0;
+        let resp = loop {
+            match self.http.get(&url).bearer_auth(&self.key).send().await {
+                Ok(resp) => break resp,
+                Err(e) if tries < 3 && e.is_request() => tries += 1,
+                Err(e) => panic!("request reaches the server: {e:?}"),
+            }
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("response body");
