@@ -7,6 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use super::ApiState;
 use super::error::AppError;
 use crate::domain::app_key::{self, KeyScope};
+use crate::domain::error::DomainError;
 use crate::domain::ids::TenantId;
 use crate::domain::tenancy::{self, Directory};
 
@@ -38,9 +39,11 @@ impl AppKey {
         id: &str,
     ) -> Result<TenantId, AppError> {
         let (store, wanted) = (state.store.clone(), id.to_string());
-        let found = web::block(move || {
-            tenancy::list_tenants(&store)
-                .map(|all| all.into_iter().find(|t| t.id.as_str() == wanted))
+        // By id only: `find_tenant` also takes a name, which another tenant may hold.
+        let found = web::block(move || match tenancy::find_tenant(&store, &wanted) {
+            Ok(t) => Ok(Some(t).filter(|t| t.id.as_str() == wanted)),
+            Err(DomainError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
         })
         .await??;
         found
@@ -50,16 +53,17 @@ impl AppKey {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The token of an `Authorization: Bearer` header; SCIM's authentication reads it the same way.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (scheme, key) = value.trim().split_once(' ')?;
+    let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| key.trim().to_string())
+        .then(|| token.trim().to_string())
 }
 
 impl FromRequest for AppKey {

@@ -7,6 +7,7 @@ use futures_util::future::LocalBoxFuture;
 use super::AppState;
 use super::error::ApiError;
 use super::resources::small_read;
+use crate::api::auth::bearer;
 use crate::domain::clock;
 use crate::domain::tenancy::{self, DirectoryKind, Scope};
 use crate::domain::token;
@@ -16,18 +17,6 @@ use crate::domain::token;
 pub struct Authed {
     pub scope: Scope,
     pub kind: DirectoryKind,
-}
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
 }
 
 impl FromRequest for Authed {
