@@ -397,33 +397,36 @@ pub fn last_cursor(conn: &mut DbConn) -> Result<Option<i64>, StoreError> {
     Ok(query.get_result(conn).optional()?)
 }
 
-/// The directories of the visible events after `after` (of one tenant when given), reading at
-/// most `limit` events; with the last cursor read. How the webhook dispatcher finds
-/// directories that have events for an endpoint.
+/// Where a run of events happened: how the webhook dispatcher finds the directories that have
+/// new events for its endpoints, in one read for all of them.
+pub struct EventSpan {
+    /// Each directory with events in the run, and its tenant.
+    pub directories: Vec<(String, String)>,
+    /// The run's last cursor; `None` when there were no events.
+    pub last: Option<i64>,
+}
+
+/// The span of the visible events after `after`, reading at most `limit` events.
 pub fn directories_after(
     conn: &mut DbConn,
     after: i64,
-    tenant: Option<&str>,
     limit: i64,
-) -> Result<(Vec<String>, Option<i64>), StoreError> {
+) -> Result<EventSpan, StoreError> {
     let mut query = events::table
         .filter(events::cursor.gt(after))
         .order(events::cursor)
         .limit(limit)
-        .select((events::cursor, events::directory_id))
+        .select((events::cursor, events::directory_id, events::tenant_id))
         .into_boxed::<MultiBackend>();
     if let DbConn::Postgres(_) = conn {
         query = query.filter(sql::<Bool>(
             "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
         ));
     }
-    if let Some(t) = tenant {
-        query = query.filter(events::tenant_id.eq(t.to_string()));
-    }
-    let rows: Vec<(i64, String)> = query.load(conn)?;
-    let last = rows.last().map(|(c, _)| *c);
-    let mut directories: Vec<String> = rows.into_iter().map(|(_, d)| d).collect();
+    let rows: Vec<(i64, String, String)> = query.load(conn)?;
+    let last = rows.last().map(|(c, _, _)| *c);
+    let mut directories: Vec<(String, String)> = rows.into_iter().map(|(_, d, t)| (d, t)).collect();
     directories.sort();
     directories.dedup();
-    Ok((directories, last))
+    Ok(EventSpan { directories, last })
 }

@@ -89,6 +89,15 @@ pub fn list_endpoints(
     Ok(query.load(conn)?)
 }
 
+/// The ids of every endpoint, enabled or not.
+pub fn endpoint_ids(conn: &mut DbConn) -> Result<std::collections::HashSet<String>, StoreError> {
+    Ok(e::table
+        .select(e::id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect())
+}
+
 pub fn enabled_endpoints(conn: &mut DbConn) -> Result<Vec<EndpointRow>, StoreError> {
     Ok(e::table
         .filter(e::enabled.eq(true))
