@@ -15,8 +15,12 @@ use rand::Rng;
 use tokio::task::{Id, JoinSet};
 
 use super::target::TargetPolicy;
-use super::{DeliveryError, blocking, delivery_row, schedule, send, split_types};
+use serde_json::json;
+
+use super::{DeliveryError, Endpoint, blocking, delivery_row, schedule, send, split_types};
 use crate::domain::clock;
+use crate::domain::document::Document;
+use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::feed;
 use crate::store::conn::DbConn;
 use crate::store::events::{EventQuery, StoredEvent};
@@ -532,13 +536,35 @@ impl Dispatcher {
         store::webhooks::set_failing(conn, endpoint, true, now)?;
         let row = store::webhooks::find_endpoint(conn, endpoint)?;
         let failing_too_long = row
+            .as_ref()
             .and_then(|r| r.failing_since)
             .is_some_and(|since| later(since, schedule::DISABLE_AFTER) <= now);
-        if gone {
-            tracing::warn!(endpoint, "webhook endpoint answered 410 Gone; disabled");
-            store::webhooks::disable(conn, endpoint, "the receiver answered 410 Gone", now)?;
+        let reason = if gone {
+            "the receiver answered 410 Gone"
         } else if failing_too_long {
-            store::webhooks::disable(conn, endpoint, "failing for 3 days", now)?;
+            "failing for 3 days"
+        } else {
+            return Ok(());
+        };
+        tracing::warn!(endpoint, reason, "webhook endpoint disabled");
+        store::webhooks::disable(conn, endpoint, reason, now)?;
+        let directory = store::tenancy::find_directories(conn, directory)?
+            .into_iter()
+            .find(|d| d.id.as_str() == directory);
+        if let (Some(row), Some(directory)) = (row, directory) {
+            let disabled = store::webhooks::EndpointRow {
+                enabled: false,
+                disabled_reason: Some(reason.to_string()),
+                updated_at: now,
+                ..row
+            };
+            let data = json!({"endpoint": Endpoint::of(&disabled), "reason": reason});
+            let event = NewEvent::new(
+                EventKind::WebhookDisabled,
+                endpoint.to_string(),
+                Document::from_value(&data),
+            );
+            store::events::append(conn, &directory.scope(), &[event], now)?;
         }
         Ok(())
     }

@@ -24,6 +24,9 @@ pub enum EventKind {
     DirectoryActivated,
     DirectoryStateChanged,
     DirectoryDeleted,
+    /// A webhook endpoint was disabled by its receiver's 410 or after failing for 3 days; in
+    /// the feed of the directory whose delivery failed last, so the application hears of it.
+    WebhookDisabled,
 }
 
 impl EventKind {
@@ -43,10 +46,11 @@ impl EventKind {
             EventKind::DirectoryActivated => "directory.activated",
             EventKind::DirectoryStateChanged => "directory.state_changed",
             EventKind::DirectoryDeleted => "directory.deleted",
+            EventKind::WebhookDisabled => "webhook.disabled",
         }
     }
 
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::UserCreated,
         EventKind::UserUpdated,
         EventKind::UserDeactivated,
@@ -61,6 +65,7 @@ impl EventKind {
         EventKind::DirectoryActivated,
         EventKind::DirectoryStateChanged,
         EventKind::DirectoryDeleted,
+        EventKind::WebhookDisabled,
     ];
 
     pub fn parse(name: &str) -> Option<EventKind> {
@@ -78,6 +83,7 @@ impl EventKind {
             | EventKind::DirectoryActivated
             | EventKind::DirectoryStateChanged
             | EventKind::DirectoryDeleted => "Directory",
+            EventKind::WebhookDisabled => "Webhook",
             _ => "Group",
         }
     }

@@ -367,6 +367,14 @@ both_backends!(test_events_replays_and_gone, |backend| async move {
         .get(&format!("/webhooks/{id}/deliveries?failed=true"))
         .await;
     assert_eq!(failed.body["data"][0]["response_code"], json!(410));
+    // The application hears of it in the feed, with the endpoint as listings show it.
+    let (disabled, _) = read_all(&api, None, "&types=webhook.disabled").await;
+    assert_eq!(disabled.len(), 1, "{disabled:?}");
+    let data = &disabled[0]["data"];
+    assert_eq!(data["endpoint"]["id"], json!(id));
+    assert_eq!(data["endpoint"]["enabled"], json!(false));
+    assert!(data["endpoint"].get("secret").is_none());
+    assert!(data["reason"].as_str().unwrap().contains("410"));
 });
 
 both_backends!(
