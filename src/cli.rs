@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::config::{Config, FileConfig};
 use crate::domain::lifecycle::{self, Deprovisioning};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
-use crate::domain::{app_key, clock, ids::TokenId, settings, token};
+use crate::domain::{app_key, clock, directory_removal, ids::TokenId, settings, token};
 use crate::google;
 use crate::http::{self, AppState};
 use crate::scim::cursor::CursorKey;
@@ -158,6 +158,9 @@ enum DirectoryCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Delete a directory: its tokens stop at once, its users, groups and request log are
+    /// removed in batches, then a `directory.deleted` event ends its feed.
+    Delete { directory: String },
 }
 
 /// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
@@ -501,6 +504,29 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
                 )
             });
         }
+        DirectoryCommand::Delete { directory } => {
+            let d = tenancy::find_directory(&store, &directory)?;
+            directory_removal::begin(&store, &d, clock::now())?;
+            let removed = directory_removal::finish(
+                &store,
+                &d,
+                |r| {
+                    if !ctx.json {
+                        eprintln!(
+                            "removed {} users, {} groups, {} logged requests",
+                            r.users, r.groups, r.requests
+                        );
+                    }
+                },
+                clock::now,
+            )?;
+            ctx.print(json!({"id": d.id, "deleted": true, "removed": removed}), || {
+                format!(
+                    "directory {} ({}) deleted: {} users, {} groups, {} logged requests removed",
+                    d.name, d.id, removed.users, removed.groups, removed.requests
+                )
+            });
+        }
         DirectoryCommand::List { tenant } => {
             let t = tenant
                 .map(|t| tenancy::find_tenant(&store, &t))
@@ -820,6 +846,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     }
     .spawn()?;
     spawn_purger(Arc::clone(&store));
+    directory_removal::resume_unfinished(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
     crate::delivery::dispatcher::Dispatcher {
         store: Arc::clone(&store),

@@ -8,7 +8,8 @@ use super::ApiState;
 use super::error::AppError;
 use crate::domain::app_key::{self, KeyScope};
 use crate::domain::error::DomainError;
-use crate::domain::ids::TenantId;
+use crate::domain::feed;
+use crate::domain::ids::{DirectoryId, TenantId};
 use crate::domain::tenancy::{self, Directory};
 
 /// The tenants an authenticated request may read.
@@ -29,6 +30,21 @@ impl AppKey {
         let found = web::block(move || tenancy::directory_by_id(&store, &wanted)).await??;
         found
             .filter(|d| self.scope.allows(&d.tenant_id))
+            .ok_or_else(|| AppError::NotFound(format!("directory {id} not found")))
+    }
+
+    /// The directory a feed request names, if this key may read it: a live directory, or a
+    /// deleted one whose events are still in the feed (so that a reader following one
+    /// directory still gets its `directory.deleted`).
+    pub async fn feed_directory(
+        &self,
+        state: &web::Data<ApiState>,
+        id: &str,
+    ) -> Result<(DirectoryId, TenantId), AppError> {
+        let (store, wanted) = (state.store.clone(), id.to_string());
+        let found = web::block(move || feed::directory_in_feed(&store, &wanted)).await??;
+        found
+            .filter(|(_, tenant)| self.scope.allows(tenant))
             .ok_or_else(|| AppError::NotFound(format!("directory {id} not found")))
     }
 

@@ -61,14 +61,11 @@ pub async fn list(
     }
     let mut directory_id = None;
     if let Some(d) = params.text("directory_id") {
-        let directory = key.directory(&state, d).await?;
-        if tenant_ids
-            .as_ref()
-            .is_some_and(|ts| !ts.contains(&directory.tenant_id))
-        {
+        let (directory, tenant) = key.feed_directory(&state, d).await?;
+        if tenant_ids.as_ref().is_some_and(|ts| !ts.contains(&tenant)) {
             return Err(AppError::NotFound(format!("directory {d} not found")));
         }
-        directory_id = Some(directory.id);
+        directory_id = Some(directory);
     }
     let request = EventsRequest {
         after,

@@ -7,11 +7,11 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use super::error::DomainError;
+use super::error::{DomainError, DomainResult};
 use super::event::EventKind;
 use super::ids::{DirectoryId, TenantId};
 use super::record;
-use super::tenancy::Scope;
+use super::tenancy::{self, Scope};
 use crate::store::events::{EventQuery, SnapshotSkip, StoredEvent, XID_SHIFT};
 use crate::store::{self, Store, StoreError};
 
@@ -204,6 +204,16 @@ pub fn event_body(e: StoredEvent) -> Vec<u8> {
     let mut out = Vec::with_capacity(e.data.len() + 512);
     FeedEvent::of(e, &cursor).write_json(&mut out);
     out
+}
+
+/// The directory a feed reader names, with its tenant: a live directory, or a deleted one
+/// whose events (its `directory.deleted` among them) are still retained.
+pub fn directory_in_feed(store: &Store, id: &str) -> DomainResult<Option<(DirectoryId, TenantId)>> {
+    if let Some(d) = tenancy::directory_by_id(store, id)? {
+        return Ok(Some((d.id, d.tenant_id)));
+    }
+    let tenant = store.read(|conn| store::events::tenant_of_directory(conn, id))?;
+    Ok(tenant.map(|t| (DirectoryId::from_raw(id.to_string()), TenantId::from_raw(t))))
 }
 
 /// What an application asks the feed for.

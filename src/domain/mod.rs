@@ -3,6 +3,7 @@
 
 pub mod app_key;
 pub mod clock;
+pub mod directory_removal;
 pub mod document;
 pub mod error;
 pub mod event;

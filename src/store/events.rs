@@ -397,6 +397,19 @@ pub fn last_cursor(conn: &mut DbConn) -> Result<Option<i64>, StoreError> {
     Ok(query.get_result(conn).optional()?)
 }
 
+/// The tenant of a directory's events, if the feed holds any: how a deleted directory's feed
+/// stays readable by its directory id until retention prunes it.
+pub fn tenant_of_directory(
+    conn: &mut DbConn,
+    directory: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(events::table
+        .filter(events::directory_id.eq(directory))
+        .select(events::tenant_id)
+        .first(conn)
+        .optional()?)
+}
+
 /// Where a run of events happened: how the webhook dispatcher finds the directories that have
 /// new events for its endpoints, in one read for all of them.
 pub struct EventSpan {

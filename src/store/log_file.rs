@@ -9,7 +9,8 @@
 //!
 //! The log file has no background checkpointer: its one writer checkpoints as it commits
 //! (SQLite's default, every 1,000 pages), off the request path. It carries no foreign key to
-//! `directories` (SQLite has none across files); directories are never deleted.
+//! `directories` (SQLite has none across files): deleting a directory removes its rows here
+//! itself (`domain::directory_removal`).
 
 use std::path::{Path, PathBuf};
 

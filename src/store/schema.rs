@@ -21,6 +21,7 @@ diesel::table! {
         retention_seconds -> BigInt,
         on_group_loss -> Text,
         activated_at -> Nullable<Timestamp>,
+        deleting_at -> Nullable<Timestamp>,
     }
 }
 

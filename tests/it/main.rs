@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod corpus;
 mod deprovisioning;
+mod directory_removal;
 mod discovery;
 mod errors;
 mod events;

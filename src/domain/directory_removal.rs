@@ -1,0 +1,121 @@
+//! Deleting a directory: its tokens stop working at once, its users, groups, memberships and
+//! request log go in batches, then one `directory.deleted` event closes its feed. Events stay
+//! (the feed's history, pruned by retention) and webhook streams deliver them to the end.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use super::document::Document;
+use super::error::DomainResult;
+use super::event::{EventKind, NewEvent};
+use super::tenancy::Directory;
+use crate::store::{self, Store};
+
+/// Rows removed per write: small enough that SCIM writes of other directories never wait long
+/// behind one.
+const BATCH: i64 = 500;
+
+/// What a deletion removed so far.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Removed {
+    pub users: usize,
+    pub groups: usize,
+    pub requests: usize,
+}
+
+fn directory_event(kind: EventKind, directory: &Directory, state: &str) -> NewEvent {
+    let data = json!({
+        "id": directory.id,
+        "directory_id": directory.id,
+        "tenant_id": directory.tenant_id,
+        "name": directory.name,
+        "state": state,
+    });
+    NewEvent::new(kind, directory.id.to_string(), Document::from_value(&data))
+}
+
+/// Begins deleting a directory: from this write on its tokens are refused and its state is
+/// `deleting` (with a `directory.state_changed` event). Safe to call again.
+pub fn begin(store: &Store, directory: &Directory, now: NaiveDateTime) -> DomainResult<()> {
+    store.write(|conn| -> DomainResult<()> {
+        if store::removal::mark_deleting(conn, &directory.id, now)? {
+            let event = directory_event(EventKind::DirectoryStateChanged, directory, "deleting");
+            store::events::append(conn, &directory.scope(), &[event], now)?;
+        }
+        Ok(())
+    })
+}
+
+/// Removes a directory whose deletion began, a batch per write, calling `progress` after
+/// each; ends with the `directory.deleted` event and the directory's row in one write.
+/// Resumes where a stopped server left off.
+pub fn finish(
+    store: &Store,
+    directory: &Directory,
+    mut progress: impl FnMut(&Removed),
+    now: impl Fn() -> NaiveDateTime,
+) -> DomainResult<Removed> {
+    let mut removed = Removed::default();
+    loop {
+        let n = store.write(|conn| store::removal::remove_users(conn, &directory.id, BATCH))?;
+        if n == 0 {
+            break;
+        }
+        removed.users += n;
+        progress(&removed);
+    }
+    loop {
+        let n = store.write(|conn| store::removal::remove_groups(conn, &directory.id, BATCH))?;
+        if n == 0 {
+            break;
+        }
+        removed.groups += n;
+        progress(&removed);
+    }
+    loop {
+        let n = store.write_request_log(|conn| {
+            store::removal::remove_requests(conn, &directory.id, BATCH)
+        })?;
+        if n == 0 {
+            break;
+        }
+        removed.requests += n;
+        progress(&removed);
+    }
+    store.write(|conn| -> DomainResult<()> {
+        // Two processes finishing one deletion (a restarted server and the CLI) write one event.
+        if store::removal::remove_directory(conn, &directory.id)? {
+            let event = directory_event(EventKind::DirectoryDeleted, directory, "deleted");
+            store::events::append(conn, &directory.scope(), &[event], now())?;
+        }
+        Ok(())
+    })?;
+    Ok(removed)
+}
+
+/// Finishes, on a thread of its own, the deletions a stopped process left half done.
+pub fn resume_unfinished(store: std::sync::Arc<Store>) {
+    std::thread::spawn(move || {
+        let resumed = unfinished(&store).and_then(|directories| {
+            for d in &directories {
+                tracing::info!(directory = %d.id, "finishing the deletion of a directory");
+                finish(&store, d, |_| {}, super::clock::now)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = resumed {
+            tracing::warn!(error = %e, "could not finish a directory's deletion");
+        }
+    });
+}
+
+fn unfinished(store: &Store) -> DomainResult<Vec<Directory>> {
+    let ids = store.read(store::removal::unfinished)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(d) = super::tenancy::directory_by_id(store, &id)? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
