@@ -48,9 +48,13 @@ pub enum Target {
     Member,
     /// The ids of the groups a user belongs to directly.
     GroupOf,
-    /// A value from the attribute index; `path` is canonical and case-folded.
+    /// A value from the attribute index; `path` is canonical and case-folded. `complex`: the
+    /// path names a complex attribute, present when any element exists (an element whose
+    /// values are all too long to index keeps an empty anchor row); a simple attribute is
+    /// present only with a non-empty value (RFC 7644 §3.4.2.2).
     Indexed {
         path: String,
+        complex: bool,
     },
 }
 

@@ -432,13 +432,16 @@ impl Resolver<'_> {
             return Ok((
                 Target::Indexed {
                     path: fold_case(&format!("{canonical}.value")),
+                    complex: false,
                 },
                 value,
             ));
         }
+        let complex = r.sub.is_none() && r.attr.kind == AttrType::Complex;
         Ok((
             Target::Indexed {
                 path: fold_case(&canonical),
+                complex,
             },
             r.leaf(),
         ))
@@ -628,7 +631,10 @@ mod tests {
     }
 
     fn indexed(path: &str) -> Target {
-        Target::Indexed { path: path.into() }
+        Target::Indexed {
+            path: path.into(),
+            complex: false,
+        }
     }
 
     #[test]

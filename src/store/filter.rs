@@ -140,7 +140,7 @@ pub fn order(sort: Option<&Sort>, scope: &Scope, table: ResourceTable) -> SqlOrd
     let direction = if sort.descending { "DESC" } else { "ASC" };
     let mut key = SqlOrder::default();
     match &sort.target {
-        Target::Indexed { path } => {
+        Target::Indexed { path, .. } => {
             let column = match sort.compare {
                 SortCompare::Folded => "value_ci",
                 SortCompare::Exact => "value",
@@ -303,7 +303,7 @@ impl Builder<'_> {
         }
         let t = self.table.table;
         match &test.target {
-            Target::Indexed { path } => {
+            Target::Indexed { path, complex } => {
                 match element {
                     Some(e) => {
                         out.sql(&format!(
@@ -318,6 +318,10 @@ impl Builder<'_> {
                 }
                 if test.op == Op::Present {
                     path_or_under(out, "x", self.scope, self.table, path);
+                    if !complex {
+                        // An empty string is not a value (RFC 7644 §3.4.2.2).
+                        out.sql(" AND x.value <> ''");
+                    }
                 } else {
                     path_is(out, "x", self.scope, self.table, path);
                 }
@@ -369,7 +373,12 @@ impl Builder<'_> {
                 };
                 match &test.op {
                     Op::Present => {
-                        out.sql(&format!("{column} IS NOT NULL"));
+                        let text = !matches!(column_target, Target::Created | Target::LastModified);
+                        if text {
+                            out.sql(&format!("({column} IS NOT NULL AND {column} <> '')"));
+                        } else {
+                            out.sql(&format!("{column} IS NOT NULL"));
+                        }
                     }
                     Op::Compare(cmp, operand) => {
                         let operand = match (column_target, operand) {
@@ -450,7 +459,10 @@ mod tests {
     }
 
     fn indexed(path: &str) -> Target {
-        Target::Indexed { path: path.into() }
+        Target::Indexed {
+            path: path.into(),
+            complex: false,
+        }
     }
 
     #[test]

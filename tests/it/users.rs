@@ -714,3 +714,51 @@ both_backends!(filters_follow_changed_values, |backend| async move {
         );
     }
 });
+
+both_backends!(presence_needs_a_non_empty_value, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let mut empty = user_body("empty@example.com");
+    empty["title"] = json!("");
+    empty["externalId"] = json!("");
+    empty["nickName"] = json!("");
+    empty["name"] = json!({"givenName": ""});
+    let mut full = user_body("full@example.com");
+    full["title"] = json!("Engineer");
+    full["nickName"] = json!("Full");
+    full["name"] = json!({"givenName": "Fay"});
+    let mut long = user_body("long@example.com");
+    long.as_object_mut().unwrap().remove("name");
+    long["addresses"] = json!([{"formatted": "A".repeat(600)}]);
+    let mut ids = Vec::new();
+    for body in [empty, full, long] {
+        let r = c.post("/Users", &body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        ids.push(r.id());
+    }
+    let cases: Vec<(&str, Vec<usize>)> = vec![
+        ("title pr", vec![1]),
+        ("externalId pr", vec![1, 2]),
+        ("nickName pr", vec![1]),
+        ("name.givenName pr", vec![1]),
+        // A complex attribute is present when it has any node, as the evaluator has it.
+        ("name pr", vec![0, 1]),
+        ("not (title pr)", vec![0, 2]),
+        // An element whose one value is too long to index is still there.
+        ("addresses pr", vec![2]),
+    ];
+    for (filter, expected) in cases {
+        let r = c.get(&format!("/Users?filter={}", urlencode(filter))).await;
+        assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+        let mut found: Vec<String> = r.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_string())
+            .collect();
+        found.sort();
+        let mut want: Vec<String> = expected.iter().map(|i| ids[*i].clone()).collect();
+        want.sort();
+        assert_eq!(found, want, "{filter}");
+    }
+});
