@@ -33,6 +33,8 @@ diesel::table! {
         hint -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -142,6 +144,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_keys (id) {
+        id -> Text,
+        key_hash -> Text,
+        hint -> Text,
+        allow -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Text,
         tenant_id -> Nullable<Text>,
@@ -215,6 +228,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_counter,
     settings,
     app_keys,
+    admin_keys,
     webhook_endpoints,
     webhook_streams,
     webhook_deliveries,

@@ -119,13 +119,15 @@ pub fn insert_directory(conn: &mut DbConn, d: &Directory) -> Result<(), StoreErr
     Ok(())
 }
 
-pub fn set_deprovisioning(
+pub fn update_directory(
     conn: &mut DbConn,
     id: &DirectoryId,
+    name: &str,
     p: &Deprovisioning,
 ) -> Result<(), StoreError> {
     diesel::update(directories::table.filter(directories::id.eq(id.as_str())))
         .set((
+            directories::name.eq(name),
             directories::on_deactivate.eq(p.on_deactivate.as_str()),
             directories::on_delete.eq(p.on_delete.as_str()),
             directories::retention_seconds.eq(p.retention.num_seconds()),
