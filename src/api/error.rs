@@ -14,6 +14,11 @@ use crate::domain::feed::FeedError;
 pub enum AppError {
     #[error("a valid application key is required (Authorization: Bearer roster_app_...)")]
     Unauthenticated,
+    #[error("a valid admin key is required (Authorization: Bearer roster_admin_...)")]
+    AdminUnauthenticated,
+    /// A valid key used from an address its allow list does not hold.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -51,7 +56,10 @@ impl AppError {
             DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         };
         match self {
-            AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
+            AppError::Unauthenticated | AppError::AdminUnauthenticated => {
+                (S::UNAUTHORIZED, "unauthenticated")
+            }
+            AppError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             AppError::BadRequest(_) => (S::BAD_REQUEST, "invalid_request"),
             AppError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             AppError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
