@@ -102,3 +102,39 @@ impl ResponseError for AppError {
         response.json(json!({"error": {"code": code, "message": message}}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_map_to_statuses_and_codes() {
+        let not_found = DomainError::NotFound {
+            kind: "token",
+            id: "x".into(),
+        };
+        let cases = [
+            (AppError::Unauthenticated, 401, "unauthenticated"),
+            (AppError::AdminUnauthenticated, 401, "unauthenticated"),
+            (AppError::Forbidden("no".into()), 403, "forbidden"),
+            (AppError::BadRequest("no".into()), 400, "invalid_request"),
+            (AppError::MethodNotAllowed, 405, "method_not_allowed"),
+            (AppError::Domain(not_found), 404, "not_found"),
+            (
+                AppError::Domain(DomainError::AlreadyExists("a tenant named 'a'".into())),
+                409,
+                "conflict",
+            ),
+            (
+                AppError::Domain(DomainError::Invalid("no".into())),
+                400,
+                "invalid_request",
+            ),
+            (AppError::Internal("boom".into()), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let (s, c) = error.classify();
+            assert_eq!((s.as_u16(), c), (status, code), "{error:?}");
+        }
+    }
+}
