@@ -244,7 +244,7 @@ enum TokenCommand {
     /// Revoke a token by its id; requests with it fail at once.
     Revoke { id: String },
     /// Issue a new token for the same directory, usable at once; the old one keeps working
-    /// for the overlap (0: refused at once).
+    /// for the overlap (0: refused within a second, like a revocation).
     Rotate {
         id: String,
         #[arg(long, default_value = "24h")]
