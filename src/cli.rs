@@ -156,6 +156,10 @@ enum DirectoryCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Refuse the directory's SCIM tokens (within a second) and stop syncing it; its data stays.
+    Disable { directory: String },
+    /// Accept the directory's tokens again (and sync it, for Google).
+    Enable { directory: String },
     /// Rename a directory or change its deprovisioning policy (by id, or by name when
     /// unambiguous).
     Update {
@@ -432,6 +436,7 @@ fn directory_json(d: &Directory, tenant: &str, base_url: &str) -> Value {
         "tenant_id": d.tenant_id,
         "scim_base_url": base_url,
         "deprovisioning": d.deprovisioning,
+        "disabled_at": d.disabled_at,
     })
 }
 
@@ -484,6 +489,8 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
+        DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
+        DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {
             directory,
             name,
@@ -522,6 +529,20 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
     }
+    Ok(())
+}
+
+fn toggle(ctx: &Cmd, store: &Store, directory: &str, disable: bool) -> anyhow::Result<()> {
+    let d = tenancy::find_directory(store, directory)?;
+    let d = tenancy::set_disabled(store, &d, disable, clock::now())?;
+    let t = tenancy::find_tenant(store, d.tenant_id.as_str())?;
+    ctx.print(
+        directory_json(&d, &t.name, &ctx.config.scim_base_url()),
+        || {
+            let state = if disable { "disabled" } else { "enabled" };
+            format!("directory {} {state}", d.name)
+        },
+    );
     Ok(())
 }
 

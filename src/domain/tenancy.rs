@@ -84,6 +84,9 @@ pub struct Directory {
     pub kind: DirectoryKind,
     pub created_at: NaiveDateTime,
     pub deprovisioning: Deprovisioning,
+    /// While set, the directory's tokens are refused and a Google directory is not synced;
+    /// its data stays readable.
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 impl Directory {
@@ -170,6 +173,7 @@ pub fn create_directory(
         kind,
         created_at: now,
         deprovisioning,
+        disabled_at: None,
     };
     store
         .write(|conn| store::tenancy::insert_directory(conn, &directory))
@@ -245,6 +249,23 @@ pub fn directory_by_id(store: &Store, id: &str) -> DomainResult<Option<Directory
         .read(|conn| store::tenancy::find_directories(conn, id))?
         .into_iter()
         .find(|d| d.id.as_str() == id))
+}
+
+/// Disables a directory (`disabled`) or enables it again. Its SCIM tokens are refused while it
+/// is disabled, within the second a live token is trusted (`token::RECHECK_AFTER`), and a
+/// Google directory is not synced; nothing is deleted. Doing what is already done is no error.
+pub fn set_disabled(
+    store: &Store,
+    directory: &Directory,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> DomainResult<Directory> {
+    let at = disabled.then_some(now);
+    let changed = store.write(|conn| store::tenancy::set_disabled(conn, &directory.id, at))?;
+    Ok(Directory {
+        disabled_at: if changed { at } else { directory.disabled_at },
+        ..directory.clone()
+    })
 }
 
 /// Marks a directory activated by its first authenticated SCIM request or its first finished

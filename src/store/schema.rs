@@ -21,6 +21,7 @@ diesel::table! {
         retention_seconds -> BigInt,
         on_group_loss -> Text,
         activated_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -232,6 +233,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_streams,
     webhook_deliveries,
+    google_directories,
 );
 
 diesel::table! {

@@ -103,7 +103,8 @@ pub fn mark_used(conn: &mut DbConn, id: &TokenId, now: NaiveDateTime) -> Result<
     Ok(())
 }
 
-/// The token with this hash if it is neither revoked nor expired at `now`.
+/// The token with this hash if it is neither revoked nor expired at `now`, and its directory
+/// is not disabled.
 pub fn find_live(
     conn: &mut DbConn,
     hash: &str,
@@ -114,6 +115,7 @@ pub fn find_live(
         .filter(tokens::token_hash.eq(hash))
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::expires_at.is_null().or(tokens::expires_at.gt(now)))
+        .filter(directories::disabled_at.is_null())
         .select((
             tokens::id,
             tokens::token_hash,

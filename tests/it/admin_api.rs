@@ -918,3 +918,91 @@ both_backends!(the_request_log_reads_like_log_list, |backend| async move {
     )
     .await;
 });
+
+both_backends!(
+    a_disabled_directory_refuses_its_tokens,
+    |backend| async move {
+        let (server, admin) = start(backend).await;
+        let dir = main_directory(&admin).await;
+        let token = server.client.token.clone();
+        assert_eq!(scim_status(&server, &token).await, StatusCode::OK);
+        let app = server.api(&app_key(&server.db, None));
+        let snapshot = format!("/directories/{dir}/snapshot");
+
+        let disabled = admin
+            .send(
+                Method::POST,
+                &format!("/admin/directories/{dir}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(disabled.status, StatusCode::OK, "{}", disabled.body);
+        let at = disabled.body["disabled_at"].clone();
+        assert!(at.is_string(), "{}", disabled.body);
+        refused_soon(&server, &token).await;
+        // Nothing is deleted: the application still reads it, and its tokens are still listed.
+        assert_eq!(app.get(&snapshot).await.status, StatusCode::OK);
+        let listed = admin.get(&format!("/admin/directories/{dir}/tokens")).await;
+        assert_eq!(listed.body["data"][0]["state"], json!("live"));
+        let again = admin
+            .send(
+                Method::POST,
+                &format!("/admin/directories/{dir}/disable"),
+                None,
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::OK);
+        assert_eq!(
+            again.body["disabled_at"], at,
+            "disabling twice keeps the first time"
+        );
+        assert_eq!(
+            admin.get(&format!("/admin/directories/{dir}")).await.body["disabled_at"],
+            at
+        );
+
+        let enabled = admin
+            .send(
+                Method::POST,
+                &format!("/admin/directories/{dir}/enable"),
+                None,
+            )
+            .await;
+        assert_eq!(enabled.status, StatusCode::OK, "{}", enabled.body);
+        assert!(enabled.body["disabled_at"].is_null());
+        assert_eq!(scim_status(&server, &token).await, StatusCode::OK);
+
+        // The CLI runs the same command.
+        let by_cli = cli_json(&server.db, &["directory", "disable", "main"]);
+        assert!(by_cli["disabled_at"].is_string(), "{by_cli}");
+        refused_soon(&server, &token).await;
+        cli_json(&server.db, &["directory", "enable", "main"]);
+        assert_eq!(scim_status(&server, &token).await, StatusCode::OK);
+
+        use StatusCode as S;
+        check(
+            &admin,
+            &[
+                (
+                    Method::POST,
+                    "/admin/directories/no-such/disable".into(),
+                    None,
+                    S::NOT_FOUND,
+                ),
+                (
+                    Method::POST,
+                    "/admin/directories/no-such/enable".into(),
+                    None,
+                    S::NOT_FOUND,
+                ),
+                (
+                    Method::GET,
+                    format!("/admin/directories/{dir}/disable"),
+                    None,
+                    S::METHOD_NOT_ALLOWED,
+                ),
+            ],
+        )
+        .await;
+    }
+);

@@ -13,3 +13,6 @@ CREATE TABLE admin_keys (
 -- minute, so a busy token does not write on every request.
 ALTER TABLE tokens ADD COLUMN expires_at TIMESTAMP;
 ALTER TABLE tokens ADD COLUMN last_used_at TIMESTAMP;
+
+-- A disabled directory keeps its data; its tokens are refused and a Google one is not synced.
+ALTER TABLE directories ADD COLUMN disabled_at TIMESTAMP;

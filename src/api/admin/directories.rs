@@ -1,6 +1,6 @@
-//! `/api/v1/admin/directories`: as `roster directory create|list|update` for directories an
-//! IdP pushes to over SCIM. Google directories, whose key file is uploaded and sealed, are
-//! made with the CLI for now.
+//! `/api/v1/admin/directories`: as `roster directory create|list|update|disable|enable` for
+//! directories an IdP pushes to over SCIM. Google directories, whose key file is uploaded and
+//! sealed, are made with the CLI for now.
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -109,6 +109,35 @@ pub async fn get(
 ) -> Result<HttpResponse, AppError> {
     let d = auth::directory(&state, key.scope(), &id).await?;
     Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+async fn toggle(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: &str,
+    disable: bool,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), id).await?;
+    let store = state.store.clone();
+    let d = web::block(move || tenancy::set_disabled(&store, &d, disable, clock::now())).await??;
+    Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+/// Refuses the directory's SCIM tokens and stops syncing it; its data stays readable.
+pub async fn disable(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    toggle(state, key, &id, true).await
+}
+
+pub async fn enable(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    toggle(state, key, &id, false).await
 }
 
 pub async fn update(

@@ -40,6 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(directories::get))
             .route(web::patch().to(directories::update)),
     )
+    .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
+    .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
     .service(
         resource("/directories/{id}/tokens")
             .route(web::get().to(tokens::list))
