@@ -787,7 +787,9 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
                 all.iter()
                     .map(|t| {
                         let until = match (t.state(now), t.expires_at) {
-                            ("live", Some(at)) => format!(" until {}", clock::rfc3339(at)),
+                            (token::TokenState::Live, Some(at)) => {
+                                format!(" until {}", clock::rfc3339(at))
+                            }
                             _ => String::new(),
                         };
                         let used = t.last_used_at.map_or("never used".to_string(), |u| {
@@ -798,7 +800,7 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
                             t.id,
                             t.hint,
                             t.directory_id,
-                            t.state(now)
+                            t.state(now).as_str()
                         )
                     })
                     .collect::<Vec<_>>()

@@ -64,13 +64,31 @@ pub struct TokenInfo {
     pub last_used_at: Option<NaiveDateTime>,
 }
 
+/// Whether a token is accepted: only a `Live` one is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenState {
+    Live,
+    Expired,
+    Revoked,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Live => "live",
+            TokenState::Expired => "expired",
+            TokenState::Revoked => "revoked",
+        }
+    }
+}
+
 impl TokenInfo {
-    /// `live`, `revoked` or `expired` at `now`.
-    pub fn state(&self, now: NaiveDateTime) -> &'static str {
+    pub fn state(&self, now: NaiveDateTime) -> TokenState {
         match (self.revoked_at, self.expires_at) {
-            (Some(_), _) => "revoked",
-            (None, Some(at)) if at <= now => "expired",
-            _ => "live",
+            (Some(_), _) => TokenState::Revoked,
+            (None, Some(at)) if at <= now => TokenState::Expired,
+            _ => TokenState::Live,
         }
     }
 }
@@ -176,7 +194,7 @@ pub fn rotate(
     };
     store.write(|conn| -> DomainResult<Rotated> {
         let old = store::tokens::get(conn, id)?.ok_or_else(not_live)?;
-        if old.state(now) != "live" {
+        if old.state(now) != TokenState::Live {
             return Err(not_live());
         }
         let (info, secret) = new_token(old.tenant_id.clone(), old.directory_id.clone(), now);

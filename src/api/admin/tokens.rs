@@ -4,6 +4,7 @@
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,9 +24,9 @@ struct Rotation {
     overlap: Option<String>,
 }
 
-fn shown(t: &TokenInfo) -> Value {
+fn shown(t: &TokenInfo, now: NaiveDateTime) -> Value {
     let mut out = json!(t);
-    out["state"] = json!(t.state(clock::now()));
+    out["state"] = json!(t.state(now));
     out
 }
 
@@ -54,7 +55,10 @@ pub async fn list(
     let d = auth::directory(&state, key.scope(), &id).await?;
     let store = state.store.clone();
     let all = web::block(move || token::list(&store, Some(&d))).await??;
-    Ok(listed(all.iter().map(shown).collect::<Vec<_>>()))
+    let now = clock::now();
+    Ok(listed(
+        all.iter().map(|t| shown(t, now)).collect::<Vec<_>>(),
+    ))
 }
 
 pub async fn issue(
@@ -78,7 +82,8 @@ pub async fn get(
     key: AdminKey,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(shown(&visible(&state, &key, &id, None).await?)))
+    let t = visible(&state, &key, &id, None).await?;
+    Ok(HttpResponse::Ok().json(shown(&t, clock::now())))
 }
 
 pub async fn get_in_directory(
@@ -88,7 +93,7 @@ pub async fn get_in_directory(
 ) -> Result<HttpResponse, AppError> {
     let (directory, id) = path.into_inner();
     let t = visible(&state, &key, &id, Some(&directory)).await?;
-    Ok(HttpResponse::Ok().json(shown(&t)))
+    Ok(HttpResponse::Ok().json(shown(&t, clock::now())))
 }
 
 async fn revoked(state: web::Data<ApiState>, t: TokenInfo) -> Result<HttpResponse, AppError> {
@@ -131,13 +136,13 @@ pub async fn rotate(
             .map_err(|e| AppError::BadRequest(format!("overlap: {e}")))?,
         None => chrono::Duration::hours(24),
     };
-    let store = state.store.clone();
-    let r = web::block(move || token::rotate(&store, &t.id, overlap, clock::now())).await??;
+    let (store, now) = (state.store.clone(), clock::now());
+    let r = web::block(move || token::rotate(&store, &t.id, overlap, now)).await??;
     Ok(HttpResponse::Created().json(json!({
         "id": r.issued.id,
         "directory_id": r.issued.directory_id,
         "hint": r.issued.hint,
         "token": r.issued.secret.expose(),
-        "previous": shown(&r.old),
+        "previous": shown(&r.old, now),
     })))
 }
