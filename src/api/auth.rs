@@ -32,8 +32,8 @@ impl Caller for AppKey {
     }
 }
 
-/// A request made with a live admin key from an address the key admits. Admin keys manage
-/// every tenant.
+/// A request made with a live admin key from an address the key admits: it manages its
+/// tenant, or every tenant.
 #[derive(Debug, Clone)]
 pub struct AdminKey {
     pub id: TokenId,
@@ -155,8 +155,8 @@ impl FromRequest for AdminKey {
                 )));
             }
             Ok(AdminKey {
+                scope: key.scope(),
                 id: key.id,
-                scope: KeyScope::AllTenants,
             })
         })
     }

@@ -16,7 +16,6 @@ use super::body::json as json_body;
 use super::error::AppError;
 use super::params::Params;
 use crate::delivery::{self, Changes, Endpoint};
-use crate::domain::app_key::KeyScope;
 use crate::domain::ids::TenantId;
 use crate::domain::{clock, lifecycle};
 
@@ -69,10 +68,7 @@ struct ReplayRange {
 }
 
 fn own_tenant(key: &impl Caller) -> Option<&TenantId> {
-    match key.scope() {
-        KeyScope::AllTenants => None,
-        KeyScope::Tenant(t) => Some(t),
-    }
+    key.scope().only()
 }
 
 /// The endpoint `id`, if the key may manage it.

@@ -5,12 +5,15 @@ use serde_json::json;
 
 use super::Cmd;
 use crate::domain::ids::TokenId;
-use crate::domain::{admin_key, cidr, clock};
+use crate::domain::{admin_key, cidr, clock, tenancy};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum AdminKeyCommand {
     /// Issue a key (shown once) for every route under /api/v1/admin.
     Issue {
+        /// The one tenant the key manages [default: every tenant].
+        #[arg(long)]
+        tenant: Option<String>,
         /// Only requests from these client addresses (comma-separated CIDRs, e.g.
         /// 127.0.0.1/32,::1/128) may use it; others get 403. The address is the TCP peer's:
         /// behind a proxy, that is the proxy.
@@ -34,20 +37,27 @@ fn allow_text(allow: Option<&[cidr::Cidr]>) -> String {
 pub(super) fn admin_key(ctx: &Cmd, command: AdminKeyCommand) -> anyhow::Result<()> {
     let store = ctx.store()?;
     match command {
-        AdminKeyCommand::Issue { allow } => {
+        AdminKeyCommand::Issue { tenant, allow } => {
+            let tenant = tenant
+                .map(|t| tenancy::find_tenant(&store, &t))
+                .transpose()?;
             let allow = allow.as_deref().map(cidr::parse_list).transpose()?;
-            let issued = admin_key::issue(&store, allow, clock::now())?;
+            let issued = admin_key::issue(&store, tenant.as_ref(), allow, clock::now())?;
+            let manages = tenant
+                .as_ref()
+                .map_or("every tenant".to_string(), |t| format!("tenant {}", t.name));
             let info = &issued.info;
             ctx.print(
                 json!({
                     "id": info.id,
+                    "tenant_id": info.tenant_id,
                     "hint": info.hint,
                     "allow": info.allow,
                     "key": issued.secret.expose(),
                 }),
                 || {
                     format!(
-                        "admin key {} issued; it works {} (shown once):\n{}",
+                        "admin key {} issued; it manages {manages} and works {} (shown once):\n{}",
                         info.id,
                         allow_text(info.allow.as_deref()),
                         issued.secret.expose()
@@ -66,7 +76,11 @@ pub(super) fn admin_key(ctx: &Cmd, command: AdminKeyCommand) -> anyhow::Result<(
                             "live"
                         };
                         let allow = allow_text(k.allow.as_deref());
-                        format!("{}\t{}…\t{allow}\t{state}", k.id, k.hint)
+                        let tenant = k
+                            .tenant_id
+                            .as_ref()
+                            .map_or("every tenant".to_string(), |t| format!("tenant {t}"));
+                        format!("{}\t{}…\t{tenant}\t{allow}\t{state}", k.id, k.hint)
                     })
                     .collect::<Vec<_>>()
                     .join("\n")

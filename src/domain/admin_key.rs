@@ -1,16 +1,18 @@
 //! Admin keys: what an operator presents on `/api/v1/admin`. Made and checked like
 //! application keys (`app_key`), with their own prefix and table, so neither kind of key, nor
 //! a SCIM token, opens the other's routes. A key may be held to a list of client address
-//! ranges.
+//! ranges, and to one tenant.
 
 use std::net::IpAddr;
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
+use super::app_key::KeyScope;
 use super::cidr::Cidr;
 use super::error::{DomainError, DomainResult};
-use super::ids::TokenId;
+use super::ids::{TenantId, TokenId};
+use super::tenancy::Tenant;
 use super::token::{self, TokenSecret, hash, same_hash};
 use crate::store::{self, Store};
 
@@ -21,6 +23,8 @@ pub const KEY_PREFIX: &str = "roster_admin_";
 #[derive(Debug, Clone, Serialize)]
 pub struct AdminKeyInfo {
     pub id: TokenId,
+    /// `None`: the key manages every tenant.
+    pub tenant_id: Option<TenantId>,
     pub hint: String,
     /// The client addresses the key is taken from; `None`: any.
     pub allow: Option<Vec<Cidr>>,
@@ -29,6 +33,12 @@ pub struct AdminKeyInfo {
 }
 
 impl AdminKeyInfo {
+    pub fn scope(&self) -> KeyScope {
+        self.tenant_id
+            .clone()
+            .map_or(KeyScope::AllTenants, KeyScope::Tenant)
+    }
+
     /// Whether a request from `peer` may use the key. With an allow list, a request whose
     /// address is unknown may not.
     pub fn admits(&self, peer: Option<IpAddr>) -> bool {
@@ -48,12 +58,14 @@ pub struct IssuedAdminKey {
 
 pub fn issue(
     store: &Store,
+    tenant: Option<&Tenant>,
     allow: Option<Vec<Cidr>>,
     now: NaiveDateTime,
 ) -> DomainResult<IssuedAdminKey> {
     let secret = token::generate(KEY_PREFIX);
     let info = AdminKeyInfo {
         id: TokenId::generate(),
+        tenant_id: tenant.map(|t| t.id.clone()),
         hint: secret.hint(KEY_PREFIX),
         allow,
         created_at: now,
@@ -100,6 +112,7 @@ mod tests {
     fn an_allow_list_admits_its_ranges_only() {
         let key = |allow: Option<&str>| AdminKeyInfo {
             id: TokenId::from_raw("k"),
+            tenant_id: None,
             hint: "roster_admin_abcdef".into(),
             allow: allow.map(|a| super::super::cidr::parse_list(a).unwrap()),
             created_at: crate::domain::clock::now(),

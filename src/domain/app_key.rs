@@ -38,6 +38,14 @@ pub enum KeyScope {
 }
 
 impl KeyScope {
+    /// The one tenant of a tenant's key; `None` for a key of every tenant.
+    pub fn only(&self) -> Option<&TenantId> {
+        match self {
+            KeyScope::AllTenants => None,
+            KeyScope::Tenant(t) => Some(t),
+        }
+    }
+
     pub fn allows(&self, tenant: &TenantId) -> bool {
         match self {
             KeyScope::AllTenants => true,

@@ -6,12 +6,13 @@ use super::error::StoreError;
 use super::schema::admin_keys as k;
 use crate::domain::admin_key::AdminKeyInfo;
 use crate::domain::cidr;
-use crate::domain::ids::TokenId;
+use crate::domain::ids::{TenantId, TokenId};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = k, treat_none_as_default_value = false)]
 struct AdminKeyRow {
     id: String,
+    tenant_id: Option<String>,
     key_hash: String,
     hint: String,
     allow: Option<String>,
@@ -31,6 +32,7 @@ impl TryFrom<AdminKeyRow> for AdminKeyInfo {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(AdminKeyInfo {
             id: TokenId::from_raw(r.id),
+            tenant_id: r.tenant_id.map(TenantId::from_raw),
             hint: r.hint,
             allow,
             created_at: r.created_at,
@@ -49,6 +51,7 @@ pub fn insert(conn: &mut DbConn, info: &AdminKeyInfo, hash: &str) -> Result<(), 
     diesel::insert_into(k::table)
         .values(AdminKeyRow {
             id: info.id.to_string(),
+            tenant_id: info.tenant_id.as_ref().map(ToString::to_string),
             key_hash: hash.to_string(),
             hint: info.hint.clone(),
             allow,

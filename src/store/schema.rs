@@ -147,6 +147,7 @@ diesel::table! {
 diesel::table! {
     admin_keys (id) {
         id -> Text,
+        tenant_id -> Nullable<Text>,
         key_hash -> Text,
         hint -> Text,
         allow -> Nullable<Text>,

@@ -1006,3 +1006,195 @@ both_backends!(
         .await;
     }
 );
+
+both_backends!(
+    a_tenants_admin_key_finds_no_other_tenant,
+    |backend| async move {
+        let (server, admin) = start(backend).await;
+        let post = Method::POST;
+        let globex = admin
+            .send(
+                post.clone(),
+                "/admin/tenants",
+                Some(&json!({"name": "globex"})),
+            )
+            .await;
+        let globex = id_of(&globex);
+        let theirs = admin
+            .send(
+                post.clone(),
+                "/admin/directories",
+                Some(&json!({"tenant_id": globex, "name": "g", "kind": "okta"})),
+            )
+            .await;
+        let (dir, token_id) = (
+            id_of(&theirs),
+            theirs.body["token_id"].as_str().unwrap().to_string(),
+        );
+        let their_token = theirs.body["token"].as_str().unwrap().to_string();
+        let their_key = admin
+            .send(
+                post.clone(),
+                "/admin/app-keys",
+                Some(&json!({"tenant_id": globex})),
+            )
+            .await;
+        let their_key = id_of(&their_key);
+        let hook = |tenant: Option<&str>| {
+            let mut body = json!({"url": "http://127.0.0.1:9/hook"});
+            if let Some(t) = tenant {
+                body["tenant_id"] = json!(t);
+            }
+            body
+        };
+        let their_hook = admin
+            .send(post.clone(), "/admin/webhooks", Some(&hook(Some(&globex))))
+            .await;
+        let global_hook = admin
+            .send(post.clone(), "/admin/webhooks", Some(&hook(None)))
+            .await;
+        let (their_hook, global_hook) = (id_of(&their_hook), id_of(&global_hook));
+
+        let issued = admin_key(&server.db, &["--tenant", "acme"]);
+        let acme_id = acme(&admin).await;
+        assert_eq!(issued["tenant_id"], json!(acme_id));
+        let mine = server.api(issued["key"].as_str().unwrap());
+        use StatusCode as S;
+        let nf = S::NOT_FOUND;
+        let (get, patch, delete) = (Method::GET, Method::PATCH, Method::DELETE);
+        let d = format!("/admin/directories/{dir}");
+        check(
+            &mine,
+            &[
+                (get.clone(), format!("/admin/tenants/{globex}"), None, nf),
+                (
+                    post.clone(),
+                    "/admin/tenants".into(),
+                    Some(json!({"name": "initech"})),
+                    S::FORBIDDEN,
+                ),
+                (
+                    get.clone(),
+                    format!("/admin/directories?tenant_id={globex}"),
+                    None,
+                    nf,
+                ),
+                (
+                    post.clone(),
+                    "/admin/directories".into(),
+                    Some(json!({"tenant_id": globex, "name": "x", "kind": "okta"})),
+                    nf,
+                ),
+                (get.clone(), d.clone(), None, nf),
+                (
+                    patch.clone(),
+                    d.clone(),
+                    Some(json!({"name": "mine-now"})),
+                    nf,
+                ),
+                (post.clone(), format!("{d}/disable"), None, nf),
+                (post.clone(), format!("{d}/enable"), None, nf),
+                (get.clone(), format!("{d}/tokens"), None, nf),
+                (post.clone(), format!("{d}/tokens"), None, nf),
+                (get.clone(), format!("{d}/tokens/{token_id}"), None, nf),
+                (delete.clone(), format!("{d}/tokens/{token_id}"), None, nf),
+                (get.clone(), format!("/admin/tokens/{token_id}"), None, nf),
+                (
+                    delete.clone(),
+                    format!("/admin/tokens/{token_id}"),
+                    None,
+                    nf,
+                ),
+                (
+                    post.clone(),
+                    format!("/admin/tokens/{token_id}/rotate"),
+                    None,
+                    nf,
+                ),
+                (get.clone(), format!("{d}/requests"), None, nf),
+                (
+                    post.clone(),
+                    "/admin/app-keys".into(),
+                    Some(json!({"tenant_id": globex})),
+                    nf,
+                ),
+                (
+                    delete.clone(),
+                    format!("/admin/app-keys/{their_key}"),
+                    None,
+                    nf,
+                ),
+                (
+                    get.clone(),
+                    format!("/admin/webhooks/{their_hook}"),
+                    None,
+                    nf,
+                ),
+                (
+                    get.clone(),
+                    format!("/admin/webhooks/{global_hook}"),
+                    None,
+                    nf,
+                ),
+                (
+                    delete.clone(),
+                    format!("/admin/webhooks/{their_hook}"),
+                    None,
+                    nf,
+                ),
+                (
+                    post.clone(),
+                    "/admin/webhooks".into(),
+                    Some(hook(Some(&globex))),
+                    nf,
+                ),
+            ],
+        )
+        .await;
+        // Its own tenant it manages as a global key would.
+        let names = |r: &Response, field: &str| -> Vec<String> {
+            r.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x[field].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        assert_eq!(names(&mine.get("/admin/tenants").await, "name"), ["acme"]);
+        assert_eq!(
+            names(&mine.get("/admin/directories").await, "name"),
+            ["main"]
+        );
+        assert_eq!(
+            names(&mine.get("/admin/webhooks").await, "tenant_id"),
+            Vec::<String>::new()
+        );
+        assert!(names(&mine.get("/admin/app-keys").await, "tenant_id").is_empty());
+        let own_key = mine.send(post.clone(), "/admin/app-keys", None).await;
+        assert_eq!(own_key.status, S::CREATED, "{}", own_key.body);
+        assert_eq!(
+            own_key.body["tenant_id"],
+            json!(acme_id),
+            "never a key of every tenant"
+        );
+        assert_eq!(
+            names(&mine.get("/admin/app-keys").await, "tenant_id"),
+            [acme_id.as_str()]
+        );
+        let own_hook = mine
+            .send(post.clone(), "/admin/webhooks", Some(&hook(None)))
+            .await;
+        assert_eq!(own_hook.status, S::CREATED, "{}", own_hook.body);
+        assert_eq!(own_hook.body["tenant_id"], json!(acme_id));
+        let main = main_directory(&mine).await;
+        assert_eq!(
+            mine.get(&format!("/admin/directories/{main}/tokens"))
+                .await
+                .status,
+            S::OK
+        );
+        // Nothing of globex's was touched.
+        assert_eq!(scim_status(&server, &their_token).await, S::OK);
+        assert_eq!(admin.get(&d).await.body["name"], json!("g"));
+    }
+);

@@ -1,7 +1,9 @@
 -- Admin keys: what an operator presents on /api/v1/admin. Only the SHA-256 of a key is kept.
 -- `allow` is a comma-separated list of CIDRs the key may be used from; NULL: any address.
+-- A key with a tenant manages that tenant only; NULL: every tenant.
 CREATE TABLE admin_keys (
     id TEXT PRIMARY KEY NOT NULL,
+    tenant_id TEXT REFERENCES tenants (id) ON DELETE CASCADE,
     key_hash TEXT NOT NULL UNIQUE,
     hint TEXT NOT NULL,
     allow TEXT,

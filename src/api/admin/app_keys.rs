@@ -10,8 +10,9 @@ use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::domain::app_key::{self, AppKeyInfo};
+use crate::domain::clock;
 use crate::domain::ids::TokenId;
-use crate::domain::{app_key, clock};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -20,9 +21,23 @@ struct NewKey {
     tenant_id: Option<String>,
 }
 
-pub async fn list(state: web::Data<ApiState>, _key: AdminKey) -> Result<HttpResponse, AppError> {
+/// The application keys an admin key may manage: a tenant's admin key, its tenant's keys only
+/// (a key of every tenant reads more than its tenant).
+fn manages(key: &AdminKey, k: &AppKeyInfo) -> bool {
+    match key.scope().only() {
+        None => true,
+        Some(own) => k.tenant_id.as_ref() == Some(own),
+    }
+}
+
+pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpResponse, AppError> {
     let store = state.store.clone();
-    Ok(listed(web::block(move || app_key::list(&store)).await??))
+    let all = web::block(move || app_key::list(&store)).await??;
+    Ok(listed(
+        all.into_iter()
+            .filter(|k| manages(&key, k))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 pub async fn issue(
@@ -31,7 +46,12 @@ pub async fn issue(
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
     let new: NewKey = body::json(&bytes)?;
-    let tenant = match &new.tenant_id {
+    // A tenant's admin key issues keys for its tenant, never for every tenant.
+    let wanted = new
+        .tenant_id
+        .as_deref()
+        .or(key.scope().only().map(|t| t.as_str()));
+    let tenant = match wanted {
         Some(t) => Some(auth::tenant(&state, key.scope(), t).await?),
         None => None,
     };
@@ -45,10 +65,20 @@ pub async fn issue(
 
 pub async fn revoke(
     state: web::Data<ApiState>,
-    _key: AdminKey,
+    key: AdminKey,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (store, id) = (state.store.clone(), TokenId::from_raw(id.into_inner()));
+    let (store, wanted) = (state.store.clone(), id.into_inner());
+    let all = web::block(move || app_key::list(&store)).await??;
+    if !all
+        .iter()
+        .any(|k| k.id.as_str() == wanted && manages(&key, k))
+    {
+        return Err(AppError::NotFound(format!(
+            "application key {wanted} not found"
+        )));
+    }
+    let (store, id) = (state.store.clone(), TokenId::from_raw(wanted));
     web::block(move || app_key::revoke(&store, &id, clock::now())).await??;
     Ok(HttpResponse::NoContent().finish())
 }

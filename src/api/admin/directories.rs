@@ -68,7 +68,10 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::of(req.query_string())?;
-    let tenant = match params.text("tenant_id") {
+    let wanted = params
+        .text("tenant_id")
+        .or(key.scope().only().map(|t| t.as_str()));
+    let tenant = match wanted {
         Some(t) => Some(auth::tenant(&state, key.scope(), t).await?),
         None => None,
     };

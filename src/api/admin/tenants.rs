@@ -1,4 +1,5 @@
-//! `/api/v1/admin/tenants`: as `roster tenant`.
+//! `/api/v1/admin/tenants`: as `roster tenant`. A tenant's admin key sees its own tenant only,
+//! and makes none.
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
@@ -17,18 +18,27 @@ struct NewTenant {
     name: String,
 }
 
-pub async fn list(state: web::Data<ApiState>, _key: AdminKey) -> Result<HttpResponse, AppError> {
+pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpResponse, AppError> {
     let store = state.store.clone();
+    let all = web::block(move || tenancy::list_tenants(&store)).await??;
+    let scope = key.scope();
     Ok(listed(
-        web::block(move || tenancy::list_tenants(&store)).await??,
+        all.into_iter()
+            .filter(|t| scope.allows(&t.id))
+            .collect::<Vec<_>>(),
     ))
 }
 
 pub async fn create(
     state: web::Data<ApiState>,
-    _key: AdminKey,
+    key: AdminKey,
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
+    if key.scope().only().is_some() {
+        return Err(AppError::Forbidden(
+            "a tenant's admin key cannot create tenants".into(),
+        ));
+    }
     let new: NewTenant = body::json(&bytes)?;
     let store = state.store.clone();
     let t = web::block(move || tenancy::create_tenant(&store, &new.name, clock::now())).await??;
