@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 
 use crate::config::{Config, FileConfig};
-use crate::domain::lifecycle::{self, Deprovisioning};
+use crate::domain::lifecycle::{self, Deprovisioning, PolicyChanges};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{app_key, clock, directory_removal, ids::TokenId, settings, token};
 use crate::google;
@@ -19,6 +19,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
+mod admin_key;
 mod events;
 mod first_start;
 mod log;
@@ -89,6 +90,9 @@ enum Command {
     /// Application keys for the application API under /api/v1.
     #[command(subcommand, name = "app-key")]
     AppKey(AppKeyCommand),
+    /// Admin keys for the admin API under /api/v1/admin (docs/admin-api.md).
+    #[command(subcommand, name = "admin-key")]
+    AdminKey(admin_key::AdminKeyCommand),
     /// The events feed.
     #[command(subcommand)]
     Events(events::EventsCommand),
@@ -152,9 +156,17 @@ enum DirectoryCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
-    /// Change a directory's deprovisioning policy (by id, or by name when unambiguous).
+    /// Refuse the directory's SCIM tokens (within a second) and stop syncing it; its data stays.
+    Disable { directory: String },
+    /// Accept the directory's tokens again (and sync it, for Google).
+    Enable { directory: String },
+    /// Rename a directory or change its deprovisioning policy (by id, or by name when
+    /// unambiguous).
     Update {
         directory: String,
+        /// A new name.
+        #[arg(long)]
+        name: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
     },
@@ -182,20 +194,13 @@ struct PolicyArgs {
 }
 
 impl PolicyArgs {
-    fn apply(self, mut p: Deprovisioning) -> anyhow::Result<Deprovisioning> {
-        if let Some(v) = self.on_deactivate {
-            p.on_deactivate = v.parse().context("--on-deactivate")?;
+    fn changes(self) -> PolicyChanges {
+        PolicyChanges {
+            on_deactivate: self.on_deactivate,
+            on_delete: self.on_delete,
+            retention: self.retention,
+            on_group_loss: self.on_group_loss,
         }
-        if let Some(v) = self.on_delete {
-            p.on_delete = v.parse().context("--on-delete")?;
-        }
-        if let Some(v) = self.retention {
-            p.retention = lifecycle::parse_duration(&v).context("--retention")?;
-        }
-        if let Some(v) = self.on_group_loss {
-            p.on_group_loss = v.parse().context("--on-group-loss")?;
-        }
-        Ok(p)
     }
 }
 
@@ -245,6 +250,13 @@ enum TokenCommand {
     },
     /// Revoke a token by its id; requests with it fail at once.
     Revoke { id: String },
+    /// Issue a new token for the same directory, usable at once; the old one keeps working
+    /// for the overlap (0: refused within a second, like a revocation).
+    Rotate {
+        id: String,
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+    },
 }
 
 struct Cmd {
@@ -335,6 +347,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Log(c) => log::log(&ctx, c),
         Command::Replay(args) => replay::replay(&ctx, args),
         Command::AppKey(c) => app_key_command(&ctx, c),
+        Command::AdminKey(c) => admin_key::admin_key(&ctx, c),
         Command::Events(c) => events::events(&ctx, c),
         Command::Webhook(c) => webhook::webhook(&ctx, c),
     }
@@ -401,8 +414,7 @@ fn tenant(ctx: &Cmd, command: TenantCommand) -> anyhow::Result<()> {
     let store = ctx.store()?;
     match command {
         TenantCommand::Create { name } => {
-            let t = tenancy::create_tenant(&store, &name, clock::now())
-                .map_err(|e| already_exists(e, "tenant", &name))?;
+            let t = tenancy::create_tenant(&store, &name, clock::now())?;
             ctx.print(json!(t), || format!("tenant {} created: {}", t.name, t.id));
         }
         TenantCommand::List => {
@@ -418,16 +430,6 @@ fn tenant(ctx: &Cmd, command: TenantCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A duplicate name is a unique-constraint failure in the store; say it in the user's words.
-fn already_exists(e: crate::domain::error::DomainError, what: &str, name: &str) -> anyhow::Error {
-    match &e {
-        crate::domain::error::DomainError::Store(s) if s.unique_violation().is_some() => {
-            anyhow::anyhow!("a {what} named '{name}' already exists")
-        }
-        _ => e.into(),
-    }
-}
-
 fn directory_json(d: &Directory, tenant: &str, base_url: &str) -> Value {
     json!({
         "id": d.id,
@@ -437,6 +439,7 @@ fn directory_json(d: &Directory, tenant: &str, base_url: &str) -> Value {
         "tenant_id": d.tenant_id,
         "scim_base_url": base_url,
         "deprovisioning": d.deprovisioning,
+        "disabled_at": d.disabled_at,
     })
 }
 
@@ -462,7 +465,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             policy,
         } => {
             let kind: DirectoryKind = kind.parse()?;
-            let policy = policy.apply(Deprovisioning::default_for(kind))?;
+            let policy = policy.changes().apply(Deprovisioning::default_for(kind))?;
             let t = tenancy::find_tenant(&store, &tenant)?;
             let now = clock::now();
             if kind == DirectoryKind::Google {
@@ -473,9 +476,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
                     "--service-account-key, --admin, --customer, --domain and --groups are for --kind google"
                 );
             }
-            let d = tenancy::create_directory(&store, &t, &name, kind, policy, now)
-                .map_err(|e| already_exists(e, "directory", &name))?;
-            let issued = token::issue(&store, &d, now)?;
+            let (d, issued) = tenancy::create_scim_directory(&store, &t, &name, kind, policy, now)?;
             let mut out = directory_json(&d, &t.name, &base_url);
             out["token"] = json!(issued.secret.expose());
             out["token_id"] = json!(issued.id);
@@ -491,10 +492,16 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
-        DirectoryCommand::Update { directory, policy } => {
+        DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
+        DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
+        DirectoryCommand::Update {
+            directory,
+            name,
+            policy,
+        } => {
             let d = tenancy::find_directory(&store, &directory)?;
-            let policy = policy.apply(d.deprovisioning)?;
-            let d = tenancy::set_deprovisioning(&store, &d, policy)?;
+            let policy = policy.changes().apply(d.deprovisioning)?;
+            let d = tenancy::update_directory(&store, &d, name.as_deref(), policy)?;
             let t = tenancy::find_tenant(&store, d.tenant_id.as_str())?;
             ctx.print(directory_json(&d, &t.name, &base_url), || {
                 format!(
@@ -551,6 +558,20 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn toggle(ctx: &Cmd, store: &Store, directory: &str, disable: bool) -> anyhow::Result<()> {
+    let d = tenancy::find_directory(store, directory)?;
+    let d = tenancy::set_disabled(store, &d, disable, clock::now())?;
+    let t = tenancy::find_tenant(store, d.tenant_id.as_str())?;
+    ctx.print(
+        directory_json(&d, &t.name, &ctx.config.scim_base_url()),
+        || {
+            let state = if disable { "disabled" } else { "enabled" };
+            format!("directory {} {state}", d.name)
+        },
+    );
+    Ok(())
+}
+
 /// A Google directory pulls: it gets no SCIM token, and its settings (with the key sealed)
 /// are stored beside it.
 fn create_google(
@@ -581,8 +602,7 @@ fn create_google(
     };
     let groups = g.groups.as_deref().and_then(google::parse_groups);
     let now = clock::now();
-    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)
-        .map_err(|e| already_exists(e, "directory", name))?;
+    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)?;
     google::connect(
         store,
         ctx.config.secret_key.as_deref(),
@@ -788,17 +808,25 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
                 .map(|d| tenancy::find_directory(&store, &d))
                 .transpose()?;
             let all = token::list(&store, d.as_ref())?;
+            let now = clock::now();
             ctx.print(json!({"tokens": all}), || {
                 all.iter()
                     .map(|t| {
-                        let state = if t.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "live"
+                        let until = match (t.state(now), t.expires_at) {
+                            (token::TokenState::Live, Some(at)) => {
+                                format!(" until {}", clock::rfc3339(at))
+                            }
+                            _ => String::new(),
                         };
+                        let used = t.last_used_at.map_or("never used".to_string(), |u| {
+                            format!("last used {}", clock::rfc3339(u))
+                        });
                         format!(
-                            "{}\t{}…\tdirectory {}\t{state}",
-                            t.id, t.hint, t.directory_id
+                            "{}\t{}…\tdirectory {}\t{}{until}\t{used}",
+                            t.id,
+                            t.hint,
+                            t.directory_id,
+                            t.state(now).as_str()
                         )
                     })
                     .collect::<Vec<_>>()
@@ -809,8 +837,33 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
             token::revoke(&store, &TokenId::from_raw(id.clone()), clock::now())?;
             ctx.print(json!({"revoked": id}), || format!("token {id} revoked"));
         }
+        TokenCommand::Rotate { id, overlap } => {
+            let overlap = lifecycle::parse_duration(&overlap).context("--overlap")?;
+            let r = token::rotate(&store, &TokenId::from_raw(id), overlap, clock::now())?;
+            ctx.print(json!(rotated_json(&r)), || {
+                format!(
+                    "token {} issued for directory {} (shown once):\n{}\nthe old token {} works until {}",
+                    r.issued.id,
+                    r.issued.directory_id,
+                    r.issued.secret.expose(),
+                    r.old.id,
+                    r.old.expires_at.map_or("now".into(), clock::rfc3339)
+                )
+            });
+        }
     }
     Ok(())
+}
+
+/// The new token (shown once) and the old one with its expiry.
+fn rotated_json(r: &token::Rotated) -> Value {
+    json!({
+        "id": r.issued.id,
+        "directory_id": r.issued.directory_id,
+        "hint": r.issued.hint,
+        "token": r.issued.secret.expose(),
+        "previous": r.old,
+    })
 }
 
 fn serve(ctx: &Cmd) -> anyhow::Result<()> {

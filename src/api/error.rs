@@ -14,6 +14,11 @@ use crate::domain::feed::FeedError;
 pub enum AppError {
     #[error("a valid application key is required (Authorization: Bearer roster_app_...)")]
     Unauthenticated,
+    #[error("a valid admin key is required (Authorization: Bearer roster_admin_...)")]
+    AdminUnauthenticated,
+    /// A valid key used from an address its allow list does not hold.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -51,7 +56,10 @@ impl AppError {
             DomainError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         };
         match self {
-            AppError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
+            AppError::Unauthenticated | AppError::AdminUnauthenticated => {
+                (S::UNAUTHORIZED, "unauthenticated")
+            }
+            AppError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             AppError::BadRequest(_) => (S::BAD_REQUEST, "invalid_request"),
             AppError::NotFound(_) => (S::NOT_FOUND, "not_found"),
             AppError::MethodNotAllowed => (S::METHOD_NOT_ALLOWED, "method_not_allowed"),
@@ -92,5 +100,41 @@ impl ResponseError for AppError {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"roster-api\""));
         }
         response.json(json!({"error": {"code": code, "message": message}}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_map_to_statuses_and_codes() {
+        let not_found = DomainError::NotFound {
+            kind: "token",
+            id: "x".into(),
+        };
+        let cases = [
+            (AppError::Unauthenticated, 401, "unauthenticated"),
+            (AppError::AdminUnauthenticated, 401, "unauthenticated"),
+            (AppError::Forbidden("no".into()), 403, "forbidden"),
+            (AppError::BadRequest("no".into()), 400, "invalid_request"),
+            (AppError::MethodNotAllowed, 405, "method_not_allowed"),
+            (AppError::Domain(not_found), 404, "not_found"),
+            (
+                AppError::Domain(DomainError::AlreadyExists("a tenant named 'a'".into())),
+                409,
+                "conflict",
+            ),
+            (
+                AppError::Domain(DomainError::Invalid("no".into())),
+                400,
+                "invalid_request",
+            ),
+            (AppError::Internal("boom".into()), 500, "internal"),
+        ];
+        for (error, status, code) in cases {
+            let (s, c) = error.classify();
+            assert_eq!((s.as_u16(), c), (status, code), "{error:?}");
+        }
     }
 }

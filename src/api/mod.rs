@@ -1,7 +1,10 @@
-//! The application's HTTP API under `/api/v1`: JSON in and out, application keys, one error
-//! shape (`error.rs`). It reaches the store only through domain queries and commands.
+//! The HTTP API under `/api/v1`: the application's routes (application keys) and the admin
+//! routes under `/api/v1/admin` (admin keys); JSON in and out, one error shape (`error.rs`).
+//! It reaches the store only through domain queries and commands.
 
+pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod events;
 pub mod params;
@@ -13,12 +16,15 @@ use std::sync::Arc;
 use actix_web::web;
 
 use crate::store::Store;
+use auth::AppKey;
 use error::AppError;
 
 pub const API_PREFIX: &str = "/api/v1";
 
 pub struct ApiState {
     pub store: Arc<Store>,
+    /// The SCIM base URL identity providers are given, shown with each directory.
+    pub scim_base_url: String,
     pub webhook_policy: crate::delivery::target::TargetPolicy,
     /// For test events and replays sent while a request waits.
     pub webhook_client: reqwest::Client,
@@ -36,24 +42,31 @@ async fn wrong_method() -> Result<actix_web::HttpResponse, AppError> {
 /// method answers 405 rather than 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource(path).default_service(web::to(wrong_method));
+    cfg.configure(admin::routes);
     cfg.service(resource("/events").route(web::get().to(events::list)))
         .service(resource("/directories/{id}/snapshot").route(web::get().to(snapshot::stream)))
         .service(
             resource("/webhooks")
-                .route(web::get().to(webhooks::list))
-                .route(web::post().to(webhooks::create)),
+                .route(web::get().to(webhooks::list::<AppKey>))
+                .route(web::post().to(webhooks::create::<AppKey>)),
         )
         .service(
             resource("/webhooks/{id}")
-                .route(web::get().to(webhooks::get))
-                .route(web::patch().to(webhooks::update))
-                .route(web::delete().to(webhooks::delete)),
+                .route(web::get().to(webhooks::get::<AppKey>))
+                .route(web::patch().to(webhooks::update::<AppKey>))
+                .route(web::delete().to(webhooks::delete::<AppKey>)),
         )
         .service(
-            resource("/webhooks/{id}/rotate-secret").route(web::post().to(webhooks::rotate_secret)),
+            resource("/webhooks/{id}/rotate-secret")
+                .route(web::post().to(webhooks::rotate_secret::<AppKey>)),
         )
-        .service(resource("/webhooks/{id}/test").route(web::post().to(webhooks::test)))
-        .service(resource("/webhooks/{id}/deliveries").route(web::get().to(webhooks::deliveries)))
-        .service(resource("/webhooks/{id}/replay").route(web::post().to(webhooks::replay)))
+        .service(resource("/webhooks/{id}/test").route(web::post().to(webhooks::test::<AppKey>)))
+        .service(
+            resource("/webhooks/{id}/deliveries")
+                .route(web::get().to(webhooks::deliveries::<AppKey>)),
+        )
+        .service(
+            resource("/webhooks/{id}/replay").route(web::post().to(webhooks::replay::<AppKey>)),
+        )
         .default_service(web::to(no_such_route));
 }

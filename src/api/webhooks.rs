@@ -1,6 +1,7 @@
-//! `/api/v1/webhooks`: the same endpoint management as `roster webhook`, for the key's
-//! tenants. A tenant's key sees, makes and changes only its tenant's endpoints; another
-//! tenant's endpoint, or a global one, is "not found".
+//! `/api/v1/webhooks` (application keys) and `/api/v1/admin/webhooks` (admin keys): the same
+//! endpoint management as `roster webhook`, for the key's tenants. A tenant's key sees, makes
+//! and changes only its tenant's endpoints; another tenant's endpoint, or a global one, is
+//! "not found". An admin key manages every endpoint, as a key for every tenant does.
 
 use std::time::Duration;
 
@@ -10,19 +11,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::ApiState;
-use super::auth::AppKey;
+use super::auth::{self, Caller};
+use super::body::json as json_body;
 use super::error::AppError;
 use super::params::Params;
 use crate::delivery::{self, Changes, Endpoint};
-use crate::domain::app_key::KeyScope;
 use crate::domain::ids::TenantId;
 use crate::domain::{clock, lifecycle};
-
-fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, AppError> {
-    let bytes: &[u8] = if bytes.is_empty() { b"{}" } else { bytes };
-    serde_json::from_slice(bytes)
-        .map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
-}
 
 /// `types` as a list or a comma-separated string.
 #[derive(Debug, Deserialize)]
@@ -72,17 +67,14 @@ struct ReplayRange {
     to: Option<String>,
 }
 
-fn own_tenant(key: &AppKey) -> Option<&TenantId> {
-    match &key.scope {
-        KeyScope::AllTenants => None,
-        KeyScope::Tenant(t) => Some(t),
-    }
+fn own_tenant(key: &impl Caller) -> Option<&TenantId> {
+    key.scope().only()
 }
 
 /// The endpoint `id`, if the key may manage it.
 async fn visible(
     state: &web::Data<ApiState>,
-    key: &AppKey,
+    key: &impl Caller,
     id: &str,
 ) -> Result<Endpoint, AppError> {
     let (store, wanted) = (state.store.clone(), id.to_string());
@@ -96,20 +88,20 @@ async fn visible(
     }
 }
 
-pub async fn list(state: web::Data<ApiState>, key: AppKey) -> Result<HttpResponse, AppError> {
+pub async fn list<K: Caller>(state: web::Data<ApiState>, key: K) -> Result<HttpResponse, AppError> {
     let (store, tenant) = (state.store.clone(), own_tenant(&key).cloned());
     let all = web::block(move || delivery::list(&store, tenant.as_ref())).await??;
     Ok(HttpResponse::Ok().json(json!({"data": all})))
 }
 
-pub async fn create(
+pub async fn create<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let new: NewEndpoint = body(&bytes)?;
+    let new: NewEndpoint = json_body(&bytes)?;
     let tenant = match (&new.tenant_id, own_tenant(&key)) {
-        (Some(t), _) => Some(key.tenant(&state, t).await?),
+        (Some(t), _) => Some(auth::tenant(&state, key.scope(), t).await?.id),
         (None, Some(own)) => Some(own.clone()),
         (None, None) => None,
     };
@@ -131,22 +123,22 @@ pub async fn create(
     Ok(HttpResponse::Created().json(out))
 }
 
-pub async fn get(
+pub async fn get<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(visible(&state, &key, &id).await?))
 }
 
-pub async fn update(
+pub async fn update<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
     visible(&state, &key, &id).await?;
-    let asked: EndpointChanges = body(&bytes)?;
+    let asked: EndpointChanges = json_body(&bytes)?;
     let changes = Changes {
         url: asked.url,
         types: asked.types.map(Types::parse).transpose()?,
@@ -158,9 +150,9 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(e))
 }
 
-pub async fn delete(
+pub async fn delete<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     visible(&state, &key, &id).await?;
@@ -169,14 +161,14 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn rotate_secret(
+pub async fn rotate_secret<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
     visible(&state, &key, &id).await?;
-    let asked: Rotation = body(&bytes)?;
+    let asked: Rotation = json_body(&bytes)?;
     let overlap = match asked.overlap {
         Some(text) => lifecycle::parse_duration(&text)?
             .to_std()
@@ -191,9 +183,9 @@ pub async fn rotate_secret(
     Ok(HttpResponse::Ok().json(out))
 }
 
-pub async fn test(
+pub async fn test<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     visible(&state, &key, &id).await?;
@@ -207,9 +199,9 @@ pub async fn test(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
-pub async fn deliveries(
+pub async fn deliveries<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
@@ -230,14 +222,14 @@ pub async fn deliveries(
     Ok(HttpResponse::Ok().json(json!({"data": all})))
 }
 
-pub async fn replay(
+pub async fn replay<K: Caller>(
     state: web::Data<ApiState>,
-    key: AppKey,
+    key: K,
     id: web::Path<String>,
     bytes: Bytes,
 ) -> Result<HttpResponse, AppError> {
     visible(&state, &key, &id).await?;
-    let range: ReplayRange = body(&bytes)?;
+    let range: ReplayRange = json_body(&bytes)?;
     let done = delivery::replay(
         state.store.clone(),
         &state.webhook_client,

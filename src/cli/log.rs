@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 use clap::Subcommand;
 use serde_json::json;
 
@@ -75,13 +75,7 @@ pub(super) fn recorder(
 }
 
 fn when(text: &str) -> anyhow::Result<NaiveDateTime> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.naive_utc());
-    }
-    let ago = request_log::parse_duration(text).map_err(|_| {
-        anyhow::anyhow!("'{text}' is neither an RFC 3339 time nor a duration such as 30m or 7d")
-    })?;
-    Ok(clock::now() - chrono::Duration::from_std(ago)?)
+    Ok(request_log::parse_when(text, clock::now())?)
 }
 
 fn line(e: &Entry) -> String {
@@ -156,21 +150,7 @@ pub(super) fn log(ctx: &Cmd, command: LogCommand) -> anyhow::Result<()> {
                 ..LogQuery::default()
             };
             let entries = request_log::list(&store, &d.id, &query)?;
-            let summaries: Vec<_> = entries
-                .iter()
-                .map(|e| {
-                    let x = &e.exchange;
-                    json!({
-                        "id": e.id,
-                        "received_at": x.received_at,
-                        "method": x.method,
-                        "path": x.path,
-                        "query": x.query,
-                        "status": x.status,
-                        "duration_us": x.duration_us,
-                    })
-                })
-                .collect();
+            let summaries: Vec<_> = entries.iter().map(Entry::summary).collect();
             ctx.print(json!({"entries": summaries}), || {
                 entries.iter().map(line).collect::<Vec<_>>().join("\n")
             });

@@ -2,19 +2,16 @@
 //! SCIM tokens (another prefix, another table), kept only as SHA-256, shown once.
 
 use chrono::NaiveDateTime;
-use rand::RngCore;
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
 use super::error::{DomainError, DomainResult};
 use super::ids::{TenantId, TokenId};
 use super::tenancy::Tenant;
-use super::token::{TokenSecret, hash};
+use super::token::{self, TokenSecret, hash, same_hash};
 use crate::store::{self, Store};
 
 /// Lets secret scanners recognise a leaked key, and tells it from a SCIM token at a glance.
 pub const KEY_PREFIX: &str = "roster_app_";
-const HINT_LEN: usize = KEY_PREFIX.len() + 6;
 
 /// A stored key as listings show it: never the key nor its hash.
 #[derive(Debug, Clone, Serialize)]
@@ -41,6 +38,14 @@ pub enum KeyScope {
 }
 
 impl KeyScope {
+    /// The one tenant of a tenant's key; `None` for a key of every tenant.
+    pub fn only(&self) -> Option<&TenantId> {
+        match self {
+            KeyScope::AllTenants => None,
+            KeyScope::Tenant(t) => Some(t),
+        }
+    }
+
     pub fn allows(&self, tenant: &TenantId) -> bool {
         match self {
             KeyScope::AllTenants => true,
@@ -54,13 +59,11 @@ pub fn issue(
     tenant: Option<&Tenant>,
     now: NaiveDateTime,
 ) -> DomainResult<IssuedAppKey> {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = TokenSecret::new(format!("{KEY_PREFIX}{}", hex::encode(bytes)));
+    let secret = token::generate(KEY_PREFIX);
     let info = AppKeyInfo {
         id: TokenId::generate(),
         tenant_id: tenant.map(|t| t.id.clone()),
-        hint: secret.expose()[..HINT_LEN].to_string(),
+        hint: secret.hint(KEY_PREFIX),
         created_at: now,
         revoked_at: None,
     };
@@ -91,11 +94,7 @@ pub fn authenticate(store: &Store, presented: &str) -> DomainResult<Option<KeySc
     }
     let presented_hash = hash(presented);
     let found = store.read(|conn| store::app_keys::find_live(conn, &presented_hash))?;
-    Ok(found.and_then(|(stored_hash, tenant)| {
-        let same: bool = stored_hash
-            .as_bytes()
-            .ct_eq(presented_hash.as_bytes())
-            .into();
-        same.then(|| tenant.map_or(KeyScope::AllTenants, KeyScope::Tenant))
-    }))
+    Ok(found
+        .filter(|(stored_hash, _)| same_hash(stored_hash, &presented_hash))
+        .map(|(_, tenant)| tenant.map_or(KeyScope::AllTenants, KeyScope::Tenant)))
 }

@@ -74,6 +74,36 @@ impl Deprovisioning {
     }
 }
 
+/// A change to a directory's policy, from its words (`deactivate`, `hard`, `30d`, ...): what
+/// is not given keeps its value. The CLI's flags and the admin API's fields both come here.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyChanges {
+    pub on_deactivate: Option<String>,
+    pub on_delete: Option<String>,
+    pub retention: Option<String>,
+    pub on_group_loss: Option<String>,
+}
+
+impl PolicyChanges {
+    /// `p` with these changes; an error names the setting whose word is wrong.
+    pub fn apply(&self, mut p: Deprovisioning) -> DomainResult<Deprovisioning> {
+        let named = |name: &str, e: DomainError| DomainError::Invalid(format!("{name}: {e}"));
+        if let Some(v) = &self.on_deactivate {
+            p.on_deactivate = v.parse().map_err(|e| named("on_deactivate", e))?;
+        }
+        if let Some(v) = &self.on_delete {
+            p.on_delete = v.parse().map_err(|e| named("on_delete", e))?;
+        }
+        if let Some(v) = &self.retention {
+            p.retention = parse_duration(v).map_err(|e| named("retention", e))?;
+        }
+        if let Some(v) = &self.on_group_loss {
+            p.on_group_loss = v.parse().map_err(|e| named("on_group_loss", e))?;
+        }
+        Ok(p)
+    }
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         impl $ty {

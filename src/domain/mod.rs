@@ -1,7 +1,9 @@
 //! Directory users, groups, memberships and events: the commands both the SCIM path and the
 //! Google puller use. No HTTP and no SQL here.
 
+pub mod admin_key;
 pub mod app_key;
+pub mod cidr;
 pub mod clock;
 pub mod directory_removal;
 pub mod document;

@@ -107,6 +107,50 @@ pub struct Entry {
     pub exchange: Exchange,
 }
 
+/// A bound of a log query: an RFC 3339 time, or how long before `now` (`30m`, `7d`).
+pub fn parse_when(text: &str, now: NaiveDateTime) -> DomainResult<NaiveDateTime> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.naive_utc());
+    }
+    let not_a_time = || {
+        DomainError::Invalid(format!(
+            "'{text}' is neither an RFC 3339 time nor a duration such as 30m or 7d"
+        ))
+    };
+    let ago = parse_duration(text).map_err(|_| not_a_time())?;
+    chrono::Duration::from_std(ago)
+        .ok()
+        .and_then(|d| now.checked_sub_signed(d))
+        .ok_or_else(not_a_time)
+}
+
+/// An entry as listings show it: what was asked and answered, without headers or bodies.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary<'a> {
+    pub id: i64,
+    pub received_at: NaiveDateTime,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub status: u16,
+    pub duration_us: i64,
+}
+
+impl Entry {
+    pub fn summary(&self) -> Summary<'_> {
+        let x = &self.exchange;
+        Summary {
+            id: self.id,
+            received_at: x.received_at,
+            method: &x.method,
+            path: &x.path,
+            query: &x.query,
+            status: x.status,
+            duration_us: x.duration_us,
+        }
+    }
+}
+
 /// `404` or a class such as `4xx`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusFilter {

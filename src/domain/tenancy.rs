@@ -84,6 +84,9 @@ pub struct Directory {
     pub kind: DirectoryKind,
     pub created_at: NaiveDateTime,
     pub deprovisioning: Deprovisioning,
+    /// While set, the directory's tokens are refused and a Google directory is not synced;
+    /// its data stays readable.
+    pub disabled_at: Option<NaiveDateTime>,
 }
 
 impl Directory {
@@ -125,8 +128,19 @@ pub fn create_tenant(store: &Store, name: &str, now: NaiveDateTime) -> DomainRes
         name: name.to_string(),
         created_at: now,
     };
-    store.write(|conn| store::tenancy::insert_tenant(conn, &tenant))?;
+    store
+        .write(|conn| store::tenancy::insert_tenant(conn, &tenant))
+        .map_err(|e| taken(e, "tenant", name))?;
     Ok(tenant)
+}
+
+/// A duplicate name is a unique-constraint failure in the store; said in the operator's words.
+fn taken(e: store::StoreError, what: &str, name: &str) -> DomainError {
+    if e.unique_violation().is_some() {
+        DomainError::AlreadyExists(format!("a {what} named '{name}'"))
+    } else {
+        e.into()
+    }
 }
 
 pub fn list_tenants(store: &Store) -> DomainResult<Vec<Tenant>> {
@@ -159,19 +173,51 @@ pub fn create_directory(
         kind,
         created_at: now,
         deprovisioning,
+        disabled_at: None,
     };
-    store.write(|conn| store::tenancy::insert_directory(conn, &directory))?;
+    store
+        .write(|conn| store::tenancy::insert_directory(conn, &directory))
+        .map_err(|e| taken(e, "directory", name))?;
     Ok(directory)
 }
 
-/// Changes a directory's deprovisioning policy; later deactivations and deletes follow it.
-pub fn set_deprovisioning(
+/// Creates a directory an IdP pushes to over SCIM, and issues its first token. Google
+/// directories pull instead, and are made with their settings (`google::connect`).
+pub fn create_scim_directory(
+    store: &Store,
+    tenant: &Tenant,
+    name: &str,
+    kind: DirectoryKind,
+    deprovisioning: Deprovisioning,
+    now: NaiveDateTime,
+) -> DomainResult<(Directory, IssuedToken)> {
+    if kind == DirectoryKind::Google {
+        return Err(DomainError::Invalid(
+            "a google directory needs its service-account key and admin; create it with \
+             `roster directory create --kind google`"
+                .into(),
+        ));
+    }
+    let directory = create_directory(store, tenant, name, kind, deprovisioning, now)?;
+    let token = token::issue(store, &directory, now)?;
+    Ok((directory, token))
+}
+
+/// Renames a directory and/or changes its deprovisioning policy; later deactivations and
+/// deletes follow the new policy.
+pub fn update_directory(
     store: &Store,
     directory: &Directory,
+    name: Option<&str>,
     deprovisioning: Deprovisioning,
 ) -> DomainResult<Directory> {
-    store.write(|conn| store::tenancy::set_deprovisioning(conn, &directory.id, &deprovisioning))?;
+    let name = name.unwrap_or(&directory.name);
+    check_name("directory", name)?;
+    store
+        .write(|conn| store::tenancy::update_directory(conn, &directory.id, name, &deprovisioning))
+        .map_err(|e| taken(e, "directory", name))?;
     Ok(Directory {
+        name: name.to_string(),
         deprovisioning,
         ..directory.clone()
     })
@@ -203,6 +249,23 @@ pub fn directory_by_id(store: &Store, id: &str) -> DomainResult<Option<Directory
         .read(|conn| store::tenancy::find_directories(conn, id))?
         .into_iter()
         .find(|d| d.id.as_str() == id))
+}
+
+/// Disables a directory (`disabled`) or enables it again. Its SCIM tokens are refused while it
+/// is disabled, within the second a live token is trusted (`token::RECHECK_AFTER`), and a
+/// Google directory is not synced; nothing is deleted. Doing what is already done is no error.
+pub fn set_disabled(
+    store: &Store,
+    directory: &Directory,
+    disabled: bool,
+    now: NaiveDateTime,
+) -> DomainResult<Directory> {
+    let at = disabled.then_some(now);
+    let changed = store.write(|conn| store::tenancy::set_disabled(conn, &directory.id, at))?;
+    Ok(Directory {
+        disabled_at: if changed { at } else { directory.disabled_at },
+        ..directory.clone()
+    })
 }
 
 /// Marks a directory activated by its first authenticated SCIM request or its first finished
@@ -244,8 +307,7 @@ pub fn bootstrap_if_empty(store: &Store, now: NaiveDateTime) -> DomainResult<Opt
     let tenant = create_tenant(store, "default", now)?;
     let kind = DirectoryKind::Generic;
     let policy = Deprovisioning::default_for(kind);
-    let directory = create_directory(store, &tenant, "default", kind, policy, now)?;
-    let token = token::issue(store, &directory, now)?;
+    let (directory, token) = create_scim_directory(store, &tenant, "default", kind, policy, now)?;
     Ok(Some(Bootstrap {
         tenant,
         directory,

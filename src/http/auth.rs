@@ -32,16 +32,22 @@ impl FromRequest for Authed {
                 return Err(ApiError::Unauthenticated);
             };
             // One indexed read: on SQLite it runs right here, like any small read.
-            let reader = state.clone();
+            let (reader, now) = (state.clone(), clock::now());
             let found = small_read(&reader, true, move || {
                 Ok(token::authenticate(
                     &state.store,
                     &state.recent_tokens,
                     &presented,
+                    now,
                 )?)
             })
             .await?;
-            let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
+            let live = found.ok_or(ApiError::Unauthenticated)?;
+            if let Some(id) = live.stamp_due {
+                let store = reader.store.clone();
+                web::block(move || token::mark_used(&store, &id, now)).await??;
+            }
+            let (scope, kind) = (live.scope, live.kind);
             let seen = |d: &_| reader.activated.lock().is_ok_and(|s| s.contains(d));
             if !seen(&scope.directory_id) {
                 // A directory's first authenticated request marks it activated, with a

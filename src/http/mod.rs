@@ -136,6 +136,7 @@ fn discovery_routes(cfg: &mut web::ServiceConfig) {
 pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let api_state = web::Data::new(crate::api::ApiState {
         store: state.store.clone(),
+        scim_base_url: state.base_url.clone(),
         webhook_policy: state.webhook_policy,
         webhook_client: crate::delivery::target::client(state.webhook_policy),
     });

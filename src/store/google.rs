@@ -78,8 +78,13 @@ pub fn find(
         .optional()?)
 }
 
+/// The Google directories to sync: those not disabled.
 pub fn list(conn: &mut DbConn) -> Result<Vec<GoogleDirectoryRow>, StoreError> {
+    let enabled = super::schema::directories::table
+        .filter(super::schema::directories::disabled_at.is_null())
+        .select(super::schema::directories::id);
     Ok(gd::table
+        .filter(gd::directory_id.eq_any(enabled))
         .order(gd::next_sync_at)
         .select(GoogleDirectoryRow::as_select())
         .load(conn)?)

@@ -6,6 +6,7 @@
 //! every time it is rebound, so a cached statement was parsed and planned again on every call
 //! (a quarter of a GET by id's CPU time).
 
+pub mod admin_keys;
 pub mod app_keys;
 pub mod attribute_index;
 pub mod conn;

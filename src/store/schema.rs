@@ -22,6 +22,7 @@ diesel::table! {
         on_group_loss -> Text,
         activated_at -> Nullable<Timestamp>,
         deleting_at -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -34,6 +35,8 @@ diesel::table! {
         hint -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
     }
 }
 
@@ -143,6 +146,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_keys (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        key_hash -> Text,
+        hint -> Text,
+        allow -> Nullable<Text>,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Text,
         tenant_id -> Nullable<Text>,
@@ -216,9 +231,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_counter,
     settings,
     app_keys,
+    admin_keys,
     webhook_endpoints,
     webhook_streams,
     webhook_deliveries,
+    google_directories,
 );
 
 diesel::table! {

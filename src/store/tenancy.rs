@@ -28,7 +28,7 @@ impl From<TenantRow> for Tenant {
 }
 
 #[derive(Queryable, Selectable, Insertable)]
-#[diesel(table_name = directories)]
+#[diesel(table_name = directories, treat_none_as_default_value = false)]
 struct DirectoryRow {
     id: String,
     tenant_id: String,
@@ -39,6 +39,7 @@ struct DirectoryRow {
     on_delete: String,
     retention_seconds: i64,
     on_group_loss: String,
+    disabled_at: Option<NaiveDateTime>,
 }
 
 fn parsed<T: std::str::FromStr<Err = DomainError>>(text: &str) -> Result<T, StoreError> {
@@ -63,6 +64,7 @@ impl TryFrom<DirectoryRow> for Directory {
             tenant_id: TenantId::from_raw(r.tenant_id),
             name: r.name,
             created_at: r.created_at,
+            disabled_at: r.disabled_at,
         })
     }
 }
@@ -79,6 +81,7 @@ fn row(d: &Directory) -> DirectoryRow {
         on_delete: p.on_delete.as_str().to_string(),
         retention_seconds: p.retention.num_seconds(),
         on_group_loss: p.on_group_loss.as_str().to_string(),
+        disabled_at: d.disabled_at,
     }
 }
 
@@ -119,13 +122,15 @@ pub fn insert_directory(conn: &mut DbConn, d: &Directory) -> Result<(), StoreErr
     Ok(())
 }
 
-pub fn set_deprovisioning(
+pub fn update_directory(
     conn: &mut DbConn,
     id: &DirectoryId,
+    name: &str,
     p: &Deprovisioning,
 ) -> Result<(), StoreError> {
     diesel::update(directories::table.filter(directories::id.eq(id.as_str())))
         .set((
+            directories::name.eq(name),
             directories::on_deactivate.eq(p.on_deactivate.as_str()),
             directories::on_delete.eq(p.on_delete.as_str()),
             directories::retention_seconds.eq(p.retention.num_seconds()),
@@ -174,6 +179,24 @@ pub fn find_directories(conn: &mut DbConn, id_or_name: &str) -> Result<Vec<Direc
         .into_iter()
         .map(Directory::try_from)
         .collect()
+}
+
+/// Sets or clears `disabled_at`; `false` when the directory is already in that state.
+pub fn set_disabled(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+    at: Option<NaiveDateTime>,
+) -> Result<bool, StoreError> {
+    let target = directories::table.filter(directories::id.eq(id.as_str()));
+    let n = match at {
+        Some(_) => diesel::update(target.filter(directories::disabled_at.is_null()))
+            .set(directories::disabled_at.eq(at))
+            .execute(conn)?,
+        None => diesel::update(target.filter(directories::disabled_at.is_not_null()))
+            .set(directories::disabled_at.eq(at))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
 }
 
 /// Sets `activated_at` if it is not set yet; `true` when this call set it.

@@ -842,3 +842,27 @@ both_backends!(
         drop(fake);
     }
 );
+
+both_backends!(a_disabled_directory_is_not_synced, |backend| async move {
+    let s = setup(backend, &[]);
+    seed(&s.fake);
+    s.json(&["directory", "disable", "gw"]);
+    let env: Vec<(&str, String)> = s.env();
+    let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Setup { db, fake, .. } = s;
+    let asked_before = fake.with(|st| st.requests.len());
+    let server = TestServer::start_on(db, String::new(), &env_refs).await;
+    // The scheduler looks every second; a few of its rounds pass.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let asked = fake.with(|st| st.requests[asked_before..].to_vec());
+    assert!(
+        asked.is_empty(),
+        "a disabled directory asked Google: {asked:?}"
+    );
+    assert!(users(&server.db).is_empty());
+    cli_json(&server.db, &["directory", "enable", "gw"]);
+    eventually("the first sync once enabled", || {
+        users(&server.db).len() == 3
+    })
+    .await;
+});

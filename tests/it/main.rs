@@ -4,6 +4,7 @@
 mod support;
 
 mod adapters;
+mod admin_api;
 mod bounds;
 mod bulk;
 mod cli;

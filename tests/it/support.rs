@@ -449,10 +449,32 @@ impl Api {
                 Err(e) => panic!("request reaches the server: {e:?}"),
             }
         };
+        Self::answer(resp).await
+    }
+
+    /// Any method, with a JSON body when given; sent once.
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Response {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        Self::answer(req.send().await.expect("request reaches the server")).await
+    }
+
+    async fn answer(resp: reqwest::Response) -> Response {
         let status = resp.status();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("response body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         Response {
             status,
             headers,

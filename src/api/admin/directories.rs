@@ -1,0 +1,160 @@
+//! `/api/v1/admin/directories`: as `roster directory create|list|update|disable|enable` for
+//! directories an IdP pushes to over SCIM. Google directories, whose key file is uploaded and
+//! sealed, are made with the CLI for now.
+
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::listed;
+use crate::api::ApiState;
+use crate::api::auth::{self, AdminKey, Caller};
+use crate::api::body;
+use crate::api::error::AppError;
+use crate::api::params::Params;
+use crate::domain::clock;
+use crate::domain::lifecycle::{Deprovisioning, PolicyChanges};
+use crate::domain::tenancy::{self, Directory, DirectoryKind};
+
+/// The policy's words, as a directory shows them; what is left out keeps its value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Policy {
+    on_deactivate: Option<String>,
+    on_delete: Option<String>,
+    retention: Option<String>,
+    on_group_loss: Option<String>,
+}
+
+impl Policy {
+    fn changes(self) -> PolicyChanges {
+        PolicyChanges {
+            on_deactivate: self.on_deactivate,
+            on_delete: self.on_delete,
+            retention: self.retention,
+            on_group_loss: self.on_group_loss,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDirectory {
+    tenant_id: String,
+    name: String,
+    kind: String,
+    #[serde(default)]
+    deprovisioning: Policy,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryChanges {
+    name: Option<String>,
+    #[serde(default)]
+    deprovisioning: Policy,
+}
+
+fn shown(state: &ApiState, d: &Directory) -> Value {
+    let mut out = json!(d);
+    out["scim_base_url"] = json!(state.scim_base_url);
+    out
+}
+
+pub async fn list(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let params = Params::of(req.query_string())?;
+    let wanted = params
+        .text("tenant_id")
+        .or(key.scope().only().map(|t| t.as_str()));
+    let tenant = match wanted {
+        Some(t) => Some(auth::tenant(&state, key.scope(), t).await?),
+        None => None,
+    };
+    let store = state.store.clone();
+    let all = web::block(move || tenancy::list_directories(&store, tenant.as_ref())).await??;
+    Ok(listed(
+        all.iter().map(|d| shown(&state, d)).collect::<Vec<_>>(),
+    ))
+}
+
+pub async fn create(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let new: NewDirectory = body::json(&bytes)?;
+    let kind: DirectoryKind = new.kind.parse()?;
+    let policy = new
+        .deprovisioning
+        .changes()
+        .apply(Deprovisioning::default_for(kind))?;
+    let tenant = auth::tenant(&state, key.scope(), &new.tenant_id).await?;
+    let store = state.store.clone();
+    let (d, issued) = web::block(move || {
+        tenancy::create_scim_directory(&store, &tenant, &new.name, kind, policy, clock::now())
+    })
+    .await??;
+    let mut out = shown(&state, &d);
+    out["token"] = json!(issued.secret.expose());
+    out["token_id"] = json!(issued.id);
+    Ok(HttpResponse::Created().json(out))
+}
+
+pub async fn get(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+async fn toggle(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: &str,
+    disable: bool,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), id).await?;
+    let store = state.store.clone();
+    let d = web::block(move || tenancy::set_disabled(&store, &d, disable, clock::now())).await??;
+    Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+/// Refuses the directory's SCIM tokens and stops syncing it; its data stays readable.
+pub async fn disable(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    toggle(state, key, &id, true).await
+}
+
+pub async fn enable(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    toggle(state, key, &id, false).await
+}
+
+pub async fn update(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    let asked: DirectoryChanges = body::json(&bytes)?;
+    let policy = asked.deprovisioning.changes().apply(d.deprovisioning)?;
+    let store = state.store.clone();
+    let d =
+        web::block(move || tenancy::update_directory(&store, &d, asked.name.as_deref(), policy))
+            .await??;
+    Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}

@@ -1,0 +1,90 @@
+//! The admin API under `/api/v1/admin`, for admin keys only (docs/admin-api.md): what the
+//! CLI administers, through the same domain commands.
+
+mod app_keys;
+mod directories;
+mod requests;
+mod tenants;
+mod tokens;
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::auth::AdminKey;
+use super::webhooks;
+
+/// `{"data": [...]}`, the shape of every list the API answers.
+fn listed(items: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"data": items}))
+}
+
+/// The admin routes, mounted inside `/api/v1`. Each path is one resource holding its methods,
+/// so another method answers 405 rather than 404.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| {
+        web::resource(format!("/admin{path}")).default_service(web::to(super::wrong_method))
+    };
+    cfg.service(
+        resource("/tenants")
+            .route(web::get().to(tenants::list))
+            .route(web::post().to(tenants::create)),
+    )
+    .service(resource("/tenants/{id}").route(web::get().to(tenants::get)))
+    .service(
+        resource("/directories")
+            .route(web::get().to(directories::list))
+            .route(web::post().to(directories::create)),
+    )
+    .service(
+        resource("/directories/{id}")
+            .route(web::get().to(directories::get))
+            .route(web::patch().to(directories::update)),
+    )
+    .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
+    .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
+    .service(
+        resource("/directories/{id}/tokens")
+            .route(web::get().to(tokens::list))
+            .route(web::post().to(tokens::issue)),
+    )
+    .service(
+        resource("/directories/{id}/tokens/{token_id}")
+            .route(web::get().to(tokens::get_in_directory))
+            .route(web::delete().to(tokens::revoke_in_directory)),
+    )
+    .service(resource("/directories/{id}/requests").route(web::get().to(requests::list)))
+    .service(resource("/directories/{id}/requests/{entry_id}").route(web::get().to(requests::get)))
+    .service(
+        resource("/tokens/{id}")
+            .route(web::get().to(tokens::get))
+            .route(web::delete().to(tokens::revoke)),
+    )
+    .service(resource("/tokens/{id}/rotate").route(web::post().to(tokens::rotate)))
+    .service(
+        resource("/app-keys")
+            .route(web::get().to(app_keys::list))
+            .route(web::post().to(app_keys::issue)),
+    )
+    .service(resource("/app-keys/{id}").route(web::delete().to(app_keys::revoke)))
+    .service(
+        resource("/webhooks")
+            .route(web::get().to(webhooks::list::<AdminKey>))
+            .route(web::post().to(webhooks::create::<AdminKey>)),
+    )
+    .service(
+        resource("/webhooks/{id}")
+            .route(web::get().to(webhooks::get::<AdminKey>))
+            .route(web::patch().to(webhooks::update::<AdminKey>))
+            .route(web::delete().to(webhooks::delete::<AdminKey>)),
+    )
+    .service(
+        resource("/webhooks/{id}/rotate-secret")
+            .route(web::post().to(webhooks::rotate_secret::<AdminKey>)),
+    )
+    .service(resource("/webhooks/{id}/test").route(web::post().to(webhooks::test::<AdminKey>)))
+    .service(
+        resource("/webhooks/{id}/deliveries")
+            .route(web::get().to(webhooks::deliveries::<AdminKey>)),
+    )
+    .service(resource("/webhooks/{id}/replay").route(web::post().to(webhooks::replay::<AdminKey>)));
+}
