@@ -172,3 +172,52 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    the_admin_api_deletes_in_the_background,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let admin_key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let admin = Api::new(&server.origin(), &admin_key);
+        let feed = server.api(&app_key(&server.db, None));
+        for i in 0..30 {
+            server
+                .client
+                .post("/Users", &user_body(&format!("a{i}@example.com")))
+                .await;
+        }
+        let listed = admin.get("/admin/directories").await;
+        let id = listed.body["data"][0]["id"].as_str().unwrap().to_string();
+        let deleted = admin
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/admin/directories/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::ACCEPTED, "{}", deleted.body);
+        assert_eq!(deleted.body["state"], json!("deleting"));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while admin.get(&format!("/admin/directories/{id}")).await.status != StatusCode::NOT_FOUND {
+            assert!(std::time::Instant::now() < deadline, "never finished");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let (events, _) = read_all(&feed, None, &format!("&directory_id={id}")).await;
+        assert_eq!(events.last().unwrap()["type"], json!("directory.deleted"));
+        for (table, n) in rows_left(&server.db, &id) {
+            assert_eq!(n, 0, "{table} keeps rows of the deleted directory");
+        }
+        // Deleting it again: it is not found.
+        let again = admin
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/admin/directories/{id}"),
+                None,
+            )
+            .await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+);

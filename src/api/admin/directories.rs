@@ -13,9 +13,9 @@ use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
 use crate::api::params::Params;
-use crate::domain::clock;
 use crate::domain::lifecycle::{Deprovisioning, PolicyChanges};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
+use crate::domain::{clock, directory_removal};
 
 /// The policy's words, as a directory shows them; what is left out keeps its value.
 #[derive(Debug, Default, Deserialize)]
@@ -141,6 +141,29 @@ pub async fn enable(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     toggle(state, key, &id, false).await
+}
+
+/// Begins deleting a directory (its tokens are refused from this answer on) and removes its
+/// rows in the background: 202, and the directory answers 404 once it is gone; the feed ends
+/// with `directory.deleted`. A server stopped midway finishes at its next start.
+pub async fn delete(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    let (store, doomed) = (state.store.clone(), d.clone());
+    web::block(move || directory_removal::begin(&store, &doomed, clock::now())).await??;
+    let store = state.store.clone();
+    let doomed = d.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = directory_removal::finish(&store, &doomed, |_| {}, clock::now) {
+            tracing::warn!(directory = %doomed.id, error = %e, "could not finish a directory's deletion");
+        }
+    });
+    let mut out = shown(&state, &d);
+    out["state"] = json!("deleting");
+    Ok(HttpResponse::Accepted().json(out))
 }
 
 pub async fn update(

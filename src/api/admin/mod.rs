@@ -38,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         resource("/directories/{id}")
             .route(web::get().to(directories::get))
-            .route(web::patch().to(directories::update)),
+            .route(web::patch().to(directories::update))
+            .route(web::delete().to(directories::delete)),
     )
     .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
     .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
