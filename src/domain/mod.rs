@@ -3,6 +3,7 @@
 
 pub mod app_key;
 pub mod clock;
+pub mod directory_state;
 pub mod document;
 pub mod error;
 pub mod event;
@@ -12,6 +13,7 @@ pub mod ids;
 pub mod index;
 pub mod lifecycle;
 pub mod query;
+pub mod read;
 pub mod record;
 pub mod request_log;
 pub mod settings;

@@ -191,3 +191,42 @@ pub fn mark_activated(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Up to `limit` directories of `tenants` (every tenant when `None`) in id order after
+/// `after`.
+pub fn directories_page(
+    conn: &mut DbConn,
+    tenants: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Directory>, StoreError> {
+    let mut query = directories::table
+        .order(directories::id)
+        .limit(limit)
+        .select(DirectoryRow::as_select())
+        .into_boxed();
+    if let Some(tenants) = tenants {
+        query = query.filter(directories::tenant_id.eq_any(tenants.to_vec()));
+    }
+    if let Some(after) = after {
+        query = query.filter(directories::id.gt(after.to_string()));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(Directory::try_from)
+        .collect()
+}
+
+/// When the directory was activated, if it was.
+pub fn activated_at(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(directories::table
+        .filter(directories::id.eq(id.as_str()))
+        .select(directories::activated_at)
+        .get_result::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten())
+}

@@ -99,3 +99,15 @@ pub fn find_live(conn: &mut DbConn, hash: &str) -> Result<Option<StoredToken>, S
     })
     .transpose()
 }
+
+/// Whether the directory has a token that is not revoked.
+pub fn has_live(conn: &mut DbConn, directory: &DirectoryId) -> Result<bool, StoreError> {
+    let found: Option<String> = tokens::table
+        .filter(tokens::directory_id.eq(directory.as_str()))
+        .filter(tokens::revoked_at.is_null())
+        .select(tokens::id)
+        .limit(1)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
