@@ -188,8 +188,7 @@ pub fn groups_of_user(
             one_more(page),
         )?;
         let (ids, next_after) = cut(ids, page.limit, String::clone);
-        let mut groups = store::groups::find_many(conn, scope, &ids)?;
-        groups.sort_by(|a, b| a.id.cmp(&b.id));
+        let groups = store::groups::live_among(conn, scope, &ids)?;
         Ok((groups, next_after))
     })?;
     let (groups, next_after) = groups;

@@ -716,3 +716,25 @@ pub fn count_live(conn: &mut DbConn, directory: &DirectoryId) -> Result<i64, Sto
         .get_result(conn)?;
     Ok(all - deleted)
 }
+
+/// The live groups of `scope` among `ids`, in id order; the scope is checked here, as
+/// `live_in` explains.
+pub fn live_among(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<DirectoryGroup>, StoreError> {
+    let rows: Vec<GroupView> = g::table
+        .filter(g::id.eq_any(ids))
+        .order(g::id)
+        .select(GroupView::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .filter(|r| {
+            r.tenant_id == scope.tenant_id.as_str()
+                && r.directory_id == scope.directory_id.as_str()
+                && r.deleted_at.is_none()
+        })
+        .map(DirectoryGroup::try_from)
+        .collect()
+}

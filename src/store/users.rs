@@ -559,15 +559,25 @@ pub fn page_by_email(
     loaded(query.order(u::id).limit(limit), conn)
 }
 
-/// The live users among `ids` matching `filter`, in id order.
+/// The live users among `ids` matching `filter`, in id order. The directory and `deleted_at`
+/// are checked here, not in SQL: given them, PostgreSQL without statistics reads the whole
+/// directory on the userName index instead of probing the ids (see `groups::live_in`).
 pub fn among_matching(
     conn: &mut DbConn,
     scope: &Scope,
     ids: &[String],
     filter: &UserFilter,
 ) -> UsersResult {
-    let query = filtered_by(scoped(scope), filter).filter(u::id.eq_any(ids.to_vec()));
-    loaded(query.order(u::id), conn)
+    let query = filtered_by(u::table.into_boxed(), filter).filter(u::id.eq_any(ids.to_vec()));
+    let users = loaded(query.order(u::id), conn)?;
+    Ok(users
+        .into_iter()
+        .filter(|u| {
+            u.tenant_id == scope.tenant_id
+                && u.directory_id == scope.directory_id
+                && u.deleted_at.is_none()
+        })
+        .collect())
 }
 
 /// A live user by id alone, whichever directory holds it: the caller decides whether its
