@@ -6,11 +6,13 @@ use serde::Serialize;
 
 use super::app_key::KeyScope;
 use super::clock::rfc3339;
+use super::document::Document;
 use super::error::DomainResult;
+use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, TenantId};
 use super::read::{PageRequest, cut};
-use super::tenancy::{Directory, DirectoryKind};
-use crate::store::{self, Store};
+use super::tenancy::{Directory, DirectoryKind, Scope};
+use crate::store::{self, DbConn, Store};
 
 /// The directory states hosted directory sync uses. `deleting` and an operator's disable are
 /// not kept by Roster yet, so they are never answered.
@@ -51,6 +53,57 @@ pub fn state(facts: StateFacts<'_>) -> DirectoryState {
     } else {
         DirectoryState::Unlinked
     }
+}
+
+/// What a change of a directory's live tokens does to its state, inside the writing
+/// transaction of the change: `change` revokes or issues, and returns what it returns. When
+/// the state moves (the last live token revoked: `unlinked`; a token issued to an activated
+/// directory that had none: `linked`), a `directory.state_changed` event commits with it.
+/// Google directories do not answer to tokens; the puller writes their changes.
+pub fn with_token_change<T>(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    now: NaiveDateTime,
+    change: impl FnOnce(&mut DbConn) -> DomainResult<T>,
+) -> DomainResult<T> {
+    store::tenancy::lock_directory(conn, directory)?;
+    let found = store::tenancy::find_directories(conn, directory.as_str())?
+        .into_iter()
+        .find(|d| &d.id == directory);
+    let Some(found) = found.filter(|d| d.kind != DirectoryKind::Google) else {
+        return change(conn);
+    };
+    let activated = store::tenancy::activated_at(conn, directory)?.is_some();
+    let facts = |has_live_token| StateFacts {
+        kind: found.kind,
+        activated,
+        has_live_token,
+        google_status: None,
+    };
+    let before = state(facts(store::tokens::has_live(conn, directory)?));
+    let out = change(conn)?;
+    let after = state(facts(store::tokens::has_live(conn, directory)?));
+    if after != before {
+        let scope = found.scope();
+        store::events::append(conn, &scope, &[state_changed(&scope, after)], now)?;
+    }
+    Ok(out)
+}
+
+/// A `directory.state_changed` event: `{id, directory_id, tenant_id, state}`, the shape of
+/// `directory.activated`.
+pub fn state_changed(scope: &Scope, to: DirectoryState) -> NewEvent {
+    let data = serde_json::json!({
+        "id": scope.directory_id,
+        "directory_id": scope.directory_id,
+        "tenant_id": scope.tenant_id,
+        "state": to,
+    });
+    NewEvent::new(
+        EventKind::DirectoryStateChanged,
+        scope.directory_id.to_string(),
+        Document::from_value(&data),
+    )
 }
 
 /// A directory as the read API shows it.

@@ -10,6 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::directory_state;
 use super::error::{DomainError, DomainResult};
 use super::ids::{DirectoryId, TenantId, TokenId};
 use super::tenancy::{Directory, DirectoryKind, Scope};
@@ -93,7 +94,11 @@ pub fn issue(
         revoked_at: None,
     };
     let hashed = hash(secret.expose());
-    store.write(|conn| store::tokens::insert(conn, &info, &hashed))?;
+    store.write(|conn| {
+        directory_state::with_token_change(conn, &directory.id, now, |conn| {
+            Ok(store::tokens::insert(conn, &info, &hashed)?)
+        })
+    })?;
     Ok(IssuedToken {
         id: info.id,
         directory_id: info.directory_id,
@@ -107,7 +112,14 @@ pub fn list(store: &Store, directory: Option<&Directory>) -> DomainResult<Vec<To
 }
 
 pub fn revoke(store: &Store, id: &TokenId, now: NaiveDateTime) -> DomainResult<()> {
-    let revoked = store.write(|conn| store::tokens::revoke(conn, id, now))?;
+    let revoked = store.write(|conn| -> DomainResult<bool> {
+        let Some(directory) = store::tokens::directory_of(conn, id)? else {
+            return Ok(false);
+        };
+        directory_state::with_token_change(conn, &directory, now, |conn| {
+            Ok(store::tokens::revoke(conn, id, now)?)
+        })
+    })?;
     if revoked {
         Ok(())
     } else {

@@ -230,3 +230,17 @@ pub fn activated_at(
         .optional()?
         .flatten())
 }
+
+/// Locks a directory's row for the rest of the writing transaction, on PostgreSQL: two
+/// revocations of a directory's last two tokens then see each other's, and so the last one
+/// sees none left. SQLite's writer is alone anyway.
+pub fn lock_directory(conn: &mut DbConn, id: &DirectoryId) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        directories::table
+            .filter(directories::id.eq(id.as_str()))
+            .select(directories::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}

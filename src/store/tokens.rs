@@ -111,3 +111,13 @@ pub fn has_live(conn: &mut DbConn, directory: &DirectoryId) -> Result<bool, Stor
         .optional()?;
     Ok(found.is_some())
 }
+
+/// The directory of a token, by the token's id.
+pub fn directory_of(conn: &mut DbConn, id: &TokenId) -> Result<Option<DirectoryId>, StoreError> {
+    let found: Option<String> = tokens::table
+        .filter(tokens::id.eq(id.as_str()))
+        .select(tokens::directory_id)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(DirectoryId::from_raw))
+}

@@ -383,6 +383,31 @@ both_backends!(a_directory_states_what_it_is, |backend| async move {
     cli_json(&server.db, &["token", "revoke", token_id]);
     let r = api.get(&format!("/directories/{quiet_id}")).await;
     assert_eq!(state(&r.body), "unlinked", "no live token: {}", r.body);
+    cli_json(&server.db, &["token", "issue", "--directory", "quiet"]);
+    let r = api.get(&format!("/directories/{quiet_id}")).await;
+    assert_eq!(state(&r.body), "linked", "a live token again: {}", r.body);
+    // Each move of the state is an event; issuing the first token to a directory that never
+    // answered moves nothing.
+    let changes = api
+        .get(&format!(
+            "/events?directory_id={quiet_id}&types=directory.state_changed"
+        ))
+        .await;
+    let moves: Vec<&Value> = changes.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["data"]["state"])
+        .collect();
+    assert_eq!(
+        moves,
+        [&json!("unlinked"), &json!("linked")],
+        "{}",
+        changes.body
+    );
+    let first = &changes.body["data"][0]["data"];
+    assert_eq!(first["directory_id"], json!(quiet_id));
+    assert_eq!(first["tenant_id"], r.body["tenant_id"]);
 
     // Both directories, a page at a time.
     let all = read_all(&api, "/directories", 1).await;
