@@ -55,13 +55,6 @@ pub async fn lookup(
         "limit",
     ])?;
     let (filter, page) = (user_filter(&params)?, params.page()?);
-    if filter.email.is_none() {
-        return Err(AppError::BadRequest(
-            "'email' is required: this lists the users with that primary email across \
-             directories; a directory's users are at /directories/{id}/users"
-                .into(),
-        ));
-    }
     let tenants = match (params.text("tenant_id"), &key.scope) {
         (Some(t), _) => Some(vec![key.tenant(&state, t).await?]),
         (None, KeyScope::Tenant(t)) => Some(vec![t.clone()]),

@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::app_key::KeyScope;
-use super::error::DomainResult;
+use super::error::{DomainError, DomainResult};
 use super::ids::{GroupId, TenantId, UserId};
 use super::record;
 use super::tenancy::Scope;
@@ -116,6 +116,13 @@ pub fn users_by_email(
     filter: &UserFilter,
     page: &PageRequest,
 ) -> DomainResult<RecordPage> {
+    if filter.email.is_none() {
+        return Err(DomainError::Invalid(
+            "'email' is required: this lists the users with that primary email across \
+             directories; a directory's users are at /directories/{id}/users"
+                .into(),
+        ));
+    }
     let tenants: Option<Vec<String>> = tenants.map(|t| t.iter().map(|t| t.to_string()).collect());
     let rows = store.read(|conn| {
         store::users::page_by_email(
