@@ -5,10 +5,14 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod directories;
 pub mod error;
 pub mod events;
+pub mod groups;
+pub mod page;
 pub mod params;
 pub mod snapshot;
+pub mod users;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -44,6 +48,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| web::resource(path).default_service(web::to(wrong_method));
     cfg.configure(admin::routes);
     cfg.service(resource("/events").route(web::get().to(events::list)))
+        .service(resource("/directories").route(web::get().to(directories::list)))
+        .service(resource("/directories/{id}").route(web::get().to(directories::get)))
+        .service(resource("/directories/{id}/users").route(web::get().to(directories::users)))
+        .service(resource("/directories/{id}/groups").route(web::get().to(directories::groups)))
+        .service(resource("/users").route(web::get().to(users::lookup)))
+        .service(resource("/users/{id}").route(web::get().to(users::get)))
+        .service(resource("/users/{id}/groups").route(web::get().to(users::groups)))
+        .service(resource("/groups/{id}").route(web::get().to(groups::get)))
+        .service(resource("/groups/{id}/users").route(web::get().to(groups::users)))
         .service(resource("/directories/{id}/snapshot").route(web::get().to(snapshot::stream)))
         .service(
             resource("/webhooks")

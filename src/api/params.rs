@@ -3,7 +3,22 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, NaiveDateTime};
+
 use super::error::AppError;
+use crate::domain::feed::FeedError;
+use crate::domain::read::PageRequest;
+
+/// Records per list page: as many as an events page.
+pub const MAX_LIMIT: i64 = crate::domain::feed::MAX_LIMIT;
+pub const DEFAULT_LIMIT: i64 = crate::domain::feed::DEFAULT_LIMIT;
+
+/// Letters, digits and '-': what Roster's ids (the list cursors) are made of.
+fn is_id(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
 
 pub struct Params(HashMap<String, String>);
 
@@ -38,5 +53,73 @@ impl Params {
                     text.chars().take(40).collect::<String>()
                 ))
             })
+    }
+
+    /// Refuses a parameter this endpoint does not take: a misspelt filter would otherwise
+    /// answer every record instead of the few the application meant.
+    pub fn only(&self, known: &[&str]) -> Result<(), AppError> {
+        let mut unknown: Vec<&str> = self
+            .0
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !known.contains(k))
+            .collect();
+        unknown.sort_unstable();
+        match unknown.first() {
+            None => Ok(()),
+            Some(first) => Err(AppError::BadRequest(format!(
+                "unknown parameter '{}'; this endpoint takes: {}",
+                first.chars().take(40).collect::<String>(),
+                known.join(", ")
+            ))),
+        }
+    }
+
+    /// `after` and `limit` of a list (`docs/api.md`, "Lists").
+    pub fn page(&self) -> Result<PageRequest, AppError> {
+        let limit = self.int("limit", 1, MAX_LIMIT, DEFAULT_LIMIT)?;
+        let after = match self.text("after") {
+            Some(a) if !is_id(a) => {
+                return Err(FeedError::BadCursor(a.chars().take(100).collect()).into());
+            }
+            a => a.map(str::to_string),
+        };
+        Ok(PageRequest { after, limit })
+    }
+
+    /// An id parameter (`group`, `user`), checked for its shape only.
+    pub fn id(&self, name: &str) -> Result<Option<&str>, AppError> {
+        match self.text(name) {
+            Some(v) if !is_id(v) => Err(AppError::BadRequest(format!(
+                "'{name}' must be an id, not '{}'",
+                v.chars().take(40).collect::<String>()
+            ))),
+            v => Ok(v),
+        }
+    }
+
+    /// An RFC 3339 time, as UTC.
+    pub fn time(&self, name: &str) -> Result<Option<NaiveDateTime>, AppError> {
+        self.text(name)
+            .map(|text| {
+                DateTime::parse_from_rfc3339(text)
+                    .map(|t| t.naive_utc())
+                    .map_err(|_| {
+                        AppError::BadRequest(format!(
+                            "'{name}' must be an RFC 3339 time such as 2026-12-07T09:30:00Z, \
+                             not '{}'",
+                            text.chars().take(40).collect::<String>()
+                        ))
+                    })
+            })
+            .transpose()
+    }
+
+    /// Text that must not be empty when given.
+    pub fn nonempty(&self, name: &str) -> Result<Option<&str>, AppError> {
+        match self.text(name) {
+            Some("") => Err(AppError::BadRequest(format!("'{name}' must not be empty"))),
+            v => Ok(v),
+        }
     }
 }

@@ -23,25 +23,28 @@ pub struct Removed {
     pub requests: usize,
 }
 
-fn directory_event(kind: EventKind, directory: &Directory, state: &str) -> NewEvent {
+fn deleted_event(directory: &Directory) -> NewEvent {
     let data = json!({
         "id": directory.id,
         "directory_id": directory.id,
         "tenant_id": directory.tenant_id,
         "name": directory.name,
-        "state": state,
+        "state": "deleted",
     });
-    NewEvent::new(kind, directory.id.to_string(), Document::from_value(&data))
+    NewEvent::new(
+        EventKind::DirectoryDeleted,
+        directory.id.to_string(),
+        Document::from_value(&data),
+    )
 }
 
 /// Begins deleting a directory: from this write on its tokens are refused and its state is
 /// `deleting` (with a `directory.state_changed` event). Safe to call again.
 pub fn begin(store: &Store, directory: &Directory, now: NaiveDateTime) -> DomainResult<()> {
     store.write(|conn| -> DomainResult<()> {
-        if store::removal::mark_deleting(conn, &directory.id, now)? {
-            let event = directory_event(EventKind::DirectoryStateChanged, directory, "deleting");
-            store::events::append(conn, &directory.scope(), &[event], now)?;
-        }
+        super::directory_state::with_state_change(conn, &directory.id, now, |conn| {
+            Ok(store::removal::mark_deleting(conn, &directory.id, now)?)
+        })?;
         Ok(())
     })
 }
@@ -85,7 +88,7 @@ pub fn finish(
     store.write(|conn| -> DomainResult<()> {
         // Two processes finishing one deletion (a restarted server and the CLI) write one event.
         if store::removal::remove_directory(conn, &directory.id)? {
-            let event = directory_event(EventKind::DirectoryDeleted, directory, "deleted");
+            let event = deleted_event(directory);
             store::events::append(conn, &directory.scope(), &[event], now())?;
         }
         Ok(())

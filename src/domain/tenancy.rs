@@ -261,7 +261,11 @@ pub fn set_disabled(
     now: NaiveDateTime,
 ) -> DomainResult<Directory> {
     let at = disabled.then_some(now);
-    let changed = store.write(|conn| store::tenancy::set_disabled(conn, &directory.id, at))?;
+    let changed = store.write(|conn| {
+        super::directory_state::with_state_change(conn, &directory.id, now, |conn| {
+            Ok(store::tenancy::set_disabled(conn, &directory.id, at)?)
+        })
+    })?;
     Ok(Directory {
         disabled_at: if changed { at } else { directory.disabled_at },
         ..directory.clone()

@@ -12,6 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::directory_state;
 use super::error::{DomainError, DomainResult};
 use super::ids::{DirectoryId, TenantId, TokenId};
 use super::tenancy::{Directory, DirectoryKind, Scope};
@@ -132,7 +133,11 @@ pub fn issue(
 ) -> DomainResult<IssuedToken> {
     let (info, secret) = new_token(directory.tenant_id.clone(), directory.id.clone(), now);
     let hashed = hash(secret.expose());
-    store.write(|conn| store::tokens::insert(conn, &info, &hashed))?;
+    store.write(|conn| {
+        directory_state::with_state_change(conn, &directory.id, now, |conn| {
+            Ok(store::tokens::insert(conn, &info, &hashed)?)
+        })
+    })?;
     Ok(issued(info, secret))
 }
 
@@ -226,7 +231,14 @@ pub fn list(store: &Store, directory: Option<&Directory>) -> DomainResult<Vec<To
 }
 
 pub fn revoke(store: &Store, id: &TokenId, now: NaiveDateTime) -> DomainResult<()> {
-    let revoked = store.write(|conn| store::tokens::revoke(conn, id, now))?;
+    let revoked = store.write(|conn| -> DomainResult<bool> {
+        let Some(directory) = store::tokens::directory_of(conn, id)? else {
+            return Ok(false);
+        };
+        directory_state::with_state_change(conn, &directory, now, |conn| {
+            Ok(store::tokens::revoke(conn, id, now)?)
+        })
+    })?;
     if revoked {
         Ok(())
     } else {

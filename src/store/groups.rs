@@ -647,3 +647,94 @@ pub fn purge_deleted(
     )
     .execute(conn)?)
 }
+
+/// Up to `limit` ids of the users directly in a group, in id order after `after`: a seek on
+/// the membership key (group, member), so a page of a 100,000-member group costs a page.
+pub fn member_user_ids_page(
+    conn: &mut DbConn,
+    group: &GroupId,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut query = m::table
+        .filter(m::group_id.eq(group.as_str()))
+        .filter(m::member_type.eq(MemberKind::User.as_str()))
+        .order(m::member_id)
+        .limit(limit)
+        .select(m::member_id)
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(m::member_id.gt(after.to_string()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Up to `limit` ids of the groups that hold `member` directly, in id order after `after`:
+/// a seek on `memberships_member` (member, group).
+pub fn holding_ids_page(
+    conn: &mut DbConn,
+    member: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    let mut query = m::table
+        .filter(m::member_id.eq(member.to_string()))
+        .order(m::group_id)
+        .limit(limit)
+        .select(m::group_id)
+        .into_boxed::<MultiBackend>();
+    if let Some(after) = after {
+        query = query.filter(m::group_id.gt(after.to_string()));
+    }
+    Ok(query.load(conn)?)
+}
+
+/// A live group by id alone, whichever directory holds it: the caller decides whether its
+/// tenant may be read.
+pub fn find_by_id(conn: &mut DbConn, id: &GroupId) -> Result<Option<DirectoryGroup>, StoreError> {
+    let query = g::table
+        .filter(g::id.eq(id.as_str()))
+        .filter(g::deleted_at.is_null());
+    on_backend!(conn, |c| query
+        .select(GroupView::as_select())
+        .get_result(c)
+        .optional())?
+    .map(DirectoryGroup::try_from)
+    .transpose()
+}
+
+/// How many live groups the directory holds; see `users::count_live`.
+pub fn count_live(conn: &mut DbConn, directory: &DirectoryId) -> Result<i64, StoreError> {
+    let all: i64 = g::table
+        .filter(g::directory_id.eq(directory.as_str()))
+        .count()
+        .get_result(conn)?;
+    let deleted: i64 = g::table
+        .filter(g::directory_id.eq(directory.as_str()))
+        .filter(g::deleted_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(all - deleted)
+}
+
+/// The live groups of `scope` among `ids`, in id order; the scope is checked here, as
+/// `live_in` explains.
+pub fn live_among(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<Vec<DirectoryGroup>, StoreError> {
+    let rows: Vec<GroupView> = g::table
+        .filter(g::id.eq_any(ids))
+        .order(g::id)
+        .select(GroupView::as_select())
+        .load(conn)?;
+    rows.into_iter()
+        .filter(|r| {
+            r.tenant_id == scope.tenant_id.as_str()
+                && r.directory_id == scope.directory_id.as_str()
+                && r.deleted_at.is_none()
+        })
+        .map(DirectoryGroup::try_from)
+        .collect()
+}

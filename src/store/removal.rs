@@ -36,6 +36,16 @@ pub fn mark_deleting(
     Ok(marked == 1)
 }
 
+/// Whether the directory's deletion has begun.
+pub fn is_deleting(conn: &mut DbConn, id: &DirectoryId) -> Result<bool, StoreError> {
+    let since: Option<Option<NaiveDateTime>> = directories::table
+        .filter(directories::id.eq(id.as_str()))
+        .select(directories::deleting_at)
+        .get_result(conn)
+        .optional()?;
+    Ok(since.flatten().is_some())
+}
+
 /// The directories whose deletion began and has not finished (a server stopped meanwhile).
 pub fn unfinished(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
     Ok(directories::table

@@ -184,3 +184,18 @@ pub fn get(conn: &mut DbConn, id: i64) -> Result<Option<Entry>, StoreError> {
         .map(Entry::try_from)
         .transpose()
 }
+
+/// When the newest logged request of the directory arrived: a seek on
+/// `request_log_directory`.
+pub fn last_received_at(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(request_log::table
+        .filter(request_log::directory_id.eq(directory.as_str()))
+        .order(request_log::id.desc())
+        .select(request_log::received_at)
+        .limit(1)
+        .get_result(conn)
+        .optional()?)
+}

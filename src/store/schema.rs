@@ -54,6 +54,7 @@ diesel::table! {
         given_name -> Nullable<Text>,
         family_name -> Nullable<Text>,
         primary_email -> Nullable<Text>,
+        primary_email_ci -> Nullable<Text>,
         job_title -> Nullable<Text>,
         department -> Nullable<Text>,
         employee_id -> Nullable<Text>,

@@ -214,3 +214,56 @@ pub fn mark_activated(
     .execute(conn)?;
     Ok(n == 1)
 }
+
+/// Up to `limit` directories of `tenants` (every tenant when `None`) in id order after
+/// `after`.
+pub fn directories_page(
+    conn: &mut DbConn,
+    tenants: Option<&[String]>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Directory>, StoreError> {
+    let mut query = directories::table
+        .order(directories::id)
+        .limit(limit)
+        .select(DirectoryRow::as_select())
+        .into_boxed();
+    if let Some(tenants) = tenants {
+        query = query.filter(directories::tenant_id.eq_any(tenants.to_vec()));
+    }
+    if let Some(after) = after {
+        query = query.filter(directories::id.gt(after.to_string()));
+    }
+    query
+        .load(conn)?
+        .into_iter()
+        .map(Directory::try_from)
+        .collect()
+}
+
+/// When the directory was activated, if it was.
+pub fn activated_at(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(directories::table
+        .filter(directories::id.eq(id.as_str()))
+        .select(directories::activated_at)
+        .get_result::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten())
+}
+
+/// Locks a directory's row for the rest of the writing transaction, on PostgreSQL: two
+/// revocations of a directory's last two tokens then see each other's, and so the last one
+/// sees none left. SQLite's writer is alone anyway.
+pub fn lock_directory(conn: &mut DbConn, id: &DirectoryId) -> Result<(), StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        directories::table
+            .filter(directories::id.eq(id.as_str()))
+            .select(directories::id)
+            .for_update()
+            .load::<String>(c)?;
+    }
+    Ok(())
+}

@@ -154,3 +154,30 @@ pub fn find_live(
     )
     .transpose()
 }
+
+/// Whether the directory has a token that is not revoked.
+pub fn has_live(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    now: NaiveDateTime,
+) -> Result<bool, StoreError> {
+    let found: Option<String> = tokens::table
+        .filter(tokens::directory_id.eq(directory.as_str()))
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::expires_at.is_null().or(tokens::expires_at.gt(now)))
+        .select(tokens::id)
+        .limit(1)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// The directory of a token, by the token's id.
+pub fn directory_of(conn: &mut DbConn, id: &TokenId) -> Result<Option<DirectoryId>, StoreError> {
+    let found: Option<String> = tokens::table
+        .filter(tokens::id.eq(id.as_str()))
+        .select(tokens::directory_id)
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(DirectoryId::from_raw))
+}

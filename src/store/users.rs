@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
 
-use super::conn::{DbConn, insert_rows, lock_live, on_backend};
+use super::conn::{DbConn, MultiBackend, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
@@ -14,6 +14,7 @@ use crate::domain::group::MemberKind;
 use crate::domain::ids::{DirectoryId, GroupId, TenantId, UserId};
 use crate::domain::index::fold_case;
 use crate::domain::query::{Comparison, Filter, ListQuery, Op, Operand, Page, Target, Test};
+use crate::domain::read::UserFilter;
 use crate::domain::tenancy::Scope;
 use crate::domain::user::{DirectoryUser, UserProfile, UserState};
 
@@ -95,6 +96,7 @@ struct UserValues<'a> {
     given_name: Option<&'a str>,
     family_name: Option<&'a str>,
     primary_email: Option<&'a str>,
+    primary_email_ci: Option<String>,
     job_title: Option<&'a str>,
     department: Option<&'a str>,
     employee_id: Option<&'a str>,
@@ -121,6 +123,7 @@ fn values(user: &DirectoryUser) -> UserValues<'_> {
         given_name: p.given_name.as_deref(),
         family_name: p.family_name.as_deref(),
         primary_email: p.primary_email.as_deref(),
+        primary_email_ci: p.primary_email.as_deref().map(fold_case),
         job_title: p.job_title.as_deref(),
         department: p.department.as_deref(),
         employee_id: p.employee_id.as_deref(),
@@ -307,7 +310,7 @@ pub fn update(
     Ok(n == 1)
 }
 
-fn scoped(scope: &Scope) -> u::BoxedQuery<'static, super::conn::MultiBackend> {
+fn scoped(scope: &Scope) -> u::BoxedQuery<'static, MultiBackend> {
     u::table
         .filter(u::tenant_id.eq(scope.tenant_id.to_string()))
         .filter(u::directory_id.eq(scope.directory_id.to_string()))
@@ -483,4 +486,139 @@ pub fn purge_deleted(
             .filter(u::deleted_at.lt(before)),
     )
     .execute(conn)?)
+}
+
+/// `query` narrowed by the read API's user filters.
+fn filtered_by<'a>(
+    mut query: u::BoxedQuery<'a, MultiBackend>,
+    filter: &UserFilter,
+) -> u::BoxedQuery<'a, MultiBackend> {
+    if let Some(state) = filter.state {
+        query = query.filter(u::state.eq(state.as_str()));
+    }
+    if let Some(email) = &filter.email {
+        query = query.filter(u::primary_email_ci.eq(fold_case(email)));
+    }
+    if let Some(user_name) = &filter.username {
+        query = query.filter(u::user_name_ci.eq(fold_case(user_name)));
+    }
+    if let Some(after) = filter.updated_after {
+        query = query.filter(u::updated_at.gt(after));
+    }
+    query
+}
+
+fn loaded(query: u::BoxedQuery<'_, MultiBackend>, conn: &mut DbConn) -> UsersResult {
+    query
+        .select(UserRow::as_select())
+        .load::<UserRow>(conn)?
+        .into_iter()
+        .map(DirectoryUser::try_from)
+        .collect()
+}
+
+type UsersResult = Result<Vec<DirectoryUser>, StoreError>;
+
+/// Up to `limit` live users of the directory matching `filter`, in id order after `after`:
+/// a seek on the directory's id index (`directory_users_walk`), or on the email or userName
+/// index when the filter names one.
+pub fn page_matching(
+    conn: &mut DbConn,
+    scope: &Scope,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> UsersResult {
+    let mut query = filtered_by(scoped(scope), filter);
+    if let Some(after) = after {
+        query = query.filter(u::id.gt(after.to_string()));
+    }
+    loaded(query.order(u::id).limit(limit), conn)
+}
+
+/// Up to `limit` live users whose primary email is `filter.email`, of `tenants` (every
+/// tenant when `None`), across directories, in id order after `after`: one seek on
+/// `directory_users_email`.
+pub fn page_by_email(
+    conn: &mut DbConn,
+    tenants: Option<&[String]>,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> UsersResult {
+    let mut query = filtered_by(
+        u::table.filter(u::deleted_at.is_null()).into_boxed(),
+        filter,
+    );
+    if let Some(tenants) = tenants {
+        query = query.filter(u::tenant_id.eq_any(tenants.to_vec()));
+    }
+    if let Some(after) = after {
+        query = query.filter(u::id.gt(after.to_string()));
+    }
+    loaded(query.order(u::id).limit(limit), conn)
+}
+
+/// The live users among `ids` matching `filter`, in id order. The directory and `deleted_at`
+/// are checked here, not in SQL: given them, PostgreSQL without statistics reads the whole
+/// directory on the userName index instead of probing the ids (see `groups::live_in`).
+pub fn among_matching(
+    conn: &mut DbConn,
+    scope: &Scope,
+    ids: &[String],
+    filter: &UserFilter,
+) -> UsersResult {
+    let query = filtered_by(u::table.into_boxed(), filter).filter(u::id.eq_any(ids.to_vec()));
+    let users = loaded(query.order(u::id), conn)?;
+    Ok(users
+        .into_iter()
+        .filter(|u| {
+            u.tenant_id == scope.tenant_id
+                && u.directory_id == scope.directory_id
+                && u.deleted_at.is_none()
+        })
+        .collect())
+}
+
+/// A live user by id alone, whichever directory holds it: the caller decides whether its
+/// tenant may be read.
+pub fn find_by_id(conn: &mut DbConn, id: &UserId) -> Result<Option<DirectoryUser>, StoreError> {
+    let query = u::table
+        .filter(u::id.eq(id.as_str()))
+        .filter(u::deleted_at.is_null());
+    on_backend!(conn, |c| query
+        .select(UserRow::as_select())
+        .get_result(c)
+        .optional())?
+    .map(DirectoryUser::try_from)
+    .transpose()
+}
+
+/// The tenant and directory of a live user, by id alone.
+pub fn scope_of(conn: &mut DbConn, id: &UserId) -> Result<Option<Scope>, StoreError> {
+    let found: Option<(String, String)> = u::table
+        .filter(u::id.eq(id.as_str()))
+        .filter(u::deleted_at.is_null())
+        .select((u::tenant_id, u::directory_id))
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|(t, d)| Scope {
+        tenant_id: TenantId::from_raw(t),
+        directory_id: DirectoryId::from_raw(d),
+    }))
+}
+
+/// How many live users the directory holds: every row on the id index, less the
+/// soft-deleted ones on their partial index, so neither count reads a row.
+pub fn count_live(conn: &mut DbConn, directory: &DirectoryId) -> Result<i64, StoreError> {
+    let all: i64 = u::table
+        .filter(u::directory_id.eq(directory.as_str()))
+        .count()
+        .get_result(conn)?;
+    let deleted: i64 = u::table
+        .filter(u::directory_id.eq(directory.as_str()))
+        .filter(u::deleted_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(all - deleted)
 }

@@ -1,11 +1,29 @@
-//! A token of one directory can neither see nor change another directory's data.
+//! A token of one directory can neither see nor change another directory's data, and an
+//! application key of one tenant finds nothing of another's on any `/api/v1` route.
 
-use reqwest::StatusCode;
-use serde_json::json;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::events::app_key;
 use crate::support::*;
 use crate::users::urlencode;
+
+/// `roster directory create --tenant TENANT --kind okta NAME`, with its token.
+fn create_directory_in(db: &TestDb, tenant: &str, name: &str) -> Value {
+    cli_json(
+        db,
+        &[
+            "directory",
+            "create",
+            "--tenant",
+            tenant,
+            "--kind",
+            "okta",
+            name,
+        ],
+    )
+}
 
 both_backends!(directories_are_isolated, |backend| async move {
     let server = TestServer::start(backend).await;
@@ -77,3 +95,138 @@ both_backends!(directories_are_isolated, |backend| async move {
     assert_eq!(a_user.body["displayName"], json!("Babs Jensen"));
     assert_eq!(a.get("/Users").await.body["totalResults"], json!(1));
 });
+
+both_backends!(
+    an_application_key_reads_only_its_tenants_data,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let a = &server.client;
+        let user = a
+            .post("/Users", &user_body("shared@example.com"))
+            .await
+            .id();
+        let group = a
+            .post("/Groups", &group_body("A-team", &[&user]))
+            .await
+            .id();
+        let hook = cli_json(
+            &server.db,
+            &[
+                "webhook",
+                "create",
+                "--url",
+                "https://hooks.example.com/acme",
+                "--tenant",
+                "acme",
+            ],
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        cli_json(&server.db, &["tenant", "create", "globex"]);
+        let theirs = create_directory_in(&server.db, "globex", "gx");
+        a.with_token(theirs["token"].as_str().unwrap())
+            .post("/Users", &user_body("shared@example.com"))
+            .await;
+        let everyone = server.api(&app_key(&server.db, None));
+        let tenant = cli_json(&server.db, &["tenant", "list"])["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == json!("acme"))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let dir = everyone.get(&format!("/users/{user}")).await.body["directory_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let globex = server.api(&app_key(&server.db, Some("globex")));
+
+        let get = Method::GET;
+        let routes: Vec<(Method, String, Option<Value>)> = vec![
+            (get.clone(), format!("/directories/{dir}"), None),
+            (get.clone(), format!("/directories/{dir}/users"), None),
+            (get.clone(), format!("/directories/{dir}/groups"), None),
+            (get.clone(), format!("/directories/{dir}/snapshot"), None),
+            (
+                get.clone(),
+                format!("/directories?tenant_id={tenant}"),
+                None,
+            ),
+            (get.clone(), format!("/users/{user}"), None),
+            (get.clone(), format!("/users/{user}/groups"), None),
+            (
+                get.clone(),
+                format!("/users?email=shared%40example.com&tenant_id={tenant}"),
+                None,
+            ),
+            (get.clone(), format!("/groups/{group}"), None),
+            (get.clone(), format!("/groups/{group}/users"), None),
+            (get.clone(), format!("/events?directory_id={dir}"), None),
+            (get.clone(), format!("/events?tenant_id={tenant}"), None),
+            (get.clone(), format!("/webhooks/{hook}"), None),
+            (get.clone(), format!("/webhooks/{hook}/deliveries"), None),
+            (
+                Method::PATCH,
+                format!("/webhooks/{hook}"),
+                Some(json!({"enabled": false})),
+            ),
+            (
+                Method::POST,
+                format!("/webhooks/{hook}/rotate-secret"),
+                Some(json!({})),
+            ),
+            (
+                Method::POST,
+                format!("/webhooks/{hook}/test"),
+                Some(json!({})),
+            ),
+            (
+                Method::POST,
+                format!("/webhooks/{hook}/replay"),
+                Some(json!({"from": "0"})),
+            ),
+            (Method::DELETE, format!("/webhooks/{hook}"), None),
+        ];
+        for (method, path, body) in &routes {
+            let r = globex.send(method.clone(), path, body.as_ref()).await;
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path}: {}",
+                r.body
+            );
+            assert_eq!(
+                r.body["error"]["code"],
+                json!("not_found"),
+                "{method} {path}"
+            );
+        }
+        // What tenant B's lists show holds none of A's records.
+        for path in [
+            "/directories".to_string(),
+            "/users?email=shared%40example.com".to_string(),
+            "/webhooks".to_string(),
+        ] {
+            let r = globex.get(&path).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}");
+            let text = r.body.to_string();
+            for a_id in [&dir, &user, &hook] {
+                assert!(!text.contains(a_id.as_str()), "{path} shows {a_id}");
+            }
+        }
+        for (method, path, _) in routes.iter().filter(|(m, _, _)| m == Method::GET) {
+            let r = everyone.get(path).await;
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "the global key: {method} {path}: {}",
+                r.body
+            );
+        }
+        let both = everyone.get("/users?email=shared%40example.com").await;
+        assert_eq!(both.body["data"].as_array().unwrap().len(), 2);
+    }
+);

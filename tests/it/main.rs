@@ -22,6 +22,7 @@ mod groups;
 mod isolation;
 mod migrations;
 mod ordering;
+mod read_api;
 mod receiver;
 mod request_log;
 mod users;

@@ -146,3 +146,33 @@ both_backends!(
         assert_eq!(ids(c, &filter(r#"nickName eq "bobby""#)).await, [bob]);
     }
 );
+
+both_backends!(
+    users_written_before_the_read_api_are_found_by_email,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let mut body = user("ada", "Engineer", "work", true, "R&D");
+        body["emails"] = json!([{"value": "Ada.Lovelace@Example.COM", "primary": true}]);
+        let ada = c.post("/Users", &body).await.id();
+        let team = c.post("/Groups", &group_body("Team", &[&ada])).await.id();
+        let key = crate::events::app_key(&server.db, Some("acme"));
+        let token = c.token.clone();
+
+        let db = server.stop();
+        revert_through(&db, "000090");
+        let migrated = cli(&db, &["migrate"]);
+        assert!(
+            migrated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+        let server = TestServer::start_on(db, token, &[]).await;
+        let api = server.api(&key);
+        let found = api.get("/users?email=ada.lovelace%40example.com").await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+        assert_eq!(found.body["data"][0]["id"], json!(ada), "{}", found.body);
+        let groups = api.get(&format!("/users/{ada}/groups")).await;
+        assert_eq!(groups.body["data"][0]["id"], json!(team), "{}", groups.body);
+    }
+);

@@ -1,0 +1,108 @@
+//! `GET /api/v1/directories[/{id}]`, and a directory's users and groups.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::ApiState;
+use super::auth::AppKey;
+use super::error::AppError;
+use super::page;
+use super::params::Params;
+use super::users::user_filter;
+use crate::domain::directory_state;
+use crate::domain::ids::{GroupId, UserId};
+use crate::domain::read;
+
+pub async fn list(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let params = Params::of(req.query_string())?;
+    params.only(&["tenant_id", "after", "limit"])?;
+    let page = params.page()?;
+    let tenant = match params.text("tenant_id") {
+        Some(t) => Some(key.tenant(&state, t).await?),
+        None => None,
+    };
+    let store = state.store.clone();
+    let (data, next_after) =
+        web::block(move || directory_state::summaries(&store, &key.scope, tenant.as_ref(), &page))
+            .await??;
+    Ok(page::respond(&data, next_after.as_deref()))
+}
+
+pub async fn get(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let directory = key.directory(&state, &id).await?;
+    let store = state.store.clone();
+    let summary = web::block(move || directory_state::summary(&store, &directory)).await??;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// The directory's users; with `group=`, the users directly in that group of the directory.
+pub async fn users(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let params = Params::of(req.query_string())?;
+    params.only(&[
+        "group",
+        "state",
+        "email",
+        "username",
+        "updated_after",
+        "after",
+        "limit",
+    ])?;
+    let (filter, page) = (user_filter(&params)?, params.page()?);
+    let group = params.id("group")?.map(GroupId::from_raw);
+    let scope = key.directory(&state, &id).await?.scope();
+    let store = state.store.clone();
+    let found = web::block(move || -> Result<_, AppError> {
+        let Some(group) = group else {
+            return Ok(read::users(&store, &scope, &filter, &page)?);
+        };
+        let in_directory =
+            read::group_scope(&store, &key.scope, &group)?.is_some_and(|s| s == scope);
+        if !in_directory {
+            return Err(AppError::NotFound(format!("group {group} not found")));
+        }
+        Ok(read::users_of_group(
+            &store, &scope, &group, &filter, &page,
+        )?)
+    })
+    .await??;
+    Ok(page::records(&found))
+}
+
+/// The directory's groups; with `user=`, the groups of the directory that hold that user.
+pub async fn groups(
+    state: web::Data<ApiState>,
+    key: AppKey,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let params = Params::of(req.query_string())?;
+    params.only(&["user", "after", "limit"])?;
+    let page = params.page()?;
+    let user = params.id("user")?.map(UserId::from_raw);
+    let scope = key.directory(&state, &id).await?.scope();
+    let store = state.store.clone();
+    let found = web::block(move || -> Result<_, AppError> {
+        let Some(user) = user else {
+            return Ok(read::groups(&store, &scope, &page)?);
+        };
+        let in_directory = read::user_scope(&store, &key.scope, &user)?.is_some_and(|s| s == scope);
+        if !in_directory {
+            return Err(AppError::NotFound(format!("user {user} not found")));
+        }
+        Ok(read::groups_of_user(&store, &scope, &user, &page)?)
+    })
+    .await??;
+    Ok(page::records(&found))
+}
