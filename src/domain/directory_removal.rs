@@ -15,6 +15,11 @@ use crate::store::{self, Store};
 /// behind one.
 const BATCH: i64 = 500;
 
+/// How long after the tokens' revocation the rows start to go: every instance refuses the
+/// tokens within `token::RECHECK_AFTER`, and the request log writes what it gathered within
+/// a fraction of a second more.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What a deletion removed so far.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct Removed {
@@ -58,6 +63,14 @@ pub fn finish(
     mut progress: impl FnMut(&Removed),
     now: impl Fn() -> NaiveDateTime,
 ) -> DomainResult<Removed> {
+    // A request its token let in just before the revocation reached every instance still
+    // writes, and its log entry follows it: start once those have landed.
+    if let Some(since) = store.read(|conn| store::removal::deleting_since(conn, &directory.id))? {
+        let settled = since + chrono::Duration::from_std(SETTLE).unwrap_or_default();
+        if let Ok(wait) = (settled - now()).to_std() {
+            std::thread::sleep(wait);
+        }
+    }
     let mut removed = Removed::default();
     loop {
         let n = store.write(|conn| store::removal::remove_users(conn, &directory.id, BATCH))?;

@@ -112,7 +112,7 @@ fn current(
         activated: store::tenancy::activated_at(conn, directory)?.is_some(),
         has_live_token: store::tokens::has_live(conn, directory, now)?,
         disabled: found.disabled_at.is_some(),
-        deleting: store::removal::is_deleting(conn, directory)?,
+        deleting: store::removal::deleting_since(conn, directory)?.is_some(),
         google_status: google.as_ref().map(|g| g.status.as_str()),
     };
     Ok(Some((found.scope(), state(facts))))
@@ -163,7 +163,7 @@ pub fn summary(store: &Store, directory: &Directory) -> DomainResult<DirectorySu
             Ok((
                 store::tenancy::activated_at(conn, id)?,
                 store::tokens::has_live(conn, id, clock::now())?,
-                store::removal::is_deleting(conn, id)?,
+                store::removal::deleting_since(conn, id)?.is_some(),
                 store::google::find(conn, id.as_str())?,
                 store::users::count_live(conn, id)?,
                 store::groups::count_live(conn, id)?,

@@ -6,8 +6,8 @@
 //! cursors by commit. On PostgreSQL several transactions commit side by side, and one counter
 //! row would serialize every tenant's writes behind its lock. There an event's cursor is
 //! `xid << XID_SHIFT | n`, from its transaction's id and its place in that transaction, and a
-//! reader sees only events of transactions below the oldest one still running
-//! (`pg_snapshot_xmin`): every transaction whose events could still appear has a higher id,
+//! reader sees only events of transactions below the oldest one of this database still
+//! running (`horizon!`): every transaction whose events could still appear has a higher id,
 //! and so higher cursors, than anything already shown.
 
 use std::cell::Cell;
@@ -179,7 +179,35 @@ pub fn append(
     Ok(())
 }
 
-/// The oldest transaction still running, as PostgreSQL's snapshots see it.
+/// The oldest transaction that could still add events to this database, as the statement's
+/// snapshot sees it: the snapshot's running transactions, less those known to belong to
+/// another database of the cluster. `pg_snapshot_xmin` alone is cluster-wide: one long
+/// transaction in any other database (a migration, a bulk load, another application) held
+/// every Roster write (`wait_visible`) and the feed back until it ended. A transaction that
+/// ended between the snapshot and the look at `pg_stat_get_activity` cannot be told apart
+/// and counts as ours, so the horizon is never later than it may be. `backend_xid` is 32
+/// bits; its epoch is the snapshot's xmax's, less one when it is above xmax's low bits.
+macro_rules! horizon {
+    () => {
+        "(WITH s AS (SELECT pg_current_snapshot() AS s), \
+    elsewhere AS ( \
+        SELECT (pg_snapshot_xmax(s.s)::text::bigint & ~4294967295::bigint) \
+            + a.backend_xid::text::bigint \
+            - CASE WHEN a.backend_xid::text::bigint >= (pg_snapshot_xmax(s.s)::text::bigint & 4294967295) \
+                THEN 4294967296 ELSE 0 END AS xid \
+        FROM s, pg_stat_get_activity(NULL) a \
+        WHERE a.backend_xid IS NOT NULL \
+          AND a.datid IS DISTINCT FROM (SELECT oid FROM pg_database WHERE datname = current_database())) \
+    SELECT COALESCE( \
+        (SELECT min(x::text::bigint) FROM s, pg_snapshot_xip(s.s) x \
+         WHERE x::text::bigint NOT IN (SELECT xid FROM elsewhere)), \
+        (SELECT pg_snapshot_xmax(s.s)::text::bigint FROM s)))"
+    };
+}
+
+/// Which events a PostgreSQL reader may see: those of transactions below `horizon!`.
+const VISIBLE: &str = concat!("cursor < (", horizon!(), " << 20)");
+
 #[derive(QueryableByName)]
 struct Horizon {
     #[diesel(sql_type = BigInt)]
@@ -197,10 +225,8 @@ pub fn wait_visible(conn: &mut DbConn, xid: i64) -> Result<(), StoreError> {
     let mut pause = std::time::Duration::from_micros(200);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let h: Horizon = diesel::sql_query(
-            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin",
-        )
-        .get_result(c)?;
+        let h: Horizon =
+            diesel::sql_query(concat!("SELECT ", horizon!(), " AS xmin")).get_result(c)?;
         if h.xmin > xid || std::time::Instant::now() > deadline {
             return Ok(());
         }
@@ -237,9 +263,7 @@ pub fn read(conn: &mut DbConn, q: &EventQuery) -> Result<Vec<StoredEvent>, Store
         .select(StoredEvent::as_select())
         .into_boxed::<MultiBackend>();
     if let DbConn::Postgres(_) = conn {
-        query = query.filter(sql::<Bool>(
-            "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
-        ));
+        query = query.filter(sql::<Bool>(VISIBLE));
         if let Some(skip) = q.skip {
             query = query.filter(
                 events::cursor
@@ -390,9 +414,7 @@ pub fn last_cursor(conn: &mut DbConn) -> Result<Option<i64>, StoreError> {
         .limit(1)
         .into_boxed::<MultiBackend>();
     if let DbConn::Postgres(_) = conn {
-        query = query.filter(sql::<Bool>(
-            "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
-        ));
+        query = query.filter(sql::<Bool>(VISIBLE));
     }
     Ok(query.get_result(conn).optional()?)
 }
@@ -432,9 +454,7 @@ pub fn directories_after(
         .select((events::cursor, events::directory_id, events::tenant_id))
         .into_boxed::<MultiBackend>();
     if let DbConn::Postgres(_) = conn {
-        query = query.filter(sql::<Bool>(
-            "cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)",
-        ));
+        query = query.filter(sql::<Bool>(VISIBLE));
     }
     let rows: Vec<(i64, String, String)> = query.load(conn)?;
     let last = rows.last().map(|(c, _, _)| *c);

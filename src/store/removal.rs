@@ -36,14 +36,17 @@ pub fn mark_deleting(
     Ok(marked == 1)
 }
 
-/// Whether the directory's deletion has begun.
-pub fn is_deleting(conn: &mut DbConn, id: &DirectoryId) -> Result<bool, StoreError> {
+/// When the directory's deletion began, if it has.
+pub fn deleting_since(
+    conn: &mut DbConn,
+    id: &DirectoryId,
+) -> Result<Option<NaiveDateTime>, StoreError> {
     let since: Option<Option<NaiveDateTime>> = directories::table
         .filter(directories::id.eq(id.as_str()))
         .select(directories::deleting_at)
         .get_result(conn)
         .optional()?;
-    Ok(since.flatten().is_some())
+    Ok(since.flatten())
 }
 
 /// The directories whose deletion began and has not finished (a server stopped meanwhile).
