@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod google_watch;
 pub mod head;
+pub mod health;
 pub mod redact;
 pub mod request;
 pub mod request_log;
@@ -62,10 +63,6 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed(
         "this endpoint does not take that method".into(),
     ))
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().body("ok")
 }
 
 fn resource_routes(cfg: &mut web::ServiceConfig) {
@@ -157,7 +154,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             ))
             .app_data(state.clone())
             .app_data(api_state.clone())
-            .route("/healthz", web::get().to(healthz))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
             .service(web::scope(crate::api::API_PREFIX).configure(crate::api::routes))
             .route(
                 crate::google::watch::ROUTE,

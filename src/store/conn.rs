@@ -17,6 +17,7 @@ use super::events;
 use super::group_commit::{GroupCommit, Guard};
 use super::limits::{self, Deadline};
 use super::log_file;
+use super::readiness::{self, NotReady};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -431,6 +432,33 @@ impl Store {
             log_file::move_out_of(&mut conn, path)?;
         }
         Ok(applied)
+    }
+
+    /// Whether the store can take requests now (`readiness`). The causes of a failure are
+    /// logged here, not returned: they may quote the database's answer.
+    pub fn readiness(&self) -> Result<(), NotReady> {
+        if self.writers.as_ref().is_some_and(|w| !w.writer_alive()) {
+            return Err(NotReady::WriterGone);
+        }
+        let mut conn = self
+            .pool
+            .get_timeout(readiness::CONNECT_WAIT)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "readiness: no database connection");
+                NotReady::Unreachable
+            })?;
+        let pending = match &mut *conn {
+            DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
+            DbConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.len()),
+        };
+        match pending {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(NotReady::MigrationsPending(n)),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the migrations table cannot be read");
+                Err(NotReady::Unreachable)
+            }
+        }
     }
 
     pub fn conn(&self) -> Result<PooledConn, StoreError> {

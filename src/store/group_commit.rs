@@ -134,7 +134,8 @@ enum Ran<T, E> {
 struct Queue {
     pending: Mutex<Pending>,
     pushed: Condvar,
-    writer: OnceLock<()>,
+    /// The writer thread, once the first queued write started it.
+    writer: OnceLock<std::thread::JoinHandle<()>>,
 }
 
 #[derive(Default)]
@@ -151,7 +152,7 @@ impl Queue {
             std::thread::Builder::new()
                 .name("sqlite-writer".into())
                 .spawn(move || GroupCommit::serve(writers, queue))
-                .expect("start the SQLite writer thread");
+                .expect("start the SQLite writer thread")
         });
         self.pending().jobs.push(job);
         self.pushed.notify_one();
@@ -230,6 +231,13 @@ impl GroupCommit {
             waiting: AtomicUsize::new(0),
             queue: Arc::default(),
         }
+    }
+
+    /// Whether queued writes can still be run: the writer thread has not ended (it ends only
+    /// by a panic outside any writer's closure). Before the first queued write there is no
+    /// thread yet, and the first one starts it.
+    pub fn writer_alive(&self) -> bool {
+        self.queue.writer.get().is_none_or(|t| !t.is_finished())
     }
 
     /// Runs `f` as part of a group and returns its result once the group is committed.

@@ -18,6 +18,7 @@ pub mod groups;
 pub mod limits;
 pub mod log_file;
 pub mod paging;
+pub mod readiness;
 pub mod request_log;
 pub mod schema;
 pub mod settings;

@@ -17,6 +17,7 @@ mod extensions;
 mod fake_google;
 mod google;
 mod groups;
+mod health;
 mod isolation;
 mod migrations;
 mod ordering;
