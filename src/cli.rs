@@ -22,6 +22,7 @@ use crate::store::Store;
 mod events;
 mod first_start;
 mod log;
+mod logging;
 mod replay;
 mod webhook;
 
@@ -35,7 +36,7 @@ pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://roster.db]
     #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with database_url, bind, public_url, max_body_bytes, schema_dir.
+    /// A TOML file with database_url, bind, public_url, max_body_bytes, schema_dir, log_format.
     #[arg(long, env = "ROSTER_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Print one JSON object instead of text.
@@ -270,6 +271,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    logging::init(crate::config::LogFormat::resolve(
+        std::env::var("ROSTER_LOG_FORMAT").ok(),
+        file.log_format.take(),
+    )?);
     // Only `serve` loads extension schemas, so a broken schema directory never stands in the way
     // of `migrate` or the administration commands.
     let (bind, public_url, schema_dir) = match &cli.command {

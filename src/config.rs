@@ -34,6 +34,41 @@ pub struct FileConfig {
     pub allow_http_webhooks: Option<bool>,
     /// Let webhooks go to loopback, private and link-local addresses (default: refused).
     pub allow_private_webhook_targets: Option<bool>,
+    /// `text` (the default) or `json`; `ROSTER_LOG_FORMAT` beats it.
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For a person at a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => anyhow::bail!("ROSTER_LOG_FORMAT must be text or json, not '{s}'"),
+        }
+    }
+}
+
+impl LogFormat {
+    /// `ROSTER_LOG_FORMAT`, else the config file's `log_format`, else text.
+    pub fn resolve(env: Option<String>, file: Option<LogFormat>) -> anyhow::Result<LogFormat> {
+        match env {
+            Some(v) => v.parse(),
+            None => Ok(file.unwrap_or_default()),
+        }
+    }
 }
 
 /// `[google]` in the config file: where the Google APIs are (tests point them at a fake) and
@@ -290,6 +325,23 @@ mod tests {
                 .with_env(None, None, &bad)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn log_format_comes_from_env_then_file() {
+        let file: FileConfig = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(
+            LogFormat::resolve(None, file.log_format).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            LogFormat::resolve(Some("TEXT".into()), file.log_format).unwrap(),
+            LogFormat::Text
+        );
+        assert_eq!(LogFormat::resolve(None, None).unwrap(), LogFormat::Text);
+        let err = LogFormat::resolve(Some("xml".into()), None).unwrap_err();
+        assert!(err.to_string().contains("text or json"), "{err}");
+        assert!(toml::from_str::<FileConfig>("log_format = \"xml\"").is_err());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod head;
 pub mod health;
 pub mod redact;
 pub mod request;
+pub mod request_id;
 pub mod request_log;
 pub mod resources;
 pub mod response;
@@ -19,7 +20,6 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, dev::Server, middleware, web};
-use tracing_actix_web::TracingLogger;
 
 use crate::scim::operations::Resources;
 use crate::scim::schema::{ResourceKind, SchemaRegistry};
@@ -137,21 +137,10 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         webhook_client: crate::delivery::target::client(state.webhook_policy),
     });
     let state = web::Data::new(state);
-    // tracing-actix-web works out its request span's fields (route, client address, a random
-    // request id) whether or not anything records the span: a twelfth of a GET by id. Where
-    // the log filter drops its INFO spans (`ROSTER_LOG=warn`), the middleware is left out.
-    let request_spans = tracing::enabled!(
-        target: "tracing_actix_web::root_span_builder",
-        tracing::Level::INFO
-    );
     let server = HttpServer::new(move || {
         App::new()
             // `/Users/` and `/Users` are the same collection to every IdP.
             .wrap(middleware::NormalizePath::trim())
-            .wrap(middleware::Condition::new(
-                request_spans,
-                TracingLogger::default(),
-            ))
             .app_data(state.clone())
             .app_data(api_state.clone())
             .route("/healthz", web::get().to(health::healthz))
@@ -171,8 +160,10 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                     .configure(discovery_routes),
             )
             .default_service(web::to(not_found))
-            // Outermost: an oversized head is refused before anything reads it.
+            // An oversized head is refused before anything but the request id reads it.
             .wrap(middleware::from_fn(head::limit_headers))
+            // Outermost, so every answer carries its id, a refused head's too.
+            .wrap(middleware::from_fn(request_id::tag))
     })
     .listen(listener)?
     .run();

@@ -19,6 +19,7 @@ mod google;
 mod groups;
 mod health;
 mod isolation;
+mod logs;
 mod migrations;
 mod ordering;
 mod receiver;
