@@ -816,12 +816,18 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let store = Arc::new(store);
+    let (syncs, deliveries) = (
+        google::stats::SyncStats::default(),
+        crate::delivery::stats::DeliveryStats::default(),
+    );
+    let metrics = Arc::new(http::metrics::Metrics::new(&store, &deliveries, &syncs)?);
     google::schedule::Scheduler {
         store: store.clone(),
         registry: registry.clone(),
         config: ctx.config.clone(),
         public_url: public_url.clone(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
+        stats: syncs,
     }
     .spawn()?;
     spawn_purger(Arc::clone(&store));
@@ -830,6 +836,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         store: Arc::clone(&store),
         policy: ctx.config.webhook_policy(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
+        stats: deliveries,
     }
     .spawn()?;
     let request_log = log::recorder(&store, &registry, ctx.config.request_log_retention)?;
@@ -843,6 +850,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         recent_tokens: crate::domain::token::RecentTokens::default(),
         activated: Default::default(),
         webhook_policy: ctx.config.webhook_policy(),
+        metrics,
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())

@@ -52,6 +52,7 @@ pub struct Dispatcher {
     pub store: Arc<Store>,
     pub policy: TargetPolicy,
     pub owner: String,
+    pub stats: super::stats::DeliveryStats,
 }
 
 fn later(now: NaiveDateTime, by: Duration) -> NaiveDateTime {
@@ -457,6 +458,7 @@ impl Dispatcher {
                 event.body.clone(),
             )
             .await;
+            self.stats.attempted(outcome.succeeded());
             let attempt = stream.attempt + 1;
             let meta = (
                 event.id.as_str(),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod google_watch;
 pub mod head;
 pub mod health;
+pub mod metrics;
 pub mod redact;
 pub mod request;
 pub mod request_id;
@@ -41,6 +42,7 @@ pub struct AppState {
     pub activated: std::sync::Mutex<std::collections::HashSet<crate::domain::ids::DirectoryId>>,
     /// Where webhooks may go (`allow_http_webhooks`, `allow_private_webhook_targets`).
     pub webhook_policy: crate::delivery::target::TargetPolicy,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -145,6 +147,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(api_state.clone())
             .route("/healthz", web::get().to(health::healthz))
             .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(metrics::scrape))
             .service(web::scope(crate::api::API_PREFIX).configure(crate::api::routes))
             .route(
                 crate::google::watch::ROUTE,
@@ -162,6 +165,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .default_service(web::to(not_found))
             // An oversized head is refused before anything but the request id reads it.
             .wrap(middleware::from_fn(head::limit_headers))
+            .wrap(middleware::from_fn(metrics::count))
             // Outermost, so every answer carries its id, a refused head's too.
             .wrap(middleware::from_fn(request_id::tag))
     })

@@ -18,6 +18,7 @@ use super::group_commit::{GroupCommit, Guard};
 use super::limits::{self, Deadline};
 use super::log_file;
 use super::readiness::{self, NotReady};
+use super::stats::{Gauges, StoreStats};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -348,6 +349,7 @@ pub struct Store {
     /// Bumped after every committed write that appended events: what long-polling readers
     /// of the feed wait on.
     feed: tokio::sync::watch::Sender<u64>,
+    stats: StoreStats,
 }
 
 impl Store {
@@ -365,8 +367,16 @@ impl Store {
         // A SQLite connection is an open file and cannot go stale, so it is not tested on
         // checkout (the test was a statement per request); a PostgreSQL one can, after a
         // server restart.
+        let stats = StoreStats::default();
         let (size, writers, test_on_check_out) = match &url {
-            DatabaseUrl::Sqlite(path) => (8, Some(Arc::new(GroupCommit::new(path.clone()))), false),
+            DatabaseUrl::Sqlite(path) => (
+                8,
+                Some(Arc::new(GroupCommit::new(
+                    path.clone(),
+                    stats.group_commit_size.clone(),
+                ))),
+                false,
+            ),
             DatabaseUrl::Postgres(_) => (16, None, true),
         };
         let pool = r2d2::Pool::builder()
@@ -399,7 +409,23 @@ impl Store {
             known_paths: KnownPaths::default(),
             _checkpointer: checkpointer,
             feed: tokio::sync::watch::Sender::new(0),
+            stats,
         })
+    }
+
+    /// The store's counters, for a metrics registry.
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// The write queue and the pool as they are now.
+    pub fn gauges(&self) -> Gauges {
+        let pool = self.pool.state();
+        Gauges {
+            write_queue: self.writers.as_ref().map_or(0, |w| w.queued()),
+            pool_in_use: pool.connections - pool.idle_connections,
+            pool_idle: pool.idle_connections,
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -714,7 +740,8 @@ impl Store {
 
     /// After a write's commit: wakes the feed's waiting readers if it appended events.
     fn committed(&self, appended: Option<events::Appended>) {
-        if appended.is_some() {
+        if let Some(appended) = appended {
+            self.stats.events_appended.inc_by(appended.events());
             self.feed.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
@@ -762,7 +789,7 @@ where
     let conn: &mut DbConn = &mut pooled;
     let written = conn.transaction(tracked);
     let (t, appended) = limits::checked(written, || StoreError::WriteTimedOut(limit))?;
-    if let Some(events::Appended::Postgres { xid }) = appended {
+    if let Some(events::Appended::Postgres { xid, .. }) = appended {
         events::wait_visible(conn, xid)?;
     }
     Ok((t, appended))

@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod request_log;
 pub mod schema;
 pub mod settings;
+pub mod stats;
 pub mod tenancy;
 pub mod tokens;
 pub mod users;

@@ -20,6 +20,7 @@ mod groups;
 mod health;
 mod isolation;
 mod logs;
+mod metrics;
 mod migrations;
 mod ordering;
 mod receiver;
