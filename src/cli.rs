@@ -23,6 +23,7 @@ mod events;
 mod first_start;
 mod log;
 mod logging;
+mod next_step;
 mod replay;
 mod webhook;
 
@@ -70,10 +71,13 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Tenants: the customer organizations that own directories.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Directories: a tenant's SCIM or Google Workspace connections.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Bearer tokens of SCIM directories: issue, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Google Workspace directories: check credentials, sync now.
@@ -105,11 +109,10 @@ enum AppKeyCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Every application key, live or revoked (hints only, never the key).
     List,
     /// Revoke a key by its id; requests with it fail at once.
-    Revoke {
-        id: String,
-    },
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,7 +131,9 @@ enum GoogleCommand {
 
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
+    /// Create a tenant with a unique name.
     Create { name: String },
+    /// Every tenant, with its id.
     List,
 }
 
@@ -149,6 +154,7 @@ enum DirectoryCommand {
     },
     /// A directory's sync state (Google directories): last run, counts, last error, next run.
     Status { directory: String },
+    /// Every directory, or one tenant's.
     List {
         #[arg(long)]
         tenant: Option<String>,
@@ -237,6 +243,7 @@ enum TokenCommand {
         #[arg(long)]
         directory: String,
     },
+    /// Every token, or one directory's, live or revoked (hints only, never the token).
     List {
         #[arg(long)]
         directory: Option<String>,
@@ -310,7 +317,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             ctx.config.events_retention = *r;
         }
     }
-    match cli.command {
+    let done = match cli.command {
         Command::Serve { .. } => serve(&ctx),
         Command::Migrate => {
             let store = Store::open(&ctx.config.database_url)?;
@@ -339,7 +346,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AppKey(c) => app_key_command(&ctx, c),
         Command::Events(c) => events::events(&ctx, c),
         Command::Webhook(c) => webhook::webhook(&ctx, c),
-    }
+    };
+    done.map_err(next_step::with_next_step)
 }
 
 fn app_key_command(ctx: &Cmd, command: AppKeyCommand) -> anyhow::Result<()> {

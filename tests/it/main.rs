@@ -18,6 +18,7 @@ mod fake_google;
 mod google;
 mod groups;
 mod health;
+mod help;
 mod isolation;
 mod logs;
 mod metrics;
