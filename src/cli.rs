@@ -859,6 +859,10 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         activated: Default::default(),
         webhook_policy: ctx.config.webhook_policy(),
         metrics,
+        rate_limit: ctx
+            .config
+            .rate_limit
+            .map(http::rate_limit::RateLimiter::new),
     };
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
     Ok(())

@@ -42,6 +42,11 @@ impl FromRequest for Authed {
             })
             .await?;
             let (scope, kind) = found.ok_or(ApiError::Unauthenticated)?;
+            if let Some(limiter) = &reader.rate_limit {
+                limiter
+                    .take(&scope.directory_id, std::time::Instant::now())
+                    .map_err(ApiError::RateLimited)?;
+            }
             let seen = |d: &_| reader.activated.lock().is_ok_and(|s| s.contains(d));
             if !seen(&scope.directory_id) {
                 // A directory's first authenticated request marks it activated, with a

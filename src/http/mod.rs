@@ -9,6 +9,7 @@ pub mod google_watch;
 pub mod head;
 pub mod health;
 pub mod metrics;
+pub mod rate_limit;
 pub mod redact;
 pub mod request;
 pub mod request_id;
@@ -43,6 +44,8 @@ pub struct AppState {
     /// Where webhooks may go (`allow_http_webhooks`, `allow_private_webhook_targets`).
     pub webhook_policy: crate::delivery::target::TargetPolicy,
     pub metrics: Arc<metrics::Metrics>,
+    /// Per-directory SCIM rate limits; `None` when off.
+    pub rate_limit: Option<rate_limit::RateLimiter>,
 }
 
 impl AppState {

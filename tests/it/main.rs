@@ -24,6 +24,7 @@ mod logs;
 mod metrics;
 mod migrations;
 mod ordering;
+mod rate_limit;
 mod receiver;
 mod request_log;
 mod users;
