@@ -840,7 +840,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     .spawn()?;
     spawn_purger(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
-    crate::delivery::dispatcher::Dispatcher {
+    let dispatcher = crate::delivery::dispatcher::Dispatcher {
         store: Arc::clone(&store),
         policy: ctx.config.webhook_policy(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
@@ -864,9 +864,15 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
             .rate_limit
             .map(http::rate_limit::RateLimiter::new),
     };
+    // Returns once a signal stopped the server and its requests in flight are answered.
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
+    dispatcher.stop(WEBHOOK_GRACE);
+    tracing::info!("stopped");
     Ok(())
 }
+
+/// How long webhook deliveries in flight may take to finish once the server has stopped.
+const WEBHOOK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Soft-deleted rows past their retention are removed at start and then hourly; several
 /// instances purging at once is harmless (each DELETE removes what is left).

@@ -60,6 +60,10 @@ impl AppState {
 
 pub const SCIM_PREFIX: &str = "/scim/v2";
 
+/// On SIGTERM (or SIGINT) the server stops accepting and gives requests in flight this long;
+/// with the webhooks' grace after it, a stop fits in an orchestrator's usual 30 s.
+pub const SHUTDOWN_GRACE_SECS: u64 = 20;
+
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("no such endpoint".into()))
 }
@@ -172,6 +176,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             // Outermost, so every answer carries its id, a refused head's too.
             .wrap(middleware::from_fn(request_id::tag))
     })
+    .shutdown_timeout(SHUTDOWN_GRACE_SECS)
     .listen(listener)?
     .run();
     Ok(server)

@@ -244,6 +244,18 @@ pub fn renew_leases(
     Ok(())
 }
 
+/// Gives up every lease `owner` holds, at once: for an instance shutting down, so another
+/// takes its streams over without waiting for the leases to run out.
+pub fn release_all(conn: &mut DbConn, owner: &str) -> Result<(), StoreError> {
+    diesel::update(s::table.filter(s::lease_owner.eq(owner)))
+        .set((
+            s::lease_owner.eq(None::<String>),
+            s::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A leased stream delivered up to `cursor`; the lease goes on until `lease_until`.
 pub fn progress(
     conn: &mut DbConn,

@@ -27,5 +27,6 @@ mod ordering;
 mod rate_limit;
 mod receiver;
 mod request_log;
+mod shutdown;
 mod users;
 mod webhooks;
