@@ -29,6 +29,7 @@ pub struct Metrics {
     write_queue: IntGauge,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
+    webhook_lag: prometheus::Gauge,
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
@@ -82,6 +83,14 @@ impl Metrics {
                 "roster_db_pool_connections_idle",
                 "Pooled database connections open and idle",
             )?,
+            webhook_lag: {
+                let g = prometheus::Gauge::new(
+                    "roster_webhook_lag_seconds",
+                    "Age of the oldest event not yet delivered to an enabled webhook endpoint",
+                )?;
+                registry.register(Box::new(g.clone()))?;
+                g
+            },
             registry,
             requests,
             latency,
@@ -142,6 +151,13 @@ pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
         .set(i64::try_from(gauges.write_queue).unwrap_or(i64::MAX));
     metrics.pool_in_use.set(i64::from(gauges.pool_in_use));
     metrics.pool_idle.set(i64::from(gauges.pool_idle));
+    let store = state.store.clone();
+    let lag = web::block(move || DeliveryStats::lag(&store, crate::domain::clock::now())).await;
+    match lag {
+        Ok(Ok(lag)) => metrics.webhook_lag.set(lag.as_secs_f64()),
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics: webhook lag could not be read"),
+        Err(e) => tracing::warn!(error = %e, "metrics: webhook lag could not be read"),
+    }
     let mut text = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&metrics.registry.gather(), &mut text) {
         tracing::error!(error = %e, "metrics could not be encoded");

@@ -244,6 +244,25 @@ pub fn renew_leases(
     Ok(())
 }
 
+/// When the oldest event that a stream of an enabled endpoint has not handled yet was
+/// appended: one index seek per stream (`events_directory`).
+pub fn oldest_unhandled(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    use super::schema::events as ev;
+    let first_after = ev::table
+        .filter(ev::directory_id.eq(s::directory_id))
+        .filter(ev::cursor.gt(s::cursor))
+        .order(ev::cursor)
+        .select(ev::created_at)
+        .limit(1)
+        .single_value();
+    let enabled = e::table.filter(e::enabled.eq(true)).select(e::id);
+    let firsts: Vec<Option<NaiveDateTime>> = s::table
+        .filter(s::endpoint_id.eq_any(enabled))
+        .select(first_after)
+        .load(conn)?;
+    Ok(firsts.into_iter().flatten().min())
+}
+
 /// Gives up every lease `owner` holds, at once: for an instance shutting down, so another
 /// takes its streams over without waiting for the leases to run out.
 pub fn release_all(conn: &mut DbConn, owner: &str) -> Result<(), StoreError> {

@@ -93,3 +93,42 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    webhook_lag_is_the_age_of_the_oldest_undelivered_event,
+    |backend| async move {
+        let receiver = crate::receiver::Receiver::start();
+        receiver.set_status(500);
+        let local = [
+            ("ROSTER_ALLOW_HTTP_WEBHOOKS", "1"),
+            ("ROSTER_ALLOW_PRIVATE_WEBHOOK_TARGETS", "1"),
+        ];
+        let server = TestServer::start_with_env(backend, &local).await;
+        let created = std::process::Command::new(roster_bin())
+            .args(["--json", "webhook", "create", "--url", &receiver.url()])
+            .env("ROSTER_DATABASE_URL", &server.db.url)
+            .envs(local)
+            .output()
+            .unwrap();
+        assert!(created.status.success(), "{created:?}");
+        let r = server
+            .client
+            .post("/Users", &user_body("lag@example.com"))
+            .await;
+        assert_eq!(r.status, 201);
+        let mut lag = 0.0;
+        for _ in 0..60 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let text = scrape(&server).await;
+            lag = value(&text, "roster_webhook_lag_seconds");
+            let failed = value(
+                &text,
+                r#"roster_webhook_deliveries_total{outcome="failed"}"#,
+            );
+            if lag >= 1.0 && failed >= 1.0 {
+                break;
+            }
+        }
+        assert!(lag >= 1.0, "lag {lag} while the receiver refuses");
+    }
+);
