@@ -23,6 +23,8 @@ mod admin_key;
 mod events;
 mod first_start;
 mod log;
+mod logging;
+mod next_step;
 mod replay;
 mod webhook;
 
@@ -36,7 +38,7 @@ pub struct Cli {
     /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://roster.db]
     #[arg(long, env = "ROSTER_DATABASE_URL", global = true)]
     database_url: Option<String>,
-    /// A TOML file with database_url, bind, public_url, max_body_bytes, schema_dir.
+    /// A TOML file with database_url, bind, public_url, max_body_bytes, schema_dir, log_format.
     #[arg(long, env = "ROSTER_CONFIG", global = true)]
     config: Option<PathBuf>,
     /// Print one JSON object instead of text.
@@ -70,10 +72,13 @@ enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Tenants: the customer organizations that own directories.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Directories: a tenant's SCIM or Google Workspace connections.
     #[command(subcommand)]
     Directory(DirectoryCommand),
+    /// Bearer tokens of SCIM directories: issue, list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
     /// Google Workspace directories: check credentials, sync now.
@@ -108,11 +113,10 @@ enum AppKeyCommand {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Every application key, live or revoked (hints only, never the key).
     List,
     /// Revoke a key by its id; requests with it fail at once.
-    Revoke {
-        id: String,
-    },
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,7 +135,9 @@ enum GoogleCommand {
 
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
+    /// Create a tenant with a unique name.
     Create { name: String },
+    /// Every tenant, with its id.
     List,
 }
 
@@ -152,6 +158,7 @@ enum DirectoryCommand {
     },
     /// A directory's sync state (Google directories): last run, counts, last error, next run.
     Status { directory: String },
+    /// Every directory, or one tenant's.
     List {
         #[arg(long)]
         tenant: Option<String>,
@@ -244,6 +251,7 @@ enum TokenCommand {
         #[arg(long)]
         directory: String,
     },
+    /// Every token, or one directory's, live or revoked (hints only, never the token).
     List {
         #[arg(long)]
         directory: Option<String>,
@@ -285,6 +293,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
+    logging::init(crate::config::LogFormat::resolve(
+        std::env::var("ROSTER_LOG_FORMAT").ok(),
+        file.log_format.take(),
+    )?);
     // Only `serve` loads extension schemas, so a broken schema directory never stands in the way
     // of `migrate` or the administration commands.
     let (bind, public_url, schema_dir) = match &cli.command {
@@ -320,7 +332,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             ctx.config.events_retention = *r;
         }
     }
-    match cli.command {
+    let done = match cli.command {
         Command::Serve { .. } => serve(&ctx),
         Command::Migrate => {
             let store = Store::open(&ctx.config.database_url)?;
@@ -350,7 +362,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AdminKey(c) => admin_key::admin_key(&ctx, c),
         Command::Events(c) => events::events(&ctx, c),
         Command::Webhook(c) => webhook::webhook(&ctx, c),
-    }
+    };
+    done.map_err(next_step::with_next_step)
 }
 
 fn app_key_command(ctx: &Cmd, command: AppKeyCommand) -> anyhow::Result<()> {
@@ -890,21 +903,28 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     );
     let cursor_key = CursorKey::new(settings::cursor_key(&store, clock::now())?);
     let store = Arc::new(store);
+    let (syncs, deliveries) = (
+        google::stats::SyncStats::default(),
+        crate::delivery::stats::DeliveryStats::default(),
+    );
+    let metrics = Arc::new(http::metrics::Metrics::new(&store, &deliveries, &syncs)?);
     google::schedule::Scheduler {
         store: store.clone(),
         registry: registry.clone(),
         config: ctx.config.clone(),
         public_url: public_url.clone(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
+        stats: syncs,
     }
     .spawn()?;
     spawn_purger(Arc::clone(&store));
     directory_removal::resume_unfinished(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
-    crate::delivery::dispatcher::Dispatcher {
+    let dispatcher = crate::delivery::dispatcher::Dispatcher {
         store: Arc::clone(&store),
         policy: ctx.config.webhook_policy(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
+        stats: deliveries,
     }
     .spawn()?;
     let request_log = log::recorder(&store, &registry, ctx.config.request_log_retention)?;
@@ -918,10 +938,21 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         recent_tokens: crate::domain::token::RecentTokens::default(),
         activated: Default::default(),
         webhook_policy: ctx.config.webhook_policy(),
+        metrics,
+        rate_limit: ctx
+            .config
+            .rate_limit
+            .map(http::rate_limit::RateLimiter::new),
     };
+    // Returns once a signal stopped the server and its requests in flight are answered.
     actix_web::rt::System::new().block_on(async move { http::serve(listener, state)?.await })?;
+    dispatcher.stop(WEBHOOK_GRACE);
+    tracing::info!("stopped");
     Ok(())
 }
+
+/// How long webhook deliveries in flight may take to finish once the server has stopped.
+const WEBHOOK_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Soft-deleted rows past their retention are removed at start and then hourly; several
 /// instances purging at once is harmless (each DELETE removes what is left).

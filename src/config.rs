@@ -34,6 +34,45 @@ pub struct FileConfig {
     pub allow_http_webhooks: Option<bool>,
     /// Let webhooks go to loopback, private and link-local addresses (default: refused).
     pub allow_private_webhook_targets: Option<bool>,
+    /// `text` (the default) or `json`; `ROSTER_LOG_FORMAT` beats it.
+    pub log_format: Option<LogFormat>,
+    /// SCIM requests per second each directory may make; unset: no limit.
+    pub rate_limit_per_second: Option<f64>,
+    /// Requests a directory may make at once above the rate [default: the rate, at least 1].
+    pub rate_limit_burst: Option<f64>,
+}
+
+/// How log lines are written on stderr.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For a person at a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<LogFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => anyhow::bail!("ROSTER_LOG_FORMAT must be text or json, not '{s}'"),
+        }
+    }
+}
+
+impl LogFormat {
+    /// `ROSTER_LOG_FORMAT`, else the config file's `log_format`, else text.
+    pub fn resolve(env: Option<String>, file: Option<LogFormat>) -> anyhow::Result<LogFormat> {
+        match env {
+            Some(v) => v.parse(),
+            None => Ok(file.unwrap_or_default()),
+        }
+    }
 }
 
 /// `[google]` in the config file: where the Google APIs are (tests point them at a fake) and
@@ -78,6 +117,8 @@ pub struct Config {
     pub google: GoogleConfig,
     pub allow_http_webhooks: bool,
     pub allow_private_webhook_targets: bool,
+    /// Per-directory SCIM rate limit; `None`: off.
+    pub rate_limit: Option<crate::http::rate_limit::RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +190,20 @@ impl GoogleConfig {
     }
 }
 
+/// The limit for a rate and a burst; no rate, or a zero or infinite one, is no limit. A burst
+/// below one request could never pass, so it is at least one, and by default the rate.
+fn rate_limit(
+    per_second: Option<f64>,
+    burst: Option<f64>,
+) -> Option<crate::http::rate_limit::RateLimit> {
+    let per_second = per_second.filter(|r| r.is_finite() && *r > 0.0)?;
+    let burst = burst
+        .filter(|b| b.is_finite() && *b > 0.0)
+        .unwrap_or(per_second)
+        .max(1.0);
+    Some(crate::http::rate_limit::RateLimit { per_second, burst })
+}
+
 impl Config {
     /// The settings that only come from the environment or the file (secrets have no flag, so
     /// they never show in a process list): `ROSTER_SECRET_KEY` and `ROSTER_GOOGLE_*`.
@@ -175,6 +230,18 @@ impl Config {
         }
         self.google =
             GoogleConfig::resolve(file_google.unwrap_or_default(), env, &self.public_url)?;
+        let number = |name: &str| -> anyhow::Result<Option<f64>> {
+            env(name)
+                .map(|v| match v.trim().parse::<f64>() {
+                    Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+                    _ => anyhow::bail!("{name} must be a number of requests, not '{v}'"),
+                })
+                .transpose()
+        };
+        let per_second =
+            number("ROSTER_RATE_LIMIT_PER_SECOND")?.or(self.rate_limit.map(|r| r.per_second));
+        let burst = number("ROSTER_RATE_LIMIT_BURST")?.or(self.rate_limit.map(|r| r.burst));
+        self.rate_limit = rate_limit(per_second, burst);
         Ok(self)
     }
 
@@ -207,6 +274,7 @@ impl Config {
             google: GoogleConfig::default(),
             allow_http_webhooks: file.allow_http_webhooks.unwrap_or(false),
             allow_private_webhook_targets: file.allow_private_webhook_targets.unwrap_or(false),
+            rate_limit: rate_limit(file.rate_limit_per_second, file.rate_limit_burst),
         }
     }
 
@@ -289,6 +357,53 @@ mod tests {
             Config::resolve(FileConfig::default(), None, None, None, None)
                 .with_env(None, None, &bad)
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn log_format_comes_from_env_then_file() {
+        let file: FileConfig = toml::from_str("log_format = \"json\"").unwrap();
+        assert_eq!(
+            LogFormat::resolve(None, file.log_format).unwrap(),
+            LogFormat::Json
+        );
+        assert_eq!(
+            LogFormat::resolve(Some("TEXT".into()), file.log_format).unwrap(),
+            LogFormat::Text
+        );
+        assert_eq!(LogFormat::resolve(None, None).unwrap(), LogFormat::Text);
+        let err = LogFormat::resolve(Some("xml".into()), None).unwrap_err();
+        assert!(err.to_string().contains("text or json"), "{err}");
+        assert!(toml::from_str::<FileConfig>("log_format = \"xml\"").is_err());
+    }
+
+    #[test]
+    fn rate_limits_are_off_unless_a_rate_is_given() {
+        let none = |_: &str| None;
+        let c = Config::resolve(FileConfig::default(), None, None, None, None)
+            .with_env(None, None, &none)
+            .unwrap();
+        assert_eq!(c.rate_limit, None);
+        let file: FileConfig = toml::from_str("rate_limit_per_second = 5.0").unwrap();
+        let c = Config::resolve(file, None, None, None, None)
+            .with_env(None, None, &none)
+            .unwrap();
+        let limit = c.rate_limit.unwrap();
+        assert_eq!((limit.per_second, limit.burst), (5.0, 5.0));
+        let env = |k: &str| (k == "ROSTER_RATE_LIMIT_BURST").then(|| "20".into());
+        let file: FileConfig = toml::from_str("rate_limit_per_second = 0.5").unwrap();
+        let c = Config::resolve(file, None, None, None, None)
+            .with_env(None, None, &env)
+            .unwrap();
+        let limit = c.rate_limit.unwrap();
+        assert_eq!((limit.per_second, limit.burst), (0.5, 20.0));
+        let bad = |k: &str| (k == "ROSTER_RATE_LIMIT_PER_SECOND").then(|| "fast".into());
+        let err = Config::resolve(FileConfig::default(), None, None, None, None)
+            .with_env(None, None, &bad)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("ROSTER_RATE_LIMIT_PER_SECOND"),
+            "{err}"
         );
     }
 

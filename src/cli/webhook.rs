@@ -22,6 +22,7 @@ pub enum WebhookCommand {
         #[arg(long)]
         types: Option<String>,
     },
+    /// Every webhook endpoint, or one tenant's, with its state.
     List {
         #[arg(long)]
         tenant: Option<String>,
@@ -39,9 +40,8 @@ pub enum WebhookCommand {
         #[arg(long)]
         disable: bool,
     },
-    Delete {
-        id: String,
-    },
+    /// Delete an endpoint with its delivery log; nothing more is sent to it.
+    Delete { id: String },
     /// A new secret, used at once; the old one keeps signing beside it for the overlap.
     RotateSecret {
         id: String,
@@ -49,9 +49,7 @@ pub enum WebhookCommand {
         overlap: String,
     },
     /// Send a signed `webhook.test` event now.
-    Test {
-        id: String,
-    },
+    Test { id: String },
     /// The delivery log, newest first.
     Deliveries {
         id: String,

@@ -56,6 +56,7 @@ pub struct Dispatcher {
     pub store: Arc<Store>,
     pub policy: TargetPolicy,
     pub owner: String,
+    pub stats: super::stats::DeliveryStats,
 }
 
 fn later(now: NaiveDateTime, by: Duration) -> NaiveDateTime {
@@ -195,10 +196,29 @@ fn lower_priority() {
     }
 }
 
+/// Stops a running dispatcher (`Dispatcher::spawn`).
+pub struct Running {
+    /// `Some(grace)` once stopping: how long deliveries in flight may take.
+    stop: tokio::sync::watch::Sender<Option<Duration>>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops claiming streams, lets deliveries in flight finish for up to `grace`, records
+    /// what they did, and gives every lease up; returns once that is written.
+    pub fn stop(self, grace: Duration) {
+        let _ = self.stop.send(Some(grace));
+        if self.thread.join().is_err() {
+            tracing::error!("the webhook dispatcher died while stopping");
+        }
+    }
+}
+
 impl Dispatcher {
-    /// Runs on a thread of its own until the process ends.
-    pub fn spawn(self) -> std::io::Result<()> {
-        std::thread::Builder::new()
+    /// Runs on a thread of its own until stopped.
+    pub fn spawn(self) -> std::io::Result<Running> {
+        let (stop, stopping) = tokio::sync::watch::channel(None);
+        let thread = std::thread::Builder::new()
             .name("webhooks".into())
             .spawn(move || {
                 #[cfg(target_os = "linux")]
@@ -211,15 +231,15 @@ impl Dispatcher {
                     .enable_all()
                     .build()
                     .expect("the webhook runtime starts");
-                runtime.block_on(Arc::new(self).run());
+                runtime.block_on(Arc::new(self).run(stopping));
             })?;
-        Ok(())
+        Ok(Running { stop, thread })
     }
 
-    async fn run(self: Arc<Self>) {
+    async fn run(self: Arc<Self>, mut stopping: tokio::sync::watch::Receiver<Option<Duration>>) {
         let client = super::target::client(self.policy);
         let beating = self.clone();
-        tokio::spawn(async move {
+        let heartbeat = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(HEARTBEAT).await;
                 let me = beating.clone();
@@ -237,7 +257,10 @@ impl Dispatcher {
         });
         let mut commits = self.store.feed_changes();
         let mut held = Held::default();
-        loop {
+        let grace = loop {
+            if let Some(grace) = *stopping.borrow_and_update() {
+                break grace;
+            }
             commits.borrow_and_update();
             let started = tokio::time::Instant::now();
             held.collect_ready();
@@ -264,7 +287,41 @@ impl Dispatcher {
                     held.collect(done);
                 }
                 _ = tokio::time::sleep(IDLE_LOOK) => {}
+                _ = stopping.changed() => {}
             }
+        };
+        heartbeat.abort();
+        self.stop(held, grace).await;
+    }
+
+    /// The end of `run`: deliveries in flight get `grace` to finish (those cut short are
+    /// sent again by whoever takes their stream next: at least once), what they did is
+    /// recorded, and every lease of this instance is given up.
+    async fn stop(self: Arc<Self>, mut held: Held, grace: Duration) {
+        let finishing = async {
+            while let Some(done) = held.sending.join_next_with_id().await {
+                held.collect(done);
+            }
+        };
+        if tokio::time::timeout(grace, finishing).await.is_err() {
+            held.sending.abort_all();
+            while let Some(done) = held.sending.join_next_with_id().await {
+                held.collect(done);
+            }
+        }
+        let finished = std::mem::take(&mut held.finished);
+        let me = self.clone();
+        let written = blocking(move || {
+            if let Err(Unrecorded { error, .. }) = me.round(finished, 0) {
+                tracing::warn!(%error, "webhook turns could not be recorded at shutdown");
+            }
+            Ok(me
+                .store
+                .write(|conn| store::webhooks::release_all(conn, &me.owner))?)
+        })
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "webhook leases could not be given up at shutdown");
         }
     }
 
@@ -461,6 +518,7 @@ impl Dispatcher {
                 event.body.clone(),
             )
             .await;
+            self.stats.attempted(outcome.succeeded());
             let attempt = stream.attempt + 1;
             let meta = (
                 event.id.as_str(),

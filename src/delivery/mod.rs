@@ -6,6 +6,7 @@
 pub mod dispatcher;
 pub mod schedule;
 pub mod sign;
+pub mod stats;
 pub mod target;
 
 use std::sync::Arc;

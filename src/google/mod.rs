@@ -8,6 +8,7 @@ pub mod map;
 pub mod reconcile;
 pub mod schedule;
 pub mod seal;
+pub mod stats;
 pub mod watch;
 
 use std::time::Duration;

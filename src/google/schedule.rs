@@ -24,6 +24,7 @@ pub struct Scheduler {
     pub public_url: String,
     /// This instance's name on leases.
     pub owner: String,
+    pub stats: super::stats::SyncStats,
 }
 
 impl Scheduler {
@@ -120,14 +121,22 @@ impl Scheduler {
             }
         };
         if due {
-            match puller.sync(lease, &mut |_| Ok(())) {
-                Ok(c) => tracing::info!(
+            let started = std::time::Instant::now();
+            let synced = puller.sync(lease, &mut |_| Ok(()));
+            self.stats.duration.observe(started.elapsed().as_secs_f64());
+            let outcome = if synced.is_ok() { "ok" } else { "error" };
+            self.stats.runs.with_label_values(&[outcome]).inc();
+            match synced {
+                Ok(c) => {
+                    self.stats.pages.inc_by(c.pages);
+                    tracing::info!(
                     directory = %puller.directory.name,
                     created = c.created(),
                     updated = c.updated(),
                     deprovisioned = c.deprovisioned(),
                     "Google sync finished"
-                ),
+                    )
+                }
                 Err(e) => return Err(e),
             }
         } else {

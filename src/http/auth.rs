@@ -43,11 +43,16 @@ impl FromRequest for Authed {
             })
             .await?;
             let live = found.ok_or(ApiError::Unauthenticated)?;
+            let (scope, kind) = (live.scope, live.kind);
+            if let Some(limiter) = &reader.rate_limit {
+                limiter
+                    .take(&scope.directory_id, std::time::Instant::now())
+                    .map_err(ApiError::RateLimited)?;
+            }
             if let Some(id) = live.stamp_due {
                 let store = reader.store.clone();
                 web::block(move || token::mark_used(&store, &id, now)).await??;
             }
-            let (scope, kind) = (live.scope, live.kind);
             let seen = |d: &_| reader.activated.lock().is_ok_and(|s| s.contains(d));
             if !seen(&scope.directory_id) {
                 // A directory's first authenticated request marks it activated, with a

@@ -36,6 +36,9 @@ pub enum ApiError {
     TooManyOperations(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// Over the directory's rate limit; the wait is answered in `Retry-After`.
+    #[error("too many requests for this directory; retry after {} s", retry_after_seconds(*.0))]
+    RateLimited(std::time::Duration),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -102,6 +105,7 @@ impl ApiError {
             ApiError::HeadersTooLarge(_) => (S::REQUEST_HEADER_FIELDS_TOO_LARGE, None),
             ApiError::TooManyOperations(_) => (S::PAYLOAD_TOO_LARGE, Some("tooMany")),
             ApiError::MethodNotAllowed(_) => (S::METHOD_NOT_ALLOWED, None),
+            ApiError::RateLimited(_) => (S::TOO_MANY_REQUESTS, None),
             ApiError::Internal(_) => (S::INTERNAL_SERVER_ERROR, None),
         }
     }
@@ -134,6 +138,12 @@ impl ApiError {
 /// What a 503 asks the client to wait before trying again.
 const RETRY_AFTER_SECONDS: u64 = 5;
 
+/// `Retry-After` takes whole seconds: a wait is rounded up, so a client that honours it finds
+/// the bucket refilled.
+fn retry_after_seconds(wait: std::time::Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.classify().0
@@ -152,6 +162,9 @@ impl ResponseError for ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string()));
+        }
+        if let ApiError::RateLimited(wait) = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_seconds(*wait).to_string()));
         }
         response.body(body.to_string())
     }
@@ -233,6 +246,11 @@ mod tests {
                 Some("tooMany"),
             ),
             (ApiError::MethodNotAllowed("x".into()), 405, None),
+            (
+                ApiError::RateLimited(Duration::from_millis(1500)),
+                429,
+                None,
+            ),
             (
                 DomainError::Store(StoreError::Connect("secret detail".into())).into(),
                 500,

@@ -17,6 +17,8 @@ use super::events;
 use super::group_commit::{GroupCommit, Guard};
 use super::limits::{self, Deadline};
 use super::log_file;
+use super::readiness::{self, NotReady};
+use super::stats::{Gauges, StoreStats};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -347,6 +349,7 @@ pub struct Store {
     /// Bumped after every committed write that appended events: what long-polling readers
     /// of the feed wait on.
     feed: tokio::sync::watch::Sender<u64>,
+    stats: StoreStats,
 }
 
 impl Store {
@@ -364,8 +367,16 @@ impl Store {
         // A SQLite connection is an open file and cannot go stale, so it is not tested on
         // checkout (the test was a statement per request); a PostgreSQL one can, after a
         // server restart.
+        let stats = StoreStats::default();
         let (size, writers, test_on_check_out) = match &url {
-            DatabaseUrl::Sqlite(path) => (8, Some(Arc::new(GroupCommit::new(path.clone()))), false),
+            DatabaseUrl::Sqlite(path) => (
+                8,
+                Some(Arc::new(GroupCommit::new(
+                    path.clone(),
+                    stats.group_commit_size.clone(),
+                ))),
+                false,
+            ),
             DatabaseUrl::Postgres(_) => (16, None, true),
         };
         let pool = r2d2::Pool::builder()
@@ -398,7 +409,23 @@ impl Store {
             known_paths: KnownPaths::default(),
             _checkpointer: checkpointer,
             feed: tokio::sync::watch::Sender::new(0),
+            stats,
         })
+    }
+
+    /// The store's counters, for a metrics registry.
+    pub fn stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// The write queue and the pool as they are now.
+    pub fn gauges(&self) -> Gauges {
+        let pool = self.pool.state();
+        Gauges {
+            write_queue: self.writers.as_ref().map_or(0, |w| w.queued()),
+            pool_in_use: pool.connections - pool.idle_connections,
+            pool_idle: pool.idle_connections,
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -431,6 +458,33 @@ impl Store {
             log_file::move_out_of(&mut conn, path)?;
         }
         Ok(applied)
+    }
+
+    /// Whether the store can take requests now (`readiness`). The causes of a failure are
+    /// logged here, not returned: they may quote the database's answer.
+    pub fn readiness(&self) -> Result<(), NotReady> {
+        if self.writers.as_ref().is_some_and(|w| !w.writer_alive()) {
+            return Err(NotReady::WriterGone);
+        }
+        let mut conn = self
+            .pool
+            .get_timeout(readiness::CONNECT_WAIT)
+            .map_err(|e| {
+                tracing::warn!(error = %e, "readiness: no database connection");
+                NotReady::Unreachable
+            })?;
+        let pending = match &mut *conn {
+            DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
+            DbConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.len()),
+        };
+        match pending {
+            Ok(0) => Ok(()),
+            Ok(n) => Err(NotReady::MigrationsPending(n)),
+            Err(e) => {
+                tracing::warn!(error = %e, "readiness: the migrations table cannot be read");
+                Err(NotReady::Unreachable)
+            }
+        }
     }
 
     pub fn conn(&self) -> Result<PooledConn, StoreError> {
@@ -686,7 +740,8 @@ impl Store {
 
     /// After a write's commit: wakes the feed's waiting readers if it appended events.
     fn committed(&self, appended: Option<events::Appended>) {
-        if appended.is_some() {
+        if let Some(appended) = appended {
+            self.stats.events_appended.inc_by(appended.events());
             self.feed.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
@@ -734,7 +789,7 @@ where
     let conn: &mut DbConn = &mut pooled;
     let written = conn.transaction(tracked);
     let (t, appended) = limits::checked(written, || StoreError::WriteTimedOut(limit))?;
-    if let Some(events::Appended::Postgres { xid }) = appended {
+    if let Some(events::Appended::Postgres { xid, .. }) = appended {
         events::wait_visible(conn, xid)?;
     }
     Ok((t, appended))

@@ -116,8 +116,16 @@ thread_local! {
 /// for events and, on PostgreSQL, wait until its events are visible (`wait_visible`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
-    Sqlite,
-    Postgres { xid: i64 },
+    Sqlite { events: u64 },
+    Postgres { xid: i64, events: u64 },
+}
+
+impl Appended {
+    pub fn events(self) -> u64 {
+        match self {
+            Appended::Sqlite { events } | Appended::Postgres { events, .. } => events,
+        }
+    }
 }
 
 /// Forgets what the calling thread appended, and returns it: called around every write.
@@ -136,10 +144,12 @@ pub fn append(
         return Ok(());
     }
     let n = i64::try_from(new_events.len()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // A write may append more than once; the count is for the whole write.
+    let events = APPENDED.get().map_or(0, Appended::events) + new_events.len() as u64;
     let first = match conn {
         DbConn::Sqlite(c) => {
             let last: i64 = TakeCursors { n }.get_result(c)?;
-            APPENDED.set(Some(Appended::Sqlite));
+            APPENDED.set(Some(Appended::Sqlite { events }));
             last - n + 1
         }
         DbConn::Postgres(c) => {
@@ -152,7 +162,10 @@ pub fn append(
                     1 << XID_SHIFT
                 )));
             }
-            APPENDED.set(Some(Appended::Postgres { xid: at.xid }));
+            APPENDED.set(Some(Appended::Postgres {
+                xid: at.xid,
+                events,
+            }));
             first
         }
     };

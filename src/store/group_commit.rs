@@ -81,6 +81,8 @@ pub struct GroupCommit {
     waiting: AtomicUsize,
     /// Writes for the writer thread (`submit`).
     queue: Arc<Queue>,
+    /// Writes per committed group, for `/metrics`.
+    sizes: prometheus::Histogram,
 }
 
 impl Drop for GroupCommit {
@@ -134,7 +136,8 @@ enum Ran<T, E> {
 struct Queue {
     pending: Mutex<Pending>,
     pushed: Condvar,
-    writer: OnceLock<()>,
+    /// The writer thread, once the first queued write started it.
+    writer: OnceLock<std::thread::JoinHandle<()>>,
 }
 
 #[derive(Default)]
@@ -151,7 +154,7 @@ impl Queue {
             std::thread::Builder::new()
                 .name("sqlite-writer".into())
                 .spawn(move || GroupCommit::serve(writers, queue))
-                .expect("start the SQLite writer thread");
+                .expect("start the SQLite writer thread")
         });
         self.pending().jobs.push(job);
         self.pushed.notify_one();
@@ -223,13 +226,26 @@ impl Outcome {
 }
 
 impl GroupCommit {
-    pub fn new(path: PathBuf) -> GroupCommit {
+    pub fn new(path: PathBuf, sizes: prometheus::Histogram) -> GroupCommit {
         GroupCommit {
             path,
             batch: Mutex::new(Batch::default()),
             waiting: AtomicUsize::new(0),
             queue: Arc::default(),
+            sizes,
         }
+    }
+
+    /// Writes waiting: queued for the writer thread, or about to take the batch lock.
+    pub fn queued(&self) -> usize {
+        self.queue.pending().jobs.len() + self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Whether queued writes can still be run: the writer thread has not ended (it ends only
+    /// by a panic outside any writer's closure). Before the first queued write there is no
+    /// thread yet, and the first one starts it.
+    pub fn writer_alive(&self) -> bool {
+        self.queue.writer.get().is_none_or(|t| !t.is_finished())
     }
 
     /// Runs `f` as part of a group and returns its result once the group is committed.
@@ -523,7 +539,12 @@ impl GroupCommit {
             Some(_) if !batch.pinned => Ended::Again,
             Some(why) => Ended::Failed(why),
             None => match AnsiTransactionManager::commit_transaction(sqlite(conn)) {
-                Ok(()) => Ended::Committed,
+                Ok(()) => {
+                    if batch.members > 0 {
+                        self.sizes.observe(batch.members as f64);
+                    }
+                    Ended::Committed
+                }
                 Err(e) => Ended::Failed(e.to_string()),
             },
         };
@@ -666,7 +687,10 @@ mod tests {
     fn store_with_table() -> (Arc<GroupCommit>, std::path::PathBuf) {
         let dir = std::env::temp_dir().join(format!("roster-gc-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let writers = Arc::new(GroupCommit::new(dir.join("db")));
+        let writers = Arc::new(GroupCommit::new(
+            dir.join("db"),
+            crate::store::stats::StoreStats::default().group_commit_size,
+        ));
         writers
             .write(Guard::Savepoint, |c| -> Result<(), StoreError> {
                 Ok(sqlite(c).batch_execute("CREATE TABLE t (x INTEGER)")?)

@@ -244,6 +244,37 @@ pub fn renew_leases(
     Ok(())
 }
 
+/// When the oldest event that a stream of an enabled endpoint has not handled yet was
+/// appended: one index seek per stream (`events_directory`).
+pub fn oldest_unhandled(conn: &mut DbConn) -> Result<Option<NaiveDateTime>, StoreError> {
+    use super::schema::events as ev;
+    let first_after = ev::table
+        .filter(ev::directory_id.eq(s::directory_id))
+        .filter(ev::cursor.gt(s::cursor))
+        .order(ev::cursor)
+        .select(ev::created_at)
+        .limit(1)
+        .single_value();
+    let enabled = e::table.filter(e::enabled.eq(true)).select(e::id);
+    let firsts: Vec<Option<NaiveDateTime>> = s::table
+        .filter(s::endpoint_id.eq_any(enabled))
+        .select(first_after)
+        .load(conn)?;
+    Ok(firsts.into_iter().flatten().min())
+}
+
+/// Gives up every lease `owner` holds, at once: for an instance shutting down, so another
+/// takes its streams over without waiting for the leases to run out.
+pub fn release_all(conn: &mut DbConn, owner: &str) -> Result<(), StoreError> {
+    diesel::update(s::table.filter(s::lease_owner.eq(owner)))
+        .set((
+            s::lease_owner.eq(None::<String>),
+            s::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// A leased stream delivered up to `cursor`; the lease goes on until `lease_until`.
 pub fn progress(
     conn: &mut DbConn,

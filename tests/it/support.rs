@@ -341,6 +341,26 @@ impl TestServer {
         Instance { child, origin }
     }
 
+    /// Sends the server SIGTERM and waits up to `within` for it to exit; its exit status.
+    pub fn terminate(&mut self, within: Duration) -> std::process::ExitStatus {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for roster serve") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "roster serve did not exit within {within:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Stops the server and hands back its database.
     pub fn stop(mut self) -> TestDb {
         let _ = self.child.kill();
