@@ -20,11 +20,10 @@ pub(super) enum AdminKeyCommand {
         #[arg(long, value_name = "CIDRS")]
         allow: Option<String>,
     },
+    /// List admin keys: id, hint, tenant, allow list, created, revoked.
     List,
     /// Revoke a key by its id; requests with it fail at once.
-    Revoke {
-        id: String,
-    },
+    Revoke { id: String },
 }
 
 fn allow_text(allow: Option<&[cidr::Cidr]>) -> String {

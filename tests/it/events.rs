@@ -373,11 +373,23 @@ both_backends!(
 
 /// A writer's steps: create users, change them, and put them in a group of its own.
 async fn write_a_while(c: Client, writer: usize, rounds: usize) {
+    write_until(c, writer, rounds, None).await
+}
+
+/// `rounds` rounds of writes, and more until `until` turns true when given.
+async fn write_until(
+    c: Client,
+    writer: usize,
+    rounds: usize,
+    until: Option<tokio::sync::watch::Receiver<bool>>,
+) {
     let group = c
         .post("/Groups", &group_body(&format!("team-{writer}"), &[]))
         .await
         .id();
-    for i in 0..rounds {
+    let more = |i: usize| i < rounds || until.as_ref().is_some_and(|u| !*u.borrow());
+    let mut i = 0;
+    while more(i) {
         let user = c
             .post("/Users", &user_body(&format!("w{writer}-{i}@example.com")))
             .await;
@@ -396,6 +408,7 @@ async fn write_a_while(c: Client, writer: usize, rounds: usize) {
         if i % 3 == 2 {
             c.delete(&format!("/Users/{id}")).await;
         }
+        i += 1;
     }
 }
 
@@ -655,8 +668,10 @@ both_backends!(
         let api = server.api(&app_key(&server.db, Some("acme")));
         let c = server.client.clone();
         write_a_while(c.clone(), 99, 4).await;
+        // The writers go on until the snapshot has been read, so some of them write after it.
+        let (snapshot_read, until) = tokio::sync::watch::channel(false);
         let writing: Vec<_> = (0..8)
-            .map(|w| tokio::spawn(write_a_while(c.clone(), w, 8)))
+            .map(|w| tokio::spawn(write_until(c.clone(), w, 8, Some(until.clone()))))
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
         let directory = read_all(&api, None, "").await.0[0]["directory_id"]
@@ -664,6 +679,7 @@ both_backends!(
             .unwrap()
             .to_string();
         let (mut mirror, cursor) = Mirror::of_snapshot(&api, &directory).await;
+        snapshot_read.send_replace(true);
         for w in writing {
             w.await.unwrap();
         }
