@@ -57,6 +57,14 @@ pub fn unfinished(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
         .load(conn)?)
 }
 
+/// The indexed values of users or groups `ids`, and their memberships as members.
+fn remove_values_and_memberships(conn: &mut DbConn, ids: &[String]) -> Result<(), StoreError> {
+    diesel::delete(attribute_values::table.filter(attribute_values::resource_id.eq_any(ids)))
+        .execute(conn)?;
+    diesel::delete(memberships::table.filter(memberships::member_id.eq_any(ids))).execute(conn)?;
+    Ok(())
+}
+
 /// Removes up to `limit` users of the directory with their indexed values and memberships;
 /// how many it removed.
 pub fn remove_users(
@@ -73,9 +81,7 @@ pub fn remove_users(
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::delete(attribute_values::table.filter(attribute_values::resource_id.eq_any(&ids)))
-        .execute(conn)?;
-    diesel::delete(memberships::table.filter(memberships::member_id.eq_any(&ids))).execute(conn)?;
+    remove_values_and_memberships(conn, &ids)?;
     diesel::delete(directory_users::table.filter(directory_users::id.eq_any(&ids)))
         .execute(conn)?;
     Ok(ids.len())
@@ -97,10 +103,8 @@ pub fn remove_groups(
     if ids.is_empty() {
         return Ok(0);
     }
-    diesel::delete(attribute_values::table.filter(attribute_values::resource_id.eq_any(&ids)))
-        .execute(conn)?;
     diesel::delete(memberships::table.filter(memberships::group_id.eq_any(&ids))).execute(conn)?;
-    diesel::delete(memberships::table.filter(memberships::member_id.eq_any(&ids))).execute(conn)?;
+    remove_values_and_memberships(conn, &ids)?;
     diesel::delete(directory_groups::table.filter(directory_groups::id.eq_any(&ids)))
         .execute(conn)?;
     Ok(ids.len())
