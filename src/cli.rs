@@ -822,7 +822,16 @@ fn token_command(ctx: &Cmd, command: TokenCommand) -> anyhow::Result<()> {
                 .transpose()?;
             let all = token::list(&store, d.as_ref())?;
             let now = clock::now();
-            ctx.print(json!({"tokens": all}), || {
+            // With its state, as the admin API shows a token.
+            let listed: Vec<Value> = all
+                .iter()
+                .map(|t| {
+                    let mut shown = json!(t);
+                    shown["state"] = json!(t.state(now).as_str());
+                    shown
+                })
+                .collect();
+            ctx.print(json!({"tokens": listed}), || {
                 all.iter()
                     .map(|t| {
                         let until = match (t.state(now), t.expires_at) {

@@ -146,6 +146,7 @@ fn administration_round_trip() {
         let listed = cli_json(&db, &["token", "list", "--directory", "azure"]);
         let row = &listed["tokens"][0];
         assert!(token.starts_with(row["hint"].as_str().unwrap()));
+        assert_eq!(row["state"], json!("live"), "{row}");
         assert!(
             !listed.to_string().contains(&token),
             "listings never show a token"
