@@ -2,6 +2,8 @@
 //! request log go in batches, then one `directory.deleted` event closes its feed. Events stay
 //! (the feed's history, pruned by retention) and webhook streams deliver them to the end.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use serde_json::json;
 
@@ -109,20 +111,26 @@ pub fn finish(
     Ok(removed)
 }
 
-/// Finishes, on a thread of its own, the deletions a stopped process left half done.
-pub fn resume_unfinished(store: std::sync::Arc<Store>) {
+/// `finish` on a thread of its own, for a caller that answers before the rows are gone.
+pub fn finish_in_background(store: Arc<Store>, directory: Directory) {
     std::thread::spawn(move || {
-        let resumed = unfinished(&store).and_then(|directories| {
-            for d in &directories {
-                tracing::info!(directory = %d.id, "finishing the deletion of a directory");
-                finish(&store, d, |_| {}, super::clock::now)?;
-            }
-            Ok(())
-        });
-        if let Err(e) = resumed {
-            tracing::warn!(error = %e, "could not finish a directory's deletion");
+        if let Err(e) = finish(&store, &directory, |_| {}, super::clock::now) {
+            tracing::warn!(directory = %directory.id, error = %e, "could not finish a directory's deletion");
         }
     });
+}
+
+/// Finishes, in the background, the deletions a stopped process left half done.
+pub fn resume_unfinished(store: Arc<Store>) {
+    match unfinished(&store) {
+        Ok(directories) => {
+            for d in directories {
+                tracing::info!(directory = %d.id, "finishing the deletion of a directory");
+                finish_in_background(store.clone(), d);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not look for unfinished deletions"),
+    }
 }
 
 fn unfinished(store: &Store) -> DomainResult<Vec<Directory>> {

@@ -1086,6 +1086,7 @@ both_backends!(
                     nf,
                 ),
                 (get.clone(), d.clone(), None, nf),
+                (delete.clone(), d.clone(), None, nf),
                 (
                     patch.clone(),
                     d.clone(),

@@ -154,13 +154,7 @@ pub async fn delete(
     let d = auth::directory(&state, key.scope(), &id).await?;
     let (store, doomed) = (state.store.clone(), d.clone());
     web::block(move || directory_removal::begin(&store, &doomed, clock::now())).await??;
-    let store = state.store.clone();
-    let doomed = d.clone();
-    std::thread::spawn(move || {
-        if let Err(e) = directory_removal::finish(&store, &doomed, |_| {}, clock::now) {
-            tracing::warn!(directory = %doomed.id, error = %e, "could not finish a directory's deletion");
-        }
-    });
+    directory_removal::finish_in_background(state.store.clone(), d.clone());
     let mut out = shown(&state, &d);
     out["state"] = json!("deleting");
     Ok(HttpResponse::Accepted().json(out))
