@@ -289,7 +289,15 @@ async fn webhooks(base: &str, url: &str, dirs: usize, events: usize) -> anyhow::
         );
     }
     let (sink_url, count) = sink();
-    let endpoint = delivery::create(&store, LOCAL, Some(&t.id), &sink_url, None, clock::now())?;
+    let endpoint = delivery::create(
+        &store,
+        LOCAL,
+        &sealed_as_serve_does(&store)?,
+        Some(&t.id),
+        &sink_url,
+        None,
+        clock::now(),
+    )?;
     let off = Changes {
         enabled: Some(false),
         ..Changes::default()
@@ -348,16 +356,24 @@ async fn webhooks(base: &str, url: &str, dirs: usize, events: usize) -> anyhow::
     Ok(expected as f64 / secs)
 }
 
+/// Secrets sealed as `serve` without ROSTER_SECRET_KEY would seal them, so the figures include
+/// opening them.
+fn sealed_as_serve_does(store: &Store) -> anyhow::Result<delivery::secrets::Secrets> {
+    let key = roster::domain::sealing::SecretKey::resolve(None, store.sqlite_file())?;
+    Ok(delivery::secrets::Secrets::new(key))
+}
+
 /// POST throughput with 0, 1 and 10 endpoints subscribed to a sink, twice in turn.
 async fn endpoints(base: &str, url: &str, tokens: &[String], secs: u64) -> anyhow::Result<()> {
     let store = Store::open(url)?;
     let (sink_url, count) = sink();
+    let secrets = sealed_as_serve_does(&store)?;
     let mut made: Vec<String> = Vec::new();
     for round in 0..2 {
         for wanted in [0usize, 1, 10] {
             while made.len() < wanted {
                 made.push(
-                    delivery::create(&store, LOCAL, None, &sink_url, None, clock::now())?
+                    delivery::create(&store, LOCAL, &secrets, None, &sink_url, None, clock::now())?
                         .endpoint
                         .id,
                 );

@@ -605,7 +605,7 @@ fn create_google(
     let key_file =
         std::fs::read(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
     // Checked before anything is stored, so a missing server key leaves no half-made directory.
-    google::seal::SecretKey::from_config(ctx.config.secret_key.as_deref())?;
+    crate::domain::sealing::SecretKey::from_config(ctx.config.secret_key.as_deref())?;
     google::auth::ServiceAccountKey::parse(&key_file)?;
     let interval = google::parse_interval(&g.interval)?;
     let target = match (g.customer, g.domain) {
@@ -929,9 +929,23 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     spawn_purger(Arc::clone(&store));
     directory_removal::resume_unfinished(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
+    let webhook_secrets = ctx.config.webhook_secrets(&store)?;
+    if webhook_secrets.sealing() {
+        let sealed =
+            crate::delivery::secrets::seal_stored_in_clear(&store, &webhook_secrets, clock::now())?;
+        if sealed > 0 {
+            tracing::info!(endpoints = sealed, "sealed webhook secrets stored in clear");
+        }
+    } else {
+        tracing::warn!(
+            "webhook signing secrets are stored in clear: set ROSTER_SECRET_KEY (shared by every \
+             instance) to seal them"
+        );
+    }
     let dispatcher = crate::delivery::dispatcher::Dispatcher {
         store: Arc::clone(&store),
         policy: ctx.config.webhook_policy(),
+        secrets: webhook_secrets.clone(),
         owner: format!("serve-{}", uuid::Uuid::new_v4()),
         stats: deliveries,
     }
@@ -947,6 +961,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         recent_tokens: crate::domain::token::RecentTokens::default(),
         activated: Default::default(),
         webhook_policy: ctx.config.webhook_policy(),
+        webhook_secrets,
         metrics,
         rate_limit: ctx
             .config

@@ -278,6 +278,18 @@ impl Config {
         }
     }
 
+    /// How webhook signing secrets are kept at rest (`delivery::secrets`).
+    pub fn webhook_secrets(
+        &self,
+        store: &crate::store::Store,
+    ) -> Result<crate::delivery::secrets::Secrets, crate::domain::sealing::SealError> {
+        let key = crate::domain::sealing::SecretKey::resolve(
+            self.secret_key.as_deref(),
+            store.sqlite_file(),
+        )?;
+        Ok(crate::delivery::secrets::Secrets::new(key))
+    }
+
     pub fn webhook_policy(&self) -> crate::delivery::target::TargetPolicy {
         crate::delivery::target::TargetPolicy {
             allow_http: self.allow_http_webhooks,

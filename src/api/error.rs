@@ -73,7 +73,9 @@ impl AppError {
                 DeliveryError::Feed(FeedError::BadCursor(_)) => (S::BAD_REQUEST, "invalid_cursor"),
                 DeliveryError::Feed(FeedError::Gone(_)) => (S::GONE, "cursor_expired"),
                 DeliveryError::Feed(FeedError::Domain(e)) => domain(e),
-                DeliveryError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
+                DeliveryError::Store(_) | DeliveryError::Seal(_) => {
+                    (S::INTERNAL_SERVER_ERROR, "internal")
+                }
             },
             AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         }

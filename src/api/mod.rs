@@ -30,6 +30,7 @@ pub struct ApiState {
     /// The SCIM base URL identity providers are given, shown with each directory.
     pub scim_base_url: String,
     pub webhook_policy: crate::delivery::target::TargetPolicy,
+    pub webhook_secrets: crate::delivery::secrets::Secrets,
     /// For test events and replays sent while a request waits.
     pub webhook_client: reqwest::Client,
 }

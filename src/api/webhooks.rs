@@ -107,10 +107,12 @@ pub async fn create<K: Caller>(
     };
     let types = new.types.map(Types::parse).transpose()?.flatten();
     let (store, policy) = (state.store.clone(), state.webhook_policy);
+    let secrets = state.webhook_secrets.clone();
     let created = web::block(move || {
         delivery::create(
             &store,
             policy,
+            &secrets,
             tenant.as_ref(),
             &new.url,
             types,
@@ -176,8 +178,10 @@ pub async fn rotate_secret<K: Caller>(
         None => Duration::from_secs(24 * 3600),
     };
     let (store, id) = (state.store.clone(), id.into_inner());
+    let secrets = state.webhook_secrets.clone();
     let (e, secret) =
-        web::block(move || delivery::rotate_secret(&store, &id, overlap, clock::now())).await??;
+        web::block(move || delivery::rotate_secret(&store, &secrets, &id, overlap, clock::now()))
+            .await??;
     let mut out = json!(e);
     out["secret"] = json!(secret);
     Ok(HttpResponse::Ok().json(out))
@@ -193,6 +197,7 @@ pub async fn test<K: Caller>(
         state.store.clone(),
         &state.webhook_client,
         state.webhook_policy,
+        &state.webhook_secrets,
         &id,
     )
     .await?;
@@ -234,6 +239,7 @@ pub async fn replay<K: Caller>(
         state.store.clone(),
         &state.webhook_client,
         state.webhook_policy,
+        &state.webhook_secrets,
         &id,
         &range.from,
         range.to.as_deref(),

@@ -76,6 +76,7 @@ fn types(text: &str) -> anyhow::Result<Option<Vec<String>>> {
 pub(super) fn webhook(ctx: &Cmd, command: WebhookCommand) -> anyhow::Result<()> {
     let store = Arc::new(ctx.store()?);
     let policy = ctx.config.webhook_policy();
+    let secrets = ctx.config.webhook_secrets(&store)?;
     let now = clock::now();
     let runtime = || {
         tokio::runtime::Builder::new_current_thread()
@@ -92,8 +93,15 @@ pub(super) fn webhook(ctx: &Cmd, command: WebhookCommand) -> anyhow::Result<()> 
                 .map(|t| tenancy::find_tenant(&store, &t))
                 .transpose()?;
             let t = t.as_deref().map(types).transpose()?.flatten();
-            let created =
-                delivery::create(&store, policy, tenant.as_ref().map(|t| &t.id), &url, t, now)?;
+            let created = delivery::create(
+                &store,
+                policy,
+                &secrets,
+                tenant.as_ref().map(|t| &t.id),
+                &url,
+                t,
+                now,
+            )?;
             let mut out = json!(created.endpoint);
             out["secret"] = json!(created.secret);
             ctx.print(out, || {
@@ -148,7 +156,7 @@ pub(super) fn webhook(ctx: &Cmd, command: WebhookCommand) -> anyhow::Result<()> 
             let overlap = lifecycle::parse_duration(&overlap)?
                 .to_std()
                 .map_err(|_| anyhow::anyhow!("--overlap must not be negative"))?;
-            let (e, secret) = delivery::rotate_secret(&store, &id, overlap, now)?;
+            let (e, secret) = delivery::rotate_secret(&store, &secrets, &id, overlap, now)?;
             let mut out = json!(e);
             out["secret"] = json!(secret);
             ctx.print(out, || {
@@ -161,7 +169,8 @@ pub(super) fn webhook(ctx: &Cmd, command: WebhookCommand) -> anyhow::Result<()> 
         }
         WebhookCommand::Test { id } => {
             let client = delivery::target::client(policy);
-            let outcome = runtime()?.block_on(delivery::test(store, &client, policy, &id))?;
+            let outcome =
+                runtime()?.block_on(delivery::test(store, &client, policy, &secrets, &id))?;
             ctx.print(json!(outcome), || {
                 format!(
                     "test event {}: {}{}",
@@ -204,6 +213,7 @@ pub(super) fn webhook(ctx: &Cmd, command: WebhookCommand) -> anyhow::Result<()> 
                 store,
                 &client,
                 policy,
+                &secrets,
                 &id,
                 &from,
                 to.as_deref(),

@@ -55,6 +55,7 @@ const IDLE_LOOK: Duration = Duration::from_millis(250);
 pub struct Dispatcher {
     pub store: Arc<Store>,
     pub policy: TargetPolicy,
+    pub secrets: super::secrets::Secrets,
     pub owner: String,
     pub stats: super::stats::DeliveryStats,
 }
@@ -513,6 +514,7 @@ impl Dispatcher {
             let outcome = send(
                 client,
                 self.policy,
+                &self.secrets,
                 &endpoint,
                 &event.id,
                 event.body.clone(),

@@ -5,6 +5,7 @@
 
 pub mod dispatcher;
 pub mod schedule;
+pub mod secrets;
 pub mod sign;
 pub mod stats;
 pub mod target;
@@ -24,6 +25,7 @@ use crate::domain::ids::{EventId, TenantId, TokenId};
 use crate::store::events::EventQuery;
 use crate::store::webhooks::{DeliveryRow, EndpointRow};
 use crate::store::{self, Store, StoreError};
+use secrets::Secrets;
 use target::{TargetError, TargetPolicy};
 
 #[derive(Debug, Error)]
@@ -38,6 +40,8 @@ pub enum DeliveryError {
     Feed(#[from] feed::FeedError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Seal(#[from] crate::domain::sealing::SealError),
 }
 
 impl From<diesel::result::Error> for DeliveryError {
@@ -116,6 +120,7 @@ pub struct Created {
 pub fn create(
     store: &Store,
     policy: TargetPolicy,
+    secrets: &Secrets,
     tenant: Option<&TenantId>,
     url: &str,
     types: Option<Vec<String>>,
@@ -124,12 +129,13 @@ pub fn create(
     policy.check_url(url)?;
     let start = feed::newest(store)?.position();
     let secret = sign::new_secret();
+    let id = TokenId::generate().to_string();
     let row = EndpointRow {
-        id: TokenId::generate().to_string(),
+        secret: secrets.seal(&secret, &id)?,
+        id,
         tenant_id: tenant.map(|t| t.to_string()),
         url: url.to_string(),
         types: types.map(|t| t.join(",")),
-        secret: secret.clone(),
         previous_secret: None,
         previous_until: None,
         enabled: true,
@@ -222,18 +228,20 @@ pub fn delete(store: &Store, id: &str) -> Result<(), DeliveryError> {
 /// receiver can switch at its own pace.
 pub fn rotate_secret(
     store: &Store,
+    secrets: &Secrets,
     id: &str,
     overlap: Duration,
     now: NaiveDateTime,
 ) -> Result<(Endpoint, String), DeliveryError> {
     let secret = sign::new_secret();
+    let sealed = secrets.seal(&secret, id)?;
     let until = now
         + chrono::Duration::from_std(overlap)
             .map_err(|_| DeliveryError::Invalid("the overlap is too long".into()))?;
     let row = store.write(|conn| -> Result<EndpointRow, DeliveryError> {
         let mut row = store::webhooks::find_endpoint(conn, id)?
             .ok_or_else(|| DeliveryError::NotFound(id.to_string()))?;
-        row.previous_secret = Some(std::mem::replace(&mut row.secret, secret.clone()));
+        row.previous_secret = Some(std::mem::replace(&mut row.secret, sealed));
         row.previous_until = Some(until);
         row.updated_at = now;
         store::webhooks::save_endpoint(conn, &row)?;
@@ -313,14 +321,18 @@ impl Outcome {
 }
 
 /// The secrets that sign at `now`: the current one, and the previous one during a rotation.
-fn signing_secrets(row: &EndpointRow, now: NaiveDateTime) -> Vec<&str> {
-    let mut secrets = vec![row.secret.as_str()];
+fn signing_secrets(
+    secrets: &Secrets,
+    row: &EndpointRow,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, DeliveryError> {
+    let mut signing = vec![secrets.open(&row.secret, &row.id)?];
     if let (Some(previous), Some(until)) = (&row.previous_secret, row.previous_until)
         && until > now
     {
-        secrets.push(previous);
+        signing.push(secrets.open(previous, &row.id)?);
     }
-    secrets
+    Ok(signing)
 }
 
 /// `Retry-After` in seconds or as an HTTP date.
@@ -344,6 +356,7 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 pub async fn send(
     client: &reqwest::Client,
     policy: TargetPolicy,
+    secrets: &Secrets,
     row: &EndpointRow,
     event_id: &str,
     body: Vec<u8>,
@@ -360,13 +373,13 @@ pub async fn send(
         Ok(url) => url,
         Err(e) => return failed(e.to_string(), None, None),
     };
+    let signing = match signing_secrets(secrets, row, clock::now()) {
+        Ok(signing) => signing,
+        Err(e) => return failed(e.to_string(), None, None),
+    };
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = sign::header(
-        &signing_secrets(row, clock::now()),
-        event_id,
-        timestamp,
-        &body,
-    );
+    let signing: Vec<&str> = signing.iter().map(String::as_str).collect();
+    let signature = sign::header(&signing, event_id, timestamp, &body);
     let sent = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -435,6 +448,7 @@ pub async fn test(
     store: Arc<Store>,
     client: &reqwest::Client,
     policy: TargetPolicy,
+    secrets: &Secrets,
     id: &str,
 ) -> Result<Outcome, DeliveryError> {
     let row = {
@@ -455,6 +469,7 @@ pub async fn test(
     let outcome = send(
         client,
         policy,
+        secrets,
         &row,
         &event_id,
         body.to_string().into_bytes(),
@@ -494,6 +509,7 @@ pub async fn replay(
     store: Arc<Store>,
     client: &reqwest::Client,
     policy: TargetPolicy,
+    secrets: &Secrets,
     id: &str,
     from: &str,
     to: Option<&str>,
@@ -544,7 +560,7 @@ pub async fn replay(
         );
         let body = feed::event_body(event);
         let now = clock::now();
-        let outcome = send(client, policy, &row, &meta.0, body).await;
+        let outcome = send(client, policy, secrets, &row, &meta.0, body).await;
         done.sent += 1;
         if outcome.succeeded() {
             done.succeeded += 1;

@@ -19,6 +19,7 @@ pub mod query;
 pub mod read;
 pub mod record;
 pub mod request_log;
+pub mod sealing;
 pub mod settings;
 pub mod tenancy;
 pub mod token;

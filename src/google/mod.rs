@@ -7,7 +7,6 @@ pub mod client;
 pub mod map;
 pub mod reconcile;
 pub mod schedule;
-pub mod seal;
 pub mod stats;
 pub mod watch;
 
@@ -21,6 +20,7 @@ use crate::config::GoogleConfig;
 use crate::domain::document::Document;
 use crate::domain::error::DomainError;
 use crate::domain::event::{EventKind, NewEvent};
+use crate::domain::sealing::{SealError, SecretKey};
 use crate::domain::tenancy::{Directory, DirectoryKind};
 use crate::scim::schema::SchemaRegistry;
 use crate::store::google::{GoogleDirectoryRow, SyncOutcome};
@@ -28,22 +28,11 @@ use crate::store::{self, Store, StoreError};
 use auth::{ServiceAccountKey, TokenSource};
 use client::{Api, Backoff};
 use reconcile::{Counts, Reconciler};
-use seal::SecretKey;
 
 #[derive(Debug, Error)]
 pub enum GoogleError {
-    #[error(
-        "no server key is configured to encrypt the service-account key: set ROSTER_SECRET_KEY \
-         (or secret_key in the config file) to 64 hex digits, e.g. from `openssl rand -hex 32`"
-    )]
-    NoSecretKey,
-    #[error("the server key (ROSTER_SECRET_KEY / secret_key) must be 64 hex digits")]
-    BadSecretKey,
-    #[error(
-        "the stored service-account key cannot be decrypted: the server key differs from the \
-         one it was stored with"
-    )]
-    Unseal,
+    #[error(transparent)]
+    Seal(#[from] SealError),
     #[error("service-account key file: {0}")]
     BadKeyFile(String),
     #[error("invalid credentials: {0}")]

@@ -234,7 +234,10 @@ mod tests {
             (ApiError::Unauthenticated, 401, None),
             (NotificationError::UnknownChannel.into(), 401, None),
             (
-                NotificationError::Google(crate::google::GoogleError::NoSecretKey).into(),
+                NotificationError::Google(crate::google::GoogleError::Seal(
+                    crate::domain::sealing::SealError::NoKey,
+                ))
+                .into(),
                 500,
                 None,
             ),

@@ -43,6 +43,7 @@ pub struct AppState {
     pub activated: std::sync::Mutex<std::collections::HashSet<crate::domain::ids::DirectoryId>>,
     /// Where webhooks may go (`allow_http_webhooks`, `allow_private_webhook_targets`).
     pub webhook_policy: crate::delivery::target::TargetPolicy,
+    pub webhook_secrets: crate::delivery::secrets::Secrets,
     pub metrics: Arc<metrics::Metrics>,
     /// Per-directory SCIM rate limits; `None` when off.
     pub rate_limit: Option<rate_limit::RateLimiter>,
@@ -144,6 +145,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         store: state.store.clone(),
         scim_base_url: state.base_url.clone(),
         webhook_policy: state.webhook_policy,
+        webhook_secrets: state.webhook_secrets.clone(),
         webhook_client: crate::delivery::target::client(state.webhook_policy),
     });
     let state = web::Data::new(state);

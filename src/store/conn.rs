@@ -432,6 +432,14 @@ impl Store {
         self.url.backend_name()
     }
 
+    /// The database file, when the database is SQLite.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        match &self.url {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
     pub(super) fn known_paths(&self) -> &KnownPaths {
         &self.known_paths
     }

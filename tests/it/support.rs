@@ -106,6 +106,7 @@ impl Drop for TestDb {
                         "-requests",
                         "-requests-wal",
                         "-requests-shm",
+                        ".key",
                     ] {
                         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
                     }

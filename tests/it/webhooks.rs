@@ -114,6 +114,82 @@ async fn event_ids(api: &Api) -> HashSet<String> {
         .collect()
 }
 
+/// The endpoint's secret columns as stored: (current, previous).
+fn stored_secrets(db: &TestDb, id: &str) -> (String, Option<String>) {
+    use diesel::prelude::*;
+    use roster::store::schema::webhook_endpoints::dsl as e;
+    let store = roster::store::Store::open(&db.url).unwrap();
+    let mut conn = store.conn().unwrap();
+    e::webhook_endpoints
+        .filter(e::id.eq(id))
+        .select((e::secret, e::previous_secret))
+        .first(&mut *conn)
+        .unwrap()
+}
+
+const SERVER_KEY: &str = "9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f30211203f4e5d6c7b8a9";
+
+both_backends!(signing_secrets_are_sealed_at_rest, |backend| async move {
+    let receiver = Receiver::start();
+    let db = TestDb::new(backend);
+    assert!(cli(&db, &["migrate"]).status.success());
+    cli_json(&db, &["tenant", "create", "acme"]);
+    let token = create_directory(&db, "generic", "main")["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Without ROSTER_SECRET_KEY: SQLite seals with the key file beside the database,
+    // PostgreSQL (whose instances would each need that file) keeps it in clear.
+    let endpoint = create_endpoint(&db, &receiver.url(), &[]);
+    let (id, secret) = (
+        endpoint["id"].as_str().unwrap(),
+        endpoint["secret"].as_str().unwrap(),
+    );
+    let rotated: Value =
+        serde_json::from_slice(&roster(&db, &["--json", "webhook", "rotate-secret", id]).stdout)
+            .unwrap();
+    let new_secret = rotated["secret"].as_str().unwrap();
+    let (current, previous) = stored_secrets(&db, id);
+    match backend {
+        Backend::Sqlite => {
+            assert!(current.starts_with("sealed:") && !current.contains(new_secret));
+            assert!(previous.as_deref().unwrap().starts_with("sealed:"));
+        }
+        Backend::Postgres => assert_eq!(
+            (current.as_str(), previous.as_deref()),
+            (new_secret, Some(secret))
+        ),
+    }
+    // A key configured later seals what was kept in clear, at start; both secrets still sign.
+    let mut env: Vec<(&str, &str)> = LOCAL.to_vec();
+    if backend == Backend::Postgres {
+        env.push(("ROSTER_SECRET_KEY", SERVER_KEY));
+    }
+    let server = TestServer::start_on(db, token, &env).await;
+    let (current, previous) = stored_secrets(&server.db, id);
+    for stored in [current.as_str(), previous.as_deref().unwrap()] {
+        assert!(stored.starts_with("sealed:"), "{stored}");
+        assert!(!stored.contains(secret) && !stored.contains(new_secret));
+    }
+    let created = server
+        .client
+        .post("/Users", &user_body("sealed@example.com"))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let api = server.api(&app_key(&server.db, None));
+    receiver
+        .wait_for_ids(&event_ids(&api).await, Duration::from_secs(20))
+        .await;
+    for r in receiver.accepted() {
+        assert_eq!(
+            verifies(&r, secret) + verifies(&r, new_secret),
+            2,
+            "{}",
+            r.id
+        );
+    }
+});
+
 both_backends!(
     deliveries_are_signed_and_match_the_feed,
     |backend| async move {
