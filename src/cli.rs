@@ -350,8 +350,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let purged = lifecycle::purge_expired(&ctx.store()?, clock::now())?;
             ctx.print(json!(purged), || {
                 format!(
-                    "purged {} user(s) and {} group(s) past their retention",
-                    purged.users, purged.groups
+                    "purged {} user(s) and {} group(s) past their retention; emptied deleted \
+                     users' records from {} event(s)",
+                    purged.users, purged.groups, purged.events_redacted
                 )
             });
             Ok(())
@@ -985,10 +986,11 @@ fn spawn_purger(store: Arc<Store>) {
     std::thread::spawn(move || {
         loop {
             match lifecycle::purge_expired(&store, clock::now()) {
-                Ok(p) if p.users + p.groups > 0 => {
+                Ok(p) if p.users + p.groups > 0 || p.events_redacted > 0 => {
                     tracing::info!(
                         users = p.users,
                         groups = p.groups,
+                        events_redacted = p.events_redacted,
                         "purged soft-deleted rows"
                     )
                 }

@@ -179,10 +179,13 @@ pub fn format_duration(d: Duration) -> String {
 pub struct Purged {
     pub users: usize,
     pub groups: usize,
+    /// Events whose deleted user's record was emptied (`erasure.rs`).
+    pub events_redacted: u64,
 }
 
-/// Removes the soft-deleted users and groups whose directory's retention has run out. Their
-/// memberships and index rows went when they were soft-deleted, so this is all that is left.
+/// Removes the soft-deleted users and groups whose directory's retention has run out (their
+/// memberships and index rows went when they were soft-deleted), and empties the records of
+/// users deleted that long ago from the events feed.
 pub fn purge_expired(store: &Store, now: NaiveDateTime) -> DomainResult<Purged> {
     let directories = store.read(|conn| store::tenancy::list_directories(conn, None))?;
     let mut purged = Purged::default();
@@ -196,6 +199,7 @@ pub fn purge_expired(store: &Store, now: NaiveDateTime) -> DomainResult<Purged> 
         })?;
         purged.users += users;
         purged.groups += groups;
+        purged.events_redacted += super::erasure::erase_deleted_users(store, &d, before)?;
     }
     Ok(purged)
 }

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod directory_removal;
 pub mod directory_state;
 pub mod document;
+pub mod erasure;
 pub mod error;
 pub mod event;
 pub mod feed;

@@ -501,3 +501,65 @@ pub fn directories_after(
     directories.dedup();
     Ok(EventSpan { directories, last })
 }
+
+/// Marks an event whose user record was emptied (`domain::erasure`); the JSON encoder writes
+/// no spaces, so this is how the marker reads inside `data`.
+const REDACTED_MARK: &str = "%\"redacted\":true%";
+
+/// Users of `directory` deleted before `before` whose `user.deleted` event still holds their
+/// record: at most `limit`.
+pub fn deleted_users_to_erase(
+    conn: &mut DbConn,
+    directory: &str,
+    before: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<String>, StoreError> {
+    Ok(events::table
+        .filter(events::directory_id.eq(directory))
+        .filter(events::event_type.eq("user.deleted"))
+        .filter(events::created_at.lt(before))
+        .filter(events::data.not_like(REDACTED_MARK))
+        .select(events::resource_id)
+        .limit(limit)
+        .load(conn)?)
+}
+
+/// `directory`'s events that may hold the records of `users`: their own events, and
+/// membership events naming one of them (the caller checks the record's id).
+pub fn events_naming_users(
+    conn: &mut DbConn,
+    directory: &str,
+    users: &[String],
+) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+    type Test = Box<dyn BoxableExpression<events::table, MultiBackend, SqlType = Bool>>;
+    let mut named: Test = Box::new(
+        events::resource_type
+            .eq("User")
+            .and(events::resource_id.eq_any(users.to_vec())),
+    );
+    for user in users {
+        named = Box::new(
+            named.or(events::event_type
+                .eq_any(["group.user_added", "group.user_removed"])
+                .and(events::data.like(format!("%{user}%")))),
+        );
+    }
+    Ok(events::table
+        .filter(events::directory_id.eq(directory))
+        .filter(named)
+        .select((
+            events::cursor,
+            events::event_type,
+            events::resource_id,
+            events::data,
+        ))
+        .load(conn)?)
+}
+
+/// Replaces an event's data and drops its previous values.
+pub fn rewrite_data(conn: &mut DbConn, cursor: i64, data: &str) -> Result<(), StoreError> {
+    diesel::update(events::table.filter(events::cursor.eq(cursor)))
+        .set((events::data.eq(data), events::previous.eq(None::<String>)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -317,3 +317,76 @@ fn policy_flags_name_their_choices() {
         json!({"on_deactivate": "deactivate", "on_delete": "soft", "retention": "7d", "on_group_loss": "keep"})
     );
 }
+
+both_backends!(
+    deleted_users_leave_the_feed_with_the_retention,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let c = &server.client;
+        let gone = c
+            .post("/Users", &user_body("leaver@example.com"))
+            .await
+            .id();
+        let stays = c
+            .post("/Users", &user_body("stayer@example.com"))
+            .await
+            .id();
+        let group = c
+            .post("/Groups", &group_body("eng", &[&gone, &stays]))
+            .await;
+        assert_eq!(group.status, StatusCode::CREATED);
+        c.patch(
+            &format!("/Users/{gone}"),
+            &patch_body(json!([{"op": "replace", "path": "title", "value": "Leaver"}])),
+        )
+        .await;
+        assert_eq!(
+            c.delete(&format!("/Users/{gone}")).await.status,
+            StatusCode::NO_CONTENT
+        );
+        let api = server.api(&crate::events::app_key(&server.db, None));
+        let feed = || async { crate::events::read_all(&api, None, "").await.0 };
+        let before = feed().await;
+        let kept = cli_json(&server.db, &["purge"]);
+        assert_eq!(kept["events_redacted"], json!(0), "30 days have not passed");
+        assert_eq!(feed().await, before);
+
+        cli_json(
+            &server.db,
+            &["directory", "update", "main", "--retention", "0s"],
+        );
+        let purged = cli_json(&server.db, &["purge"]);
+        let after = feed().await;
+        assert_eq!(after.len(), before.len(), "the events stay, in order");
+        let mut redacted = 0;
+        for (old, new) in before.iter().zip(&after) {
+            assert_eq!((&old["id"], &old["type"]), (&new["id"], &new["type"]));
+            let text = new.to_string();
+            let about_leaver = old.to_string().contains("leaver@example.com");
+            assert!(!text.contains("leaver@example.com") && !text.contains("Leaver"));
+            if about_leaver {
+                redacted += 1;
+                let record = if new["type"].as_str().unwrap().starts_with("group.user_") {
+                    &new["data"]["user"]
+                } else {
+                    &new["data"]
+                };
+                assert_eq!(record["id"], json!(gone));
+                assert_eq!(record["redacted"], json!(true));
+                assert_eq!(record["email"], Value::Null);
+            } else {
+                assert_eq!(old, new, "an event about others is unchanged");
+            }
+        }
+        // created, updated, deleted, and the membership added and removed by the delete.
+        assert!(redacted >= 5, "{redacted} events redacted");
+        assert_eq!(purged["events_redacted"], json!(redacted));
+        assert!(
+            after
+                .iter()
+                .any(|e| e.to_string().contains("stayer@example.com"))
+        );
+        let again = cli_json(&server.db, &["purge"]);
+        assert_eq!(again["events_redacted"], json!(0));
+    }
+);
