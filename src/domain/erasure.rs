@@ -13,13 +13,14 @@ use super::tenancy::Directory;
 use crate::store::{self, Store};
 
 /// Fields of a user record that identify it or describe the event, not the person.
-const KEPT: [&str; 7] = [
+const KEPT: [&str; 8] = [
     "id",
     "directory_id",
     "tenant_id",
     "state",
     "created_at",
     "updated_at",
+    "role",
     "roles",
 ];
 
