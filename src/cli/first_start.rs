@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::domain::tenancy::Bootstrap;
-use crate::store::conn::DatabaseUrl;
+use crate::store::database_url::DatabaseUrl;
 
 const FILE_SUFFIX: &str = "-first-start-token";
 

@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock};
 
 use diesel::prelude::*;
 
-use super::conn::{DbConn, Store, insert_rows, on_backend};
+use super::conn::{DbConn, insert_rows, on_backend};
 use super::error::StoreError;
+use super::handle::Store;
 use super::schema::{attribute_paths, attribute_values};
 use crate::domain::index::{IndexedValue, fold_case};
 use crate::domain::tenancy::Scope;

@@ -37,8 +37,9 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::{Connection, RunQueryDsl};
 use tokio::sync::oneshot;
 
-use super::conn::{DbConn, Manager};
+use super::conn::DbConn;
 use super::error::StoreError;
+use super::pool::Manager;
 
 /// Writes per group at most, which bounds how long the first writer of a group waits for the
 /// commit.

@@ -18,8 +18,9 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 
-use super::conn::{DbConn, Manager};
+use super::conn::DbConn;
 use super::error::StoreError;
+use super::pool::Manager;
 
 /// Where the log of the database at `main` lives.
 pub fn path_for(main: &Path) -> PathBuf {

@@ -9,16 +9,20 @@
 pub mod admin_keys;
 pub mod app_keys;
 pub mod attribute_index;
+mod checkpoint;
 pub mod conn;
+pub mod database_url;
 pub mod error;
 pub mod events;
 pub mod filter;
 pub mod google;
 pub mod group_commit;
 pub mod groups;
+mod handle;
 pub mod limits;
 pub mod log_file;
 pub mod paging;
+pub mod pool;
 pub mod readiness;
 pub mod removal;
 pub mod request_log;
@@ -26,12 +30,14 @@ pub mod schema;
 pub mod settings;
 pub mod stats;
 pub mod tenancy;
+mod thread_conn;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
 
-pub use conn::{DbConn, Store};
+pub use conn::DbConn;
 pub use error::StoreError;
+pub use handle::Store;
 
 /// Whether writers on this database run side by side and so must take row locks in one
 /// order: PostgreSQL's do; SQLite's writer is alone.
