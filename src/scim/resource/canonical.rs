@@ -1,30 +1,5 @@
-//! Resource documents: request bodies in (canonical form), responses out (projection).
-//!
-//! [`canonicalize`] turns a POST/PUT body (or a document after PATCH) into the one form Roster
-//! stores, so that equal resources give equal documents:
-//!
-//! - attribute names take the schema's spelling (names are case-insensitive, RFC 7643 §2.1);
-//!   extension attributes sit under their extension's URN, spelled as the schema spells it. A
-//!   top-level key written as a URN-qualified name (`urn:…:enterprise:2.0:User:department`) is
-//!   folded into its extension object; one qualified with the core URN into the top level;
-//! - `null`, `[]` and `{}` mean "unassigned" (RFC 7643 §2.5) and are dropped;
-//! - values are type-checked against the schema, recursively; a wrong type is `invalidValue`
-//!   naming the attribute. A single value where an array is expected is an error too: leniency
-//!   for particular identity providers belongs in their adapters, not here;
-//! - attributes and sub-attributes that are `readOnly` (`id`, `meta`, `groups`,
-//!   `manager.displayName`) are dropped silently, since clients may send back what they read
-//!   (RFC 7643 §3.1, §7). `writeOnly` attributes (`password`) are dropped too: Roster never
-//!   stores them (nor, in the raw body, anything else `secret::is_secret`);
-//! - unknown attributes, unknown sub-attributes of known complex attributes, and URN keys that
-//!   name no extension of the resource type are dropped, not errors (identity providers send
-//!   vendor attributes freely);
-//! - `schemas` is rewritten: the core URN, then each extension URN whose object is non-empty;
-//! - a Group's `members` leave the document and come back as [`Canonical::members`], since
-//!   membership is stored apart from the document.
-//!
-//! [`Projection`] and [`project`] implement `attributes` / `excludedAttributes`
-//! (RFC 7644 §3.4.2.5, §3.9) together with each attribute's `returned` characteristic; an
-//! attribute `secret::is_secret` calls a secret is never returned.
+//! A POST or PUT body (or a document after PATCH) turned into the one form Roster stores
+//! (the rules are listed in `mod.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,11 +7,9 @@ use std::fmt;
 use chrono::DateTime;
 use serde_json::{Map, Value};
 
-use super::error::{ScimError, ScimResult};
-use super::schema::{
-    AttrType, Attribute, Mutability, ResolvedAttr, ResourceKind, Returned, Schema, SchemaRegistry,
-};
-use super::secret::is_secret;
+use super::names::{get_ci, split_qualified};
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::schema::{AttrType, Attribute, Mutability, ResourceKind, Schema, SchemaRegistry};
 
 /// A request body in the form Roster stores.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +33,6 @@ pub enum MemberKind {
     User,
     Group,
 }
-
 /// Validates and normalises a POST or PUT body (see the module documentation for the rules).
 pub fn canonicalize(
     reg: &SchemaRegistry,
@@ -192,106 +164,10 @@ pub fn canonicalize(
     doc.insert("schemas".into(), Value::Array(schemas));
     Ok(Canonical { doc, members })
 }
-
-/// RFC 7643 §2.2 `immutable` on a replace (PUT): a value already stored may be sent again but
-/// not changed; leaving it out keeps it, since an immutable value cannot be removed either.
-/// `stored` and `doc` are canonical documents.
-pub fn keep_immutable(
-    reg: &SchemaRegistry,
-    kind: ResourceKind,
-    stored: &Value,
-    doc: &mut Map<String, Value>,
-) -> ScimResult<()> {
-    let Value::Object(stored) = stored else {
-        return Ok(());
-    };
-    keep_immutable_in(&reg.core_schema(kind).attributes, stored, doc, "")?;
-    for ext in reg.extensions(kind) {
-        let Some(Value::Object(stored_ext)) = stored.get(&ext.id) else {
-            continue;
-        };
-        let mut sent = match doc.remove(&ext.id) {
-            Some(Value::Object(o)) => o,
-            _ => Map::new(),
-        };
-        keep_immutable_in(
-            &ext.attributes,
-            stored_ext,
-            &mut sent,
-            &format!("{}:", ext.id),
-        )?;
-        if !sent.is_empty() {
-            if let Some(Value::Array(schemas)) = doc.get_mut("schemas")
-                && !schemas.iter().any(|s| s.as_str() == Some(ext.id.as_str()))
-            {
-                schemas.push(Value::String(ext.id.clone()));
-            }
-            doc.insert(ext.id.clone(), Value::Object(sent));
-        }
-    }
-    Ok(())
-}
-
-fn keep_immutable_in(
-    attributes: &[Attribute],
-    stored: &Map<String, Value>,
-    sent: &mut Map<String, Value>,
-    prefix: &str,
-) -> ScimResult<()> {
-    for attr in attributes {
-        let Some(old) = stored.get(&attr.name).filter(|v| !v.is_null()) else {
-            continue;
-        };
-        if attr.mutability == Mutability::Immutable {
-            match sent.get(&attr.name) {
-                None | Some(Value::Null) => {
-                    sent.insert(attr.name.clone(), old.clone());
-                }
-                Some(new) if same_value(attr, old, new) => {}
-                Some(_) => {
-                    return Err(ScimError::Mutability(format!(
-                        "attribute '{prefix}{}' is immutable: it is already set and cannot be \
-                         changed",
-                        attr.name
-                    )));
-                }
-            }
-        } else if attr.kind == AttrType::Complex
-            && !attr.multi_valued
-            && let Value::Object(old) = old
-        {
-            let mut inner = match sent.remove(&attr.name) {
-                Some(Value::Object(o)) => o,
-                _ => Map::new(),
-            };
-            keep_immutable_in(
-                &attr.sub_attributes,
-                old,
-                &mut inner,
-                &format!("{prefix}{}.", attr.name),
-            )?;
-            if !inner.is_empty() {
-                sent.insert(attr.name.clone(), Value::Object(inner));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Equality as the attribute compares: strings that are not `caseExact` ignore case.
-fn same_value(attr: &Attribute, a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) if !attr.case_exact => {
-            x.to_lowercase() == y.to_lowercase()
-        }
-        _ => a == b,
-    }
-}
-
 /// Canonical name -> (attribute, raw value as sent).
 type Gathered<'a> = BTreeMap<String, (&'a Attribute, Value)>;
 
-fn ext_path(schema: &Schema, attr: &Attribute) -> String {
+pub(super) fn ext_path(schema: &Schema, attr: &Attribute) -> String {
     format!("{}:{}", schema.id, attr.name)
 }
 
@@ -493,7 +369,6 @@ fn check_complex(
     }
     Ok(Some(Value::Object(out)))
 }
-
 /// Reads a Group's `members` value: an array of `{"value": id, "type": "User"|"Group"}`.
 /// `null` is the empty list; duplicated values are collapsed (the first wins, but a `type`
 /// given only on a later duplicate is kept). `$ref` and `display` are ignored: Roster derives
@@ -555,283 +430,11 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
     Ok(out)
 }
 
-/// Splits `urn:…:Schema:attr.sub` into the URN and `attr.sub`, like
-/// [`split_urn`](super::schema::split_urn) but safe on any client input: `split_urn` slices
-/// `path[..4]`, which panics when the fourth byte falls inside a multi-byte character.
-pub(crate) fn split_qualified(path: &str) -> (Option<&str>, &str) {
-    match path.get(..4) {
-        Some(prefix) if path.len() > 4 && prefix.eq_ignore_ascii_case("urn:") => {
-            match path.rsplit_once(':') {
-                Some((uri, rest)) => (Some(uri), rest),
-                None => (None, path),
-            }
-        }
-        _ => (None, path),
-    }
-}
-
-/// [`SchemaRegistry::resolve_path`] over [`split_qualified`], for client-supplied names.
-pub(crate) fn resolve_dotted<'r>(
-    reg: &'r SchemaRegistry,
-    kind: ResourceKind,
-    path: &str,
-) -> Option<ResolvedAttr<'r>> {
-    let (uri, rest) = split_qualified(path);
-    let (name, sub) = match rest.split_once('.') {
-        Some((n, s)) => (n, Some(s)),
-        None => (rest, None),
-    };
-    reg.resolve(kind, uri, name, sub)
-}
-
-/// The value under `name` in any letter case (an exact match first).
-pub(crate) fn get_ci<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m Value> {
-    map.get(name).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    })
-}
-
-/// Which attributes a response carries: the `attributes` / `excludedAttributes` parameters.
-///
-/// Names are kept in canonical form: `name.givenName`, `emails`,
-/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`, or a bare
-/// extension URN for the whole extension.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Projection {
-    Default,
-    Include(Vec<String>),
-    Exclude(Vec<String>),
-}
-
-impl Projection {
-    /// Parses the two query parameters. Lists are comma-separated; names are trimmed,
-    /// case-insensitive and may be URN-qualified. Names the resource type does not have are
-    /// ignored. When both parameters are given, `attributes` wins (it already says exactly
-    /// what to return). An empty or blank parameter counts as absent.
-    pub fn parse(
-        reg: &SchemaRegistry,
-        kind: ResourceKind,
-        attributes: Option<&str>,
-        excluded: Option<&str>,
-    ) -> ScimResult<Projection> {
-        if let Some(list) = attributes.filter(|s| !s.trim().is_empty()) {
-            return Ok(Projection::Include(canonical_names(reg, kind, list)));
-        }
-        if let Some(list) = excluded.filter(|s| !s.trim().is_empty()) {
-            return Ok(Projection::Exclude(canonical_names(reg, kind, list)));
-        }
-        Ok(Projection::Default)
-    }
-
-    /// Whether a Group response under this projection carries `members`, so that the server
-    /// can skip reading membership when it does not.
-    pub fn includes_members(&self, reg: &SchemaRegistry) -> bool {
-        let members = reg.core_schema(ResourceKind::Group).attribute("members");
-        if members.is_some_and(is_secret) {
-            return false;
-        }
-        let returned = members.map_or(Returned::Default, |a| a.returned);
-        let named = |list: &[String]| {
-            list.iter()
-                .any(|p| p == "members" || p.starts_with("members."))
-        };
-        match self {
-            Projection::Default => returned != Returned::Request,
-            Projection::Include(list) => returned == Returned::Always || named(list),
-            Projection::Exclude(list) => {
-                returned == Returned::Always
-                    || (returned != Returned::Request && !list.iter().any(|p| p == "members"))
-            }
-        }
-    }
-}
-
-fn canonical_names(reg: &SchemaRegistry, kind: ResourceKind, list: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let canonical = match reg.extension(kind, name) {
-            Some(ext) => Some(ext.id.clone()),
-            None => resolve_dotted(reg, kind, name).map(|r| r.canonical_path()),
-        };
-        if let Some(c) = canonical
-            && !out.contains(&c)
-        {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// What to keep of one attribute.
-enum Selection<'p> {
-    Drop,
-    /// Everything; `named` when `attributes` named the attribute itself.
-    All {
-        named: bool,
-    },
-    /// Only these sub-attributes (plus those returned `always`).
-    Only(Vec<&'p str>),
-    /// All but these sub-attributes.
-    AllBut(Vec<&'p str>),
-}
-
-/// Applies `projection` and the schemas' `returned` rules to a rendered resource (one that
-/// carries `schemas`, `id`, `meta` and any `members`/`groups`). `schemas` is always kept.
-/// An extension object left empty is dropped.
-pub fn project(
-    reg: &SchemaRegistry,
-    kind: ResourceKind,
-    resource: Value,
-    projection: &Projection,
-) -> Value {
-    let Value::Object(obj) = resource else {
-        return resource;
-    };
-    let mut out = Map::new();
-    for (key, value) in obj {
-        if key.eq_ignore_ascii_case("schemas") {
-            out.insert(key, value);
-            continue;
-        }
-        if let Some(ext) = reg.extension(kind, &key) {
-            let Value::Object(inner) = value else {
-                continue;
-            };
-            let mut projected = Map::new();
-            for (k, v) in inner {
-                let Some(attr) = ext.attribute(&k) else {
-                    continue;
-                };
-                let path = ext_path(ext, attr);
-                let sel = select(attr, &path, Some(&ext.id), projection);
-                if let Some(pv) = apply_selection(attr, v, &sel) {
-                    projected.insert(k, pv);
-                }
-            }
-            if !projected.is_empty() {
-                out.insert(key, Value::Object(projected));
-            }
-            continue;
-        }
-        match reg.resolve(kind, None, &key, None) {
-            Some(r) if r.is_core => {
-                let sel = select(r.attr, &r.attr.name, None, projection);
-                if let Some(pv) = apply_selection(r.attr, value, &sel) {
-                    out.insert(key, pv);
-                }
-            }
-            // Not described by any schema: only a full (default) response carries it.
-            _ => {
-                if matches!(projection, Projection::Default | Projection::Exclude(_)) {
-                    out.insert(key, value);
-                }
-            }
-        }
-    }
-    Value::Object(out)
-}
-
-fn select<'p>(
-    attr: &Attribute,
-    path: &str,
-    ext: Option<&str>,
-    projection: &'p Projection,
-) -> Selection<'p> {
-    let subs_named = |list: &'p [String]| -> Vec<&'p str> {
-        list.iter()
-            .filter_map(|p| p.strip_prefix(path).and_then(|rest| rest.strip_prefix('.')))
-            .collect()
-    };
-    let names_whole = |list: &[String]| list.iter().any(|p| p == path || Some(p.as_str()) == ext);
-    if is_secret(attr) {
-        return Selection::Drop;
-    }
-    match attr.returned {
-        Returned::Always => return Selection::All { named: true },
-        Returned::Never | Returned::Default | Returned::Request => {}
-    }
-    let request_only = attr.returned == Returned::Request;
-    match projection {
-        Projection::Default if request_only => Selection::Drop,
-        Projection::Default => Selection::All { named: false },
-        Projection::Include(list) => {
-            if names_whole(list) {
-                return Selection::All { named: true };
-            }
-            let subs = subs_named(list);
-            if subs.is_empty() {
-                Selection::Drop
-            } else {
-                Selection::Only(subs)
-            }
-        }
-        Projection::Exclude(list) => {
-            if request_only || names_whole(list) {
-                return Selection::Drop;
-            }
-            let subs = subs_named(list);
-            if subs.is_empty() {
-                Selection::All { named: false }
-            } else {
-                Selection::AllBut(subs)
-            }
-        }
-    }
-}
-
-fn apply_selection(attr: &Attribute, value: Value, sel: &Selection<'_>) -> Option<Value> {
-    if matches!(sel, Selection::Drop) {
-        return None;
-    }
-    if attr.kind != AttrType::Complex {
-        return Some(value);
-    }
-    let keep_sub = |key: &str| -> bool {
-        let Some(sub) = attr.sub_attribute(key) else {
-            return matches!(sel, Selection::All { .. } | Selection::AllBut(_));
-        };
-        if is_secret(sub) {
-            return false;
-        }
-        match sub.returned {
-            Returned::Always => return true,
-            Returned::Never | Returned::Default | Returned::Request => {}
-        }
-        let named = |list: &[&str]| list.iter().any(|n| n.eq_ignore_ascii_case(&sub.name));
-        match sel {
-            Selection::Drop => false,
-            Selection::All {
-                named: parent_named,
-            } => sub.returned == Returned::Default || *parent_named,
-            Selection::Only(list) => named(list),
-            Selection::AllBut(list) => sub.returned == Returned::Default && !named(list),
-        }
-    };
-    let filter_obj = |obj: Map<String, Value>| -> Option<Value> {
-        let kept: Map<String, Value> = obj.into_iter().filter(|(k, _)| keep_sub(k)).collect();
-        (!kept.is_empty()).then_some(Value::Object(kept))
-    };
-    match value {
-        Value::Object(obj) => filter_obj(obj),
-        Value::Array(items) => {
-            let kept: Vec<Value> = items
-                .into_iter()
-                .filter_map(|item| match item {
-                    Value::Object(obj) => filter_obj(obj),
-                    other => Some(other),
-                })
-                .collect();
-            (!kept.is_empty()).then_some(Value::Array(kept))
-        }
-        other => Some(other),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::resource::Projection;
+    use crate::scim::schema::Returned;
     use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
     use crate::scim::secret::strip_secrets;
     use serde_json::json;
@@ -851,7 +454,6 @@ mod tests {
     fn canon_user(extra: Value) -> ScimResult<Value> {
         canonicalize(&reg(), ResourceKind::User, &user(extra)).map(|c| Value::Object(c.doc))
     }
-
     #[test]
     fn canonical_names_and_unassigned_values() {
         let out = canon_user(json!({
@@ -1135,158 +737,5 @@ mod tests {
         .unwrap();
         let twice = canonicalize(&r, ResourceKind::User, &Value::Object(once.doc.clone())).unwrap();
         assert_eq!(once, twice);
-    }
-
-    fn rendered_user() -> Value {
-        json!({
-            "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA],
-            "id": "u1",
-            "externalId": "e1",
-            "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z", "version": "W/\"1\""},
-            "userName": "bjensen",
-            "name": {"givenName": "Barbara", "familyName": "Jensen"},
-            "emails": [{"value": "a@b", "type": "work"}, {"value": "c@d", "type": "home"}],
-            "groups": [{"value": "g1", "display": "Ops"}],
-            "password": "should-never-be-here",
-            ENTERPRISE_USER_SCHEMA: {"department": "Sales", "manager": {"value": "m1", "displayName": "Boss"}},
-        })
-    }
-
-    #[test]
-    fn projection_rules() {
-        let r = reg();
-        let full = rendered_user();
-        let mut no_password = full.clone();
-        no_password.as_object_mut().unwrap().remove("password");
-        let cases: Vec<(Option<&str>, Option<&str>, Value)> = vec![
-            (None, None, no_password.clone()),
-            (Some(""), Some(" "), no_password.clone()),
-            (
-                Some("userName"),
-                None,
-                json!({"schemas": full["schemas"], "id": "u1", "userName": "bjensen"}),
-            ),
-            (
-                Some(" NAME.givenname , emails.value,nonsense"),
-                None,
-                json!({"schemas": full["schemas"], "id": "u1",
-                       "name": {"givenName": "Barbara"},
-                       "emails": [{"value": "a@b"}, {"value": "c@d"}]}),
-            ),
-            (
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
-                None,
-                json!({"schemas": full["schemas"], "id": "u1", ENTERPRISE_USER_SCHEMA: {"department": "Sales"}}),
-            ),
-            (
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user"),
-                None,
-                json!({"schemas": full["schemas"], "id": "u1", ENTERPRISE_USER_SCHEMA: full[ENTERPRISE_USER_SCHEMA]}),
-            ),
-            (
-                Some(
-                    "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName,meta.version,password",
-                ),
-                Some("name"),
-                json!({"schemas": full["schemas"], "id": "u1", "name": {"familyName": "Jensen"}, "meta": {"version": "W/\"1\""}}),
-            ),
-            (
-                None,
-                Some(
-                    "name.givenName,emails,id,groups,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-                ),
-                {
-                    let mut v = no_password.clone();
-                    let o = v.as_object_mut().unwrap();
-                    o.remove("emails");
-                    o.remove("groups");
-                    o.insert("name".into(), json!({"familyName": "Jensen"}));
-                    o.insert(
-                        ENTERPRISE_USER_SCHEMA.into(),
-                        json!({"department": "Sales", "manager": {"displayName": "Boss"}}),
-                    );
-                    v
-                },
-            ),
-            (
-                None,
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
-                {
-                    let mut v = no_password.clone();
-                    v.as_object_mut().unwrap().remove(ENTERPRISE_USER_SCHEMA);
-                    v
-                },
-            ),
-            (
-                None,
-                Some(
-                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
-                ),
-                {
-                    let mut v = no_password.clone();
-                    v.as_object_mut().unwrap().remove(ENTERPRISE_USER_SCHEMA);
-                    v
-                },
-            ),
-        ];
-        for (attrs, excl, want) in cases {
-            let p = Projection::parse(&r, ResourceKind::User, attrs, excl).unwrap();
-            assert_eq!(
-                project(&r, ResourceKind::User, full.clone(), &p),
-                want,
-                "{attrs:?} {excl:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn projection_parse_and_members() {
-        let r = reg();
-        let cases: Vec<(Option<&str>, Option<&str>, Projection, bool)> = vec![
-            (None, None, Projection::Default, true),
-            (
-                Some("displayName"),
-                None,
-                Projection::Include(vec!["displayName".into()]),
-                false,
-            ),
-            (
-                Some("Members.Value,members"),
-                None,
-                Projection::Include(vec!["members.value".into(), "members".into()]),
-                true,
-            ),
-            (
-                None,
-                Some("MEMBERS"),
-                Projection::Exclude(vec!["members".into()]),
-                false,
-            ),
-            (
-                None,
-                Some("members.type"),
-                Projection::Exclude(vec!["members.type".into()]),
-                true,
-            ),
-            (
-                Some("displayName"),
-                Some("members"),
-                Projection::Include(vec!["displayName".into()]),
-                false,
-            ),
-            (Some("nope"), None, Projection::Include(vec![]), false),
-        ];
-        for (attrs, excl, want, members) in cases {
-            let p = Projection::parse(&r, ResourceKind::Group, attrs, excl).unwrap();
-            assert_eq!(p, want, "{attrs:?} {excl:?}");
-            assert_eq!(p.includes_members(&r), members, "{attrs:?} {excl:?}");
-        }
-        let group = json!({"schemas": [GROUP_SCHEMA], "id": "g1", "displayName": "Ops",
-                           "members": [{"value": "u1", "display": "U"}]});
-        let p = Projection::parse(&r, ResourceKind::Group, Some("members.value"), None).unwrap();
-        assert_eq!(
-            project(&r, ResourceKind::Group, group, &p),
-            json!({"schemas": [GROUP_SCHEMA], "id": "g1", "members": [{"value": "u1"}]})
-        );
     }
 }
