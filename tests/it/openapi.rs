@@ -1,0 +1,831 @@
+//! `GET /api/v1/openapi.json`: the document is valid OpenAPI 3.1 (against the official JSON
+//! Schema, vendored in `tests/fixtures/openapi-3.1-schema.json`), documents exactly the routes
+//! `api::routes` registers, and real answers on both backends match its response schemas,
+//! read strictly: a field the server sends that the schema does not name fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::both_backends;
+use crate::receiver::Receiver;
+use crate::support::*;
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// The files that register `/api/v1` routes, with the prefix their paths are under.
+const REGISTRATIONS: [(&str, &str); 2] = [("mod.rs", "/api/v1"), ("admin/mod.rs", "/api/v1/admin")];
+
+/// Every (method, path) the registration code serves: each `resource("PATH")` and the
+/// `web::METHOD()` routes that follow it, up to the next resource.
+fn registered() -> BTreeSet<(String, String)> {
+    let api = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api");
+    let mut found = BTreeSet::new();
+    for (file, prefix) in REGISTRATIONS {
+        let text = std::fs::read_to_string(api.join(file)).expect("read the registration");
+        let mut marks: Vec<(usize, Option<String>)> = text
+            .match_indices("resource(\"")
+            .map(|(at, m)| {
+                let rest = &text[at + m.len()..];
+                (at, Some(rest[..rest.find('"').unwrap()].to_string()))
+            })
+            .collect();
+        for method in METHODS {
+            let route = format!("web::{method}()");
+            marks.extend(
+                text.match_indices(&route)
+                    .map(|(at, _)| (at, Some(format!("#{method}")))),
+            );
+        }
+        marks.sort();
+        let mut current: Option<String> = None;
+        for (_, mark) in marks {
+            let mark = mark.unwrap();
+            match mark.strip_prefix('#') {
+                Some(method) => {
+                    let path = current.as_ref().expect("a route after its resource");
+                    found.insert((method.to_string(), format!("{prefix}{path}")));
+                }
+                None => current = Some(mark),
+            }
+        }
+    }
+    // A route registered anywhere else would escape the comparison.
+    for entry in walk(&api) {
+        let relative = entry
+            .strip_prefix(&api)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if REGISTRATIONS.iter().any(|(f, _)| *f == relative) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&entry).unwrap();
+        assert!(
+            !text.contains("web::resource(") && !text.contains("web::scope("),
+            "{relative} registers routes: add it to REGISTRATIONS in tests/it/openapi.rs"
+        );
+    }
+    found
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut found = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                found.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_registered_route_is_documented_and_no_other() {
+    let doc = serde_json::to_value(roster::api::openapi::document()).unwrap();
+    let (served, described) = (registered(), documented(&doc));
+    assert!(served.len() > 40, "the registration scan found {served:?}");
+    let missing: Vec<_> = served.difference(&described).collect();
+    let extra: Vec<_> = described.difference(&served).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without #[utoipa::path] in the document (see api::routes, 'Adding a route'): \
+         {missing:?}"
+    );
+    assert!(extra.is_empty(), "documented but not registered: {extra:?}");
+}
+
+/// The document's schemas, with every `allOf` (serde `flatten`) merged into one object and
+/// every object closed to properties it does not name.
+fn strict_components(doc: &Value) -> Value {
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut strict = serde_json::Map::new();
+    for name in schemas.keys() {
+        let mut merged = merged(schemas, &schemas[name]);
+        close(&mut merged);
+        strict.insert(name.clone(), merged);
+    }
+    json!({"schemas": strict})
+}
+
+fn merged(schemas: &serde_json::Map<String, Value>, schema: &Value) -> Value {
+    let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
+        return schema.clone();
+    };
+    let mut out = json!({"type": "object", "properties": {}, "required": []});
+    for part in parts {
+        let part = match part.get("$ref").and_then(Value::as_str) {
+            Some(r) => merged(
+                schemas,
+                &schemas[r.trim_start_matches("#/components/schemas/")],
+            ),
+            None => part.clone(),
+        };
+        for (k, v) in part["properties"].as_object().expect("an object in allOf") {
+            out["properties"][k] = v.clone();
+        }
+        if let Some(required) = part["required"].as_array() {
+            out["required"]
+                .as_array_mut()
+                .unwrap()
+                .extend(required.clone());
+        }
+    }
+    out
+}
+
+fn close(schema: &mut Value) {
+    if let Value::Object(map) = schema {
+        if map.contains_key("properties") {
+            map.entry("additionalProperties").or_insert(json!(false));
+        }
+        map.values_mut().for_each(close);
+    } else if let Value::Array(items) = schema {
+        items.iter_mut().for_each(close);
+    }
+}
+
+/// Checks one answer against the schema the document gives for its route, status and media
+/// type.
+struct Checker {
+    doc: Value,
+    components: Value,
+}
+
+impl Checker {
+    fn schema(&self, template: &str, method: &Method, status: StatusCode, media: &str) -> Value {
+        let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
+        assert!(op.is_object(), "{method} {template} is not documented");
+        let mut response = &op["responses"][status.as_str()];
+        assert!(
+            response.is_object(),
+            "{method} {template} answered {status}, which the document does not list"
+        );
+        if let Some(r) = response["$ref"].as_str() {
+            let name = r.trim_start_matches("#/components/responses/");
+            response = &self.doc["components"]["responses"][name];
+        }
+        let schema = &response["content"][media]["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {template} {status} has no {media} schema"
+        );
+        let mut root = schema.clone();
+        root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+        root["components"] = self.components.clone();
+        root
+    }
+
+    fn check(&self, template: &str, method: &Method, r: &Response) {
+        if r.status == StatusCode::NO_CONTENT {
+            let op = &self.doc["paths"][template][method.as_str().to_lowercase()];
+            assert!(
+                op["responses"]["204"].is_object(),
+                "{method} {template}: 204"
+            );
+            return;
+        }
+        let ndjson = r.header("content-type") == Some("application/x-ndjson");
+        let media = if ndjson {
+            "application/x-ndjson"
+        } else {
+            "application/json"
+        };
+        let schema = self.schema(template, method, r.status, media);
+        let validator = jsonschema::validator_for(&schema)
+            .unwrap_or_else(|e| panic!("{method} {template}: the schema does not compile: {e}"));
+        let instances: Vec<Value> = if ndjson {
+            let text = r.body.as_str().expect("NDJSON text");
+            text.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        } else {
+            vec![r.body.clone()]
+        };
+        if let Some(Value::Object(first)) = instances.first() {
+            let mut unnamed = first.clone();
+            unnamed.insert("unnamed_field".into(), json!(1));
+            assert!(
+                !validator.is_valid(&Value::Object(unnamed)),
+                "{method} {template}: the strict schema takes a field it does not name"
+            );
+        }
+        for instance in &instances {
+            let errors: Vec<String> = validator
+                .iter_errors(instance)
+                .map(|e| format!("{e} at {}", e.instance_path()))
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{method} {template} {}: the answer does not match the document: {errors:#?}\n{instance:#}",
+                r.status
+            );
+        }
+    }
+}
+
+/// One request of the table: who sends it, the route's template in the document, the
+/// concrete path, a body, the status it must answer.
+struct Case {
+    admin: bool,
+    method: Method,
+    template: &'static str,
+    path: String,
+    body: Option<Value>,
+    status: StatusCode,
+}
+
+fn case(
+    admin: bool,
+    method: Method,
+    template: &'static str,
+    path: impl Into<String>,
+    body: Option<Value>,
+    status: u16,
+) -> Case {
+    Case {
+        admin,
+        method,
+        template,
+        path: path.into(),
+        body,
+        status: StatusCode::from_u16(status).unwrap(),
+    }
+}
+
+const LOCAL: [(&str, &str); 2] = [
+    ("ROSTER_ALLOW_HTTP_WEBHOOKS", "1"),
+    ("ROSTER_ALLOW_PRIVATE_WEBHOOK_TARGETS", "1"),
+];
+
+both_backends!(
+    document_is_valid_and_answers_match_it,
+    |backend| async move {
+        let server = TestServer::start_with_env(backend, &LOCAL).await;
+        let open = server.api("");
+        let r = reqwest::get(format!("{}/api/v1/openapi.json", server.origin()))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "served without a key");
+        assert_eq!(
+            r.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        let doc: Value = r.json().await.unwrap();
+
+        let meta: Value = serde_json::from_str(include_str!("../fixtures/openapi-3.1-schema.json"))
+            .expect("the vendored OpenAPI 3.1 schema");
+        let oas = jsonschema::validator_for(&meta).expect("the OpenAPI 3.1 schema compiles");
+        let errors: Vec<String> = oas.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "not valid OpenAPI 3.1: {errors:#?}");
+        assert_eq!(doc["openapi"], json!("3.1.0"));
+        assert_eq!(doc["info"]["version"], json!(env!("CARGO_PKG_VERSION")));
+        assert_eq!(doc["servers"], json!([{"url": "/"}]));
+        // The OpenAPI schema leaves Schema Objects unchecked: each must be valid JSON Schema.
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            jsonschema::meta::validate(schema)
+                .unwrap_or_else(|e| panic!("schema {name} is not valid JSON Schema: {e}"));
+        }
+        let mut ids = BTreeMap::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"]
+                    .as_str()
+                    .expect("an operationId")
+                    .to_string();
+                let again = ids.insert(id.clone(), format!("{method} {path}"));
+                assert!(again.is_none(), "operationId {id} twice: {again:?}, {path}");
+                let keyless = path == "/api/v1/openapi.json";
+                let scheme = if path.starts_with("/api/v1/admin/") {
+                    "admin_key"
+                } else {
+                    "app_key"
+                };
+                let want = if keyless {
+                    Value::Null
+                } else {
+                    json!([{scheme: []}])
+                };
+                assert_eq!(op["security"], want, "{method} {path}");
+                // Served, and asks for the key the document says.
+                let concrete = path.replace("{entry_id}", "1").replace(['{', '}'], "");
+                let answer = open
+                    .send(
+                        Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                        &concrete[7..],
+                        None,
+                    )
+                    .await;
+                let expected = if keyless { 200 } else { 401 };
+                assert_eq!(
+                    answer.status.as_u16(),
+                    expected,
+                    "{method} {path}: {}",
+                    answer.body
+                );
+            }
+        }
+
+        let checker = Checker {
+            components: strict_components(&doc),
+            doc,
+        };
+        let admin_key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let admin = server.api(&admin_key);
+        let tenant = admin.get("/admin/tenants").await.body["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let scim = server.client.clone();
+        let user = scim
+            .post("/Users", &user_body("pat@example.com"))
+            .await
+            .id();
+        let group = scim
+            .post("/Groups", &group_body("Engineering", &[&user]))
+            .await
+            .id();
+        let changed = scim
+            .patch(
+                &format!("/Users/{user}"),
+                &patch_body(json!([{"op": "replace", "path": "title", "value": "Engineer"}])),
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        let key = admin
+            .send(
+                Method::POST,
+                "/admin/app-keys",
+                Some(&json!({"tenant_id": tenant})),
+            )
+            .await;
+        let app = server.api(key.body["key"].as_str().unwrap());
+        let directory = app.get("/directories").await.body["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let receiver = Receiver::start();
+        let endpoint = app
+            .send(
+                Method::POST,
+                "/webhooks",
+                Some(&json!({"url": receiver.url()})),
+            )
+            .await;
+        let hook = endpoint.body["id"].as_str().unwrap().to_string();
+        let token = admin
+            .get(&format!("/admin/directories/{directory}/tokens"))
+            .await
+            .body["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The request log is written behind the answers; wait for the first entry.
+        let mut request = Value::Null;
+        for _ in 0..50 {
+            let r = admin
+                .get(&format!("/admin/directories/{directory}/requests"))
+                .await;
+            request = r.body["data"][0]["id"].clone();
+            if !request.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert!(request.is_number(), "no request log entry");
+
+        let (d, u, g, t, w) = (&directory, &user, &group, &token, &hook);
+        let get = Method::GET;
+        let (post, patch, delete) = (Method::POST, Method::PATCH, Method::DELETE);
+        let cases = vec![
+            case(
+                false,
+                get.clone(),
+                "/api/v1/events",
+                "/events?limit=100",
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/events",
+                "/events?limit=5000",
+                None,
+                400,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/events",
+                "/events?after=nope",
+                None,
+                400,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories",
+                "/directories",
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}",
+                format!("/directories/{d}"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}",
+                "/directories/nope",
+                None,
+                404,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}/users",
+                format!("/directories/{d}/users?group={g}"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}/users",
+                format!("/directories/{d}/users?stat=active"),
+                None,
+                400,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}/groups",
+                format!("/directories/{d}/groups"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/directories/{id}/snapshot",
+                format!("/directories/{d}/snapshot"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/users",
+                "/users?email=pat%40example.com",
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/users/{id}",
+                format!("/users/{u}"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/users/{id}",
+                "/users/nope",
+                None,
+                404,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/users/{id}/groups",
+                format!("/users/{u}/groups"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/groups/{id}",
+                format!("/groups/{g}"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/groups/{id}/users",
+                format!("/groups/{g}/users"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/webhooks",
+                "/webhooks",
+                None,
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/webhooks/{id}",
+                format!("/webhooks/{w}"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                patch.clone(),
+                "/api/v1/webhooks/{id}",
+                format!("/webhooks/{w}"),
+                Some(json!({"types": ["user.created"]})),
+                200,
+            ),
+            case(
+                false,
+                post.clone(),
+                "/api/v1/webhooks",
+                "/webhooks",
+                Some(json!({"url": "ftp://example.com"})),
+                400,
+            ),
+            case(
+                false,
+                post.clone(),
+                "/api/v1/webhooks/{id}/test",
+                format!("/webhooks/{w}/test"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                post.clone(),
+                "/api/v1/webhooks/{id}/replay",
+                format!("/webhooks/{w}/replay"),
+                Some(json!({"from": "0"})),
+                200,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/webhooks/{id}/deliveries",
+                format!("/webhooks/{w}/deliveries"),
+                None,
+                200,
+            ),
+            case(
+                false,
+                post.clone(),
+                "/api/v1/webhooks/{id}/rotate-secret",
+                format!("/webhooks/{w}/rotate-secret"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/webhooks",
+                "/admin/webhooks",
+                None,
+                200,
+            ),
+            case(
+                false,
+                delete.clone(),
+                "/api/v1/webhooks/{id}",
+                format!("/webhooks/{w}"),
+                None,
+                204,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/tenants",
+                "/admin/tenants",
+                None,
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/tenants",
+                "/admin/tenants",
+                Some(json!({"name": "globex"})),
+                201,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/tenants",
+                "/admin/tenants",
+                Some(json!({"name": "acme"})),
+                409,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/tenants/{id}",
+                format!("/admin/tenants/{tenant}"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories",
+                "/admin/directories",
+                None,
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/directories",
+                "/admin/directories",
+                Some(json!({"tenant_id": tenant, "name": "okta-main", "kind": "okta"})),
+                201,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/directories",
+                "/admin/directories",
+                Some(json!({"tenant_id": tenant, "name": "x", "kind": "nope"})),
+                400,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories/{id}",
+                format!("/admin/directories/{d}"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                patch.clone(),
+                "/api/v1/admin/directories/{id}",
+                format!("/admin/directories/{d}"),
+                Some(json!({"deprovisioning": {"retention": "7d"}})),
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/directories/{id}/disable",
+                format!("/admin/directories/{d}/disable"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/directories/{id}/enable",
+                format!("/admin/directories/{d}/enable"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories/{id}/tokens",
+                format!("/admin/directories/{d}/tokens"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/directories/{id}/tokens",
+                format!("/admin/directories/{d}/tokens"),
+                None,
+                201,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories/{id}/tokens/{token_id}",
+                format!("/admin/directories/{d}/tokens/{t}"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/tokens/{id}",
+                format!("/admin/tokens/{t}"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                post.clone(),
+                "/api/v1/admin/tokens/{id}/rotate",
+                format!("/admin/tokens/{t}/rotate"),
+                Some(json!({"overlap": "1h"})),
+                201,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories/{id}/requests",
+                format!("/admin/directories/{d}/requests"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/directories/{id}/requests/{entry_id}",
+                format!("/admin/directories/{d}/requests/{request}"),
+                None,
+                200,
+            ),
+            case(
+                true,
+                get.clone(),
+                "/api/v1/admin/app-keys",
+                "/admin/app-keys",
+                None,
+                200,
+            ),
+            case(
+                true,
+                delete.clone(),
+                "/api/v1/admin/tokens/{id}",
+                format!("/admin/tokens/{t}"),
+                None,
+                204,
+            ),
+            case(
+                true,
+                delete.clone(),
+                "/api/v1/admin/tokens/{id}",
+                format!("/admin/tokens/{t}"),
+                None,
+                404,
+            ),
+            case(
+                false,
+                get.clone(),
+                "/api/v1/admin/tenants",
+                "/admin/tenants",
+                None,
+                401,
+            ),
+            case(true, get.clone(), "/api/v1/events", "/events", None, 401),
+        ];
+        for c in cases {
+            let api = if c.admin { &admin } else { &app };
+            let r = api.send(c.method.clone(), &c.path, c.body.as_ref()).await;
+            assert_eq!(r.status, c.status, "{} {}: {}", c.method, c.path, r.body);
+            checker.check(c.template, &c.method, &r);
+        }
+
+        // Deleting a directory last: the other cases use `directory`.
+        let doomed = admin
+            .send(
+                Method::POST,
+                "/admin/directories",
+                Some(&json!({"tenant_id": tenant, "name": "doomed", "kind": "generic"})),
+            )
+            .await;
+        let r = admin
+            .send(
+                delete,
+                &format!("/admin/directories/{}", doomed.body["id"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        checker.check("/api/v1/admin/directories/{id}", &Method::DELETE, &r);
+    }
+);
