@@ -25,6 +25,11 @@ fn registered() -> BTreeSet<(String, String)> {
     let mut found = BTreeSet::new();
     for (file, prefix) in REGISTRATIONS {
         let text = std::fs::read_to_string(api.join(file)).expect("read the registration");
+        // A path given to `route` directly would be read as a method of the resource before.
+        assert!(
+            !text.contains(".route(\""),
+            "{file}: register each path as a resource(\"...\") so this scan reads it"
+        );
         let mut marks: Vec<(usize, Option<String>)> = text
             .match_indices("resource(\"")
             .map(|(at, m)| {
@@ -346,6 +351,23 @@ both_backends!(
             components: strict_components(&doc),
             doc,
         };
+        // Every schema a route names compiles with its references resolved.
+        for (path, item) in checker.doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let bodies = op["responses"].as_object().unwrap().values();
+                let contents = bodies
+                    .chain([&op["requestBody"]])
+                    .filter_map(|r| r["content"].as_object())
+                    .flat_map(|c| c.values());
+                for content in contents {
+                    let mut root = content["schema"].clone();
+                    root["components"] = checker.components.clone();
+                    jsonschema::validator_for(&root).unwrap_or_else(|e| {
+                        panic!("{method} {path}: a schema does not compile: {e}")
+                    });
+                }
+            }
+        }
         let admin_key = cli_json(&server.db, &["admin-key", "issue"])["key"]
             .as_str()
             .unwrap()
