@@ -1,5 +1,7 @@
-//! `GET /api/v1/openapi.json`: the document is valid OpenAPI 3.1 (against the official JSON
-//! Schema, vendored in `tests/fixtures/openapi-3.1-schema.json`), documents exactly the routes
+//! `GET /api/v1/openapi.json`: the document is valid OpenAPI 3.1 (against the OpenAPI
+//! Initiative's JSON Schema of 3.1, `$id` .../oas/3.1/schema/2022-10-07, Apache-2.0, vendored
+//! in `tests/fixtures/openapi-3.1-schema.json` as openapi-spec-validator ships it so that the
+//! test needs no network), documents exactly the routes
 //! `api::routes` registers, and real answers on both backends match its response schemas,
 //! read strictly: a field the server sends that the schema does not name fails.
 
@@ -245,608 +247,273 @@ impl Checker {
     }
 }
 
-/// One request of the table: who sends it, the route's template in the document, the
-/// concrete path, a body, the status it must answer.
-struct Case {
-    admin: bool,
-    method: Method,
-    template: &'static str,
-    path: String,
-    body: Option<Value>,
-    status: StatusCode,
+/// Which key a case sends.
+#[derive(Clone, Copy)]
+enum Key {
+    App,
+    Admin,
 }
 
-fn case(
-    admin: bool,
-    method: Method,
-    template: &'static str,
-    path: impl Into<String>,
-    body: Option<Value>,
-    status: u16,
-) -> Case {
-    Case {
-        admin,
-        method,
-        template,
-        path: path.into(),
-        body,
-        status: StatusCode::from_u16(status).unwrap(),
-    }
-}
+/// One request of the table: the key it sends, its method, its route as documented under
+/// `/api/v1`, the path it asks for, its body, and the status it must answer.
+type Case = (Key, &'static str, &'static str, String, Option<Value>, u16);
 
 const LOCAL: [(&str, &str); 2] = [
     ("ROSTER_ALLOW_HTTP_WEBHOOKS", "1"),
     ("ROSTER_ALLOW_PRIVATE_WEBHOOK_TARGETS", "1"),
 ];
 
+/// The document as a client fetches it: no key.
+async fn fetch(server: &TestServer) -> Value {
+    let r = reqwest::get(format!("{}/api/v1/openapi.json", server.origin()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "served without a key");
+    let media = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert_eq!(media, "application/json");
+    r.json().await.unwrap()
+}
+
+/// Valid OpenAPI 3.1, each schema valid JSON Schema with its references resolved, unique
+/// operation ids, and each route's security as `auth.rs` decides it.
+fn check_document(doc: &Value, components: &Value) {
+    let meta: Value = serde_json::from_str(include_str!("../fixtures/openapi-3.1-schema.json"))
+        .expect("the vendored OpenAPI 3.1 schema");
+    let oas = jsonschema::validator_for(&meta).expect("the OpenAPI 3.1 schema compiles");
+    let errors: Vec<String> = oas.iter_errors(doc).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "not valid OpenAPI 3.1: {errors:#?}");
+    assert_eq!(doc["openapi"], json!("3.1.0"));
+    assert_eq!(doc["info"]["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert_eq!(doc["servers"], json!([{"url": "/"}]));
+    // The OpenAPI schema leaves Schema Objects unchecked.
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        jsonschema::meta::validate(schema)
+            .unwrap_or_else(|e| panic!("schema {name} is not valid JSON Schema: {e}"));
+    }
+    let mut ids = BTreeMap::new();
+    for (path, method, op) in operations(doc) {
+        let id = op["operationId"].as_str().expect("an operationId");
+        let again = ids.insert(id.to_string(), format!("{method} {path}"));
+        assert!(
+            again.is_none(),
+            "operationId {id} twice: {again:?}, {method} {path}"
+        );
+        let want = match path {
+            "/api/v1/openapi.json" => Value::Null,
+            p if p.starts_with("/api/v1/admin/") => json!([{"admin_key": []}]),
+            _ => json!([{"app_key": []}]),
+        };
+        assert_eq!(op["security"], want, "{method} {path}");
+        let bodies = op["responses"].as_object().unwrap().values();
+        let contents = bodies
+            .chain([&op["requestBody"]])
+            .filter_map(|r| r["content"].as_object())
+            .flat_map(|c| c.values());
+        for content in contents {
+            let mut root = content["schema"].clone();
+            root["components"] = components.clone();
+            jsonschema::validator_for(&root)
+                .unwrap_or_else(|e| panic!("{method} {path}: a schema does not compile: {e}"));
+        }
+    }
+}
+
+fn operations(doc: &Value) -> Vec<(&str, &str, &Value)> {
+    let mut all = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            all.push((path.as_str(), method.as_str(), op));
+        }
+    }
+    all
+}
+
+/// Each documented operation is served, and without a key asks for one (the document itself
+/// answers).
+async fn probe(server: &TestServer, doc: &Value) {
+    let open = server.api("");
+    for (path, method, _) in operations(doc) {
+        let concrete = path.replace("{entry_id}", "1").replace(['{', '}'], "");
+        let relative = concrete.strip_prefix("/api/v1").unwrap();
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let r = open.send(method.clone(), relative, None).await;
+        let expected = if path == "/api/v1/openapi.json" {
+            200
+        } else {
+            401
+        };
+        assert_eq!(r.status.as_u16(), expected, "{method} {path}: {}", r.body);
+    }
+}
+
+/// The ids a table of requests needs: a user in a group (then updated), an application key
+/// and a webhook endpoint of tenant `acme`, a SCIM token and a request log entry.
+struct Seeded {
+    admin: Api,
+    app: Api,
+    tenant: String,
+    directory: String,
+    user: String,
+    group: String,
+    token: String,
+    hook: String,
+    request: Value,
+}
+
+async fn seed(server: &TestServer, receiver: &Receiver) -> Seeded {
+    let admin_key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let admin = server.api(&admin_key);
+    let text = |v: &Value| v.as_str().expect("an id").to_string();
+    let tenant = text(&admin.get("/admin/tenants").await.body["data"][0]["id"]);
+    let scim = &server.client;
+    let user = scim
+        .post("/Users", &user_body("pat@example.com"))
+        .await
+        .id();
+    let members = group_body("Engineering", &[&user]);
+    let group = scim.post("/Groups", &members).await.id();
+    let title = json!([{"op": "replace", "path": "title", "value": "Engineer"}]);
+    let changed = scim
+        .patch(&format!("/Users/{user}"), &patch_body(title))
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    let new_key = json!({"tenant_id": tenant});
+    let key = admin
+        .send(Method::POST, "/admin/app-keys", Some(&new_key))
+        .await;
+    let app = server.api(key.body["key"].as_str().unwrap());
+    let directory = text(&app.get("/directories").await.body["data"][0]["id"]);
+    let url = json!({"url": receiver.url()});
+    let hook = text(&app.send(Method::POST, "/webhooks", Some(&url)).await.body["id"]);
+    let tokens = admin
+        .get(&format!("/admin/directories/{directory}/tokens"))
+        .await;
+    let token = text(&tokens.body["data"][0]["id"]);
+    // The request log is written behind the answers; wait for the first entry.
+    let mut request = Value::Null;
+    for _ in 0..50 {
+        let r = admin
+            .get(&format!("/admin/directories/{directory}/requests"))
+            .await;
+        request = r.body["data"][0]["id"].clone();
+        if !request.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(request.is_number(), "no request log entry");
+    Seeded {
+        admin,
+        app,
+        tenant,
+        directory,
+        user,
+        group,
+        token,
+        hook,
+        request,
+    }
+}
+
 both_backends!(
     document_is_valid_and_answers_match_it,
     |backend| async move {
         let server = TestServer::start_with_env(backend, &LOCAL).await;
-        let open = server.api("");
-        let r = reqwest::get(format!("{}/api/v1/openapi.json", server.origin()))
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "served without a key");
-        assert_eq!(
-            r.headers()["content-type"].to_str().unwrap(),
-            "application/json"
-        );
-        let doc: Value = r.json().await.unwrap();
-
-        let meta: Value = serde_json::from_str(include_str!("../fixtures/openapi-3.1-schema.json"))
-            .expect("the vendored OpenAPI 3.1 schema");
-        let oas = jsonschema::validator_for(&meta).expect("the OpenAPI 3.1 schema compiles");
-        let errors: Vec<String> = oas.iter_errors(&doc).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "not valid OpenAPI 3.1: {errors:#?}");
-        assert_eq!(doc["openapi"], json!("3.1.0"));
-        assert_eq!(doc["info"]["version"], json!(env!("CARGO_PKG_VERSION")));
-        assert_eq!(doc["servers"], json!([{"url": "/"}]));
-        // The OpenAPI schema leaves Schema Objects unchecked: each must be valid JSON Schema.
-        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
-            jsonschema::meta::validate(schema)
-                .unwrap_or_else(|e| panic!("schema {name} is not valid JSON Schema: {e}"));
-        }
-        let mut ids = BTreeMap::new();
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                let id = op["operationId"]
-                    .as_str()
-                    .expect("an operationId")
-                    .to_string();
-                let again = ids.insert(id.clone(), format!("{method} {path}"));
-                assert!(again.is_none(), "operationId {id} twice: {again:?}, {path}");
-                let keyless = path == "/api/v1/openapi.json";
-                let scheme = if path.starts_with("/api/v1/admin/") {
-                    "admin_key"
-                } else {
-                    "app_key"
-                };
-                let want = if keyless {
-                    Value::Null
-                } else {
-                    json!([{scheme: []}])
-                };
-                assert_eq!(op["security"], want, "{method} {path}");
-                // Served, and asks for the key the document says.
-                let concrete = path.replace("{entry_id}", "1").replace(['{', '}'], "");
-                let answer = open
-                    .send(
-                        Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
-                        &concrete[7..],
-                        None,
-                    )
-                    .await;
-                let expected = if keyless { 200 } else { 401 };
-                assert_eq!(
-                    answer.status.as_u16(),
-                    expected,
-                    "{method} {path}: {}",
-                    answer.body
-                );
-            }
-        }
-
+        let doc = fetch(&server).await;
         let checker = Checker {
             components: strict_components(&doc),
             doc,
         };
-        // Every schema a route names compiles with its references resolved.
-        for (path, item) in checker.doc["paths"].as_object().unwrap() {
-            for (method, op) in item.as_object().unwrap() {
-                let bodies = op["responses"].as_object().unwrap().values();
-                let contents = bodies
-                    .chain([&op["requestBody"]])
-                    .filter_map(|r| r["content"].as_object())
-                    .flat_map(|c| c.values());
-                for content in contents {
-                    let mut root = content["schema"].clone();
-                    root["components"] = checker.components.clone();
-                    jsonschema::validator_for(&root).unwrap_or_else(|e| {
-                        panic!("{method} {path}: a schema does not compile: {e}")
-                    });
-                }
-            }
-        }
-        let admin_key = cli_json(&server.db, &["admin-key", "issue"])["key"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let admin = server.api(&admin_key);
-        let tenant = admin.get("/admin/tenants").await.body["data"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let scim = server.client.clone();
-        let user = scim
-            .post("/Users", &user_body("pat@example.com"))
-            .await
-            .id();
-        let group = scim
-            .post("/Groups", &group_body("Engineering", &[&user]))
-            .await
-            .id();
-        let changed = scim
-            .patch(
-                &format!("/Users/{user}"),
-                &patch_body(json!([{"op": "replace", "path": "title", "value": "Engineer"}])),
-            )
-            .await;
-        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
-        let key = admin
-            .send(
-                Method::POST,
-                "/admin/app-keys",
-                Some(&json!({"tenant_id": tenant})),
-            )
-            .await;
-        let app = server.api(key.body["key"].as_str().unwrap());
-        let directory = app.get("/directories").await.body["data"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        check_document(&checker.doc, &checker.components);
+        probe(&server, &checker.doc).await;
+
         let receiver = Receiver::start();
-        let endpoint = app
-            .send(
-                Method::POST,
-                "/webhooks",
-                Some(&json!({"url": receiver.url()})),
-            )
-            .await;
-        let hook = endpoint.body["id"].as_str().unwrap().to_string();
-        let token = admin
-            .get(&format!("/admin/directories/{directory}/tokens"))
-            .await
-            .body["data"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        // The request log is written behind the answers; wait for the first entry.
-        let mut request = Value::Null;
-        for _ in 0..50 {
-            let r = admin
-                .get(&format!("/admin/directories/{directory}/requests"))
-                .await;
-            request = r.body["data"][0]["id"].clone();
-            if !request.is_null() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        assert!(request.is_number(), "no request log entry");
-
-        let (d, u, g, t, w) = (&directory, &user, &group, &token, &hook);
-        let get = Method::GET;
-        let (post, patch, delete) = (Method::POST, Method::PATCH, Method::DELETE);
-        let cases = vec![
-            case(
-                false,
-                get.clone(),
-                "/api/v1/events",
-                "/events?limit=100",
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/events",
-                "/events?limit=5000",
-                None,
-                400,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/events",
-                "/events?after=nope",
-                None,
-                400,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories",
-                "/directories",
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}",
-                format!("/directories/{d}"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}",
-                "/directories/nope",
-                None,
-                404,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}/users",
-                format!("/directories/{d}/users?group={g}"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}/users",
-                format!("/directories/{d}/users?stat=active"),
-                None,
-                400,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}/groups",
-                format!("/directories/{d}/groups"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/directories/{id}/snapshot",
-                format!("/directories/{d}/snapshot"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/users",
-                "/users?email=pat%40example.com",
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/users/{id}",
-                format!("/users/{u}"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/users/{id}",
-                "/users/nope",
-                None,
-                404,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/users/{id}/groups",
-                format!("/users/{u}/groups"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/groups/{id}",
-                format!("/groups/{g}"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/groups/{id}/users",
-                format!("/groups/{g}/users"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/webhooks",
-                "/webhooks",
-                None,
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/webhooks/{id}",
-                format!("/webhooks/{w}"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                patch.clone(),
-                "/api/v1/webhooks/{id}",
-                format!("/webhooks/{w}"),
-                Some(json!({"types": ["user.created"]})),
-                200,
-            ),
-            case(
-                false,
-                post.clone(),
-                "/api/v1/webhooks",
-                "/webhooks",
-                Some(json!({"url": "ftp://example.com"})),
-                400,
-            ),
-            case(
-                false,
-                post.clone(),
-                "/api/v1/webhooks/{id}/test",
-                format!("/webhooks/{w}/test"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                post.clone(),
-                "/api/v1/webhooks/{id}/replay",
-                format!("/webhooks/{w}/replay"),
-                Some(json!({"from": "0"})),
-                200,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/webhooks/{id}/deliveries",
-                format!("/webhooks/{w}/deliveries"),
-                None,
-                200,
-            ),
-            case(
-                false,
-                post.clone(),
-                "/api/v1/webhooks/{id}/rotate-secret",
-                format!("/webhooks/{w}/rotate-secret"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/webhooks",
-                "/admin/webhooks",
-                None,
-                200,
-            ),
-            case(
-                false,
-                delete.clone(),
-                "/api/v1/webhooks/{id}",
-                format!("/webhooks/{w}"),
-                None,
-                204,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/tenants",
-                "/admin/tenants",
-                None,
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/tenants",
-                "/admin/tenants",
-                Some(json!({"name": "globex"})),
-                201,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/tenants",
-                "/admin/tenants",
-                Some(json!({"name": "acme"})),
-                409,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/tenants/{id}",
-                format!("/admin/tenants/{tenant}"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories",
-                "/admin/directories",
-                None,
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/directories",
-                "/admin/directories",
-                Some(json!({"tenant_id": tenant, "name": "okta-main", "kind": "okta"})),
-                201,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/directories",
-                "/admin/directories",
-                Some(json!({"tenant_id": tenant, "name": "x", "kind": "nope"})),
-                400,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories/{id}",
-                format!("/admin/directories/{d}"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                patch.clone(),
-                "/api/v1/admin/directories/{id}",
-                format!("/admin/directories/{d}"),
-                Some(json!({"deprovisioning": {"retention": "7d"}})),
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/directories/{id}/disable",
-                format!("/admin/directories/{d}/disable"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/directories/{id}/enable",
-                format!("/admin/directories/{d}/enable"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories/{id}/tokens",
-                format!("/admin/directories/{d}/tokens"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/directories/{id}/tokens",
-                format!("/admin/directories/{d}/tokens"),
-                None,
-                201,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories/{id}/tokens/{token_id}",
-                format!("/admin/directories/{d}/tokens/{t}"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/tokens/{id}",
-                format!("/admin/tokens/{t}"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                post.clone(),
-                "/api/v1/admin/tokens/{id}/rotate",
-                format!("/admin/tokens/{t}/rotate"),
-                Some(json!({"overlap": "1h"})),
-                201,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories/{id}/requests",
-                format!("/admin/directories/{d}/requests"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/directories/{id}/requests/{entry_id}",
-                format!("/admin/directories/{d}/requests/{request}"),
-                None,
-                200,
-            ),
-            case(
-                true,
-                get.clone(),
-                "/api/v1/admin/app-keys",
-                "/admin/app-keys",
-                None,
-                200,
-            ),
-            case(
-                true,
-                delete.clone(),
-                "/api/v1/admin/tokens/{id}",
-                format!("/admin/tokens/{t}"),
-                None,
-                204,
-            ),
-            case(
-                true,
-                delete.clone(),
-                "/api/v1/admin/tokens/{id}",
-                format!("/admin/tokens/{t}"),
-                None,
-                404,
-            ),
-            case(
-                false,
-                get.clone(),
-                "/api/v1/admin/tenants",
-                "/admin/tenants",
-                None,
-                401,
-            ),
-            case(true, get.clone(), "/api/v1/events", "/events", None, 401),
+        let s = seed(&server, &receiver).await;
+        let (d, u, g, t, w, r) = (
+            &s.directory,
+            &s.user,
+            &s.group,
+            &s.token,
+            &s.hook,
+            &s.request,
+        );
+        let tenant = &s.tenant;
+        use Key::{Admin, App};
+        let (get, post, patch, delete) = ("GET", "POST", "PATCH", "DELETE");
+        #[rustfmt::skip]
+        let cases: Vec<Case> = vec![
+            (App, get, "/events", "/events?limit=100".into(), None, 200),
+            (App, get, "/events", "/events?limit=5000".into(), None, 400),
+            (App, get, "/events", "/events?after=nope".into(), None, 400),
+            (App, get, "/directories", "/directories".into(), None, 200),
+            (App, get, "/directories/{id}", format!("/directories/{d}"), None, 200),
+            (App, get, "/directories/{id}", "/directories/nope".into(), None, 404),
+            (App, get, "/directories/{id}/users", format!("/directories/{d}/users?group={g}"), None, 200),
+            (App, get, "/directories/{id}/users", format!("/directories/{d}/users?stat=active"), None, 400),
+            (App, get, "/directories/{id}/groups", format!("/directories/{d}/groups"), None, 200),
+            (App, get, "/directories/{id}/snapshot", format!("/directories/{d}/snapshot"), None, 200),
+            (App, get, "/users", "/users?email=pat%40example.com".into(), None, 200),
+            (App, get, "/users/{id}", format!("/users/{u}"), None, 200),
+            (App, get, "/users/{id}", "/users/nope".into(), None, 404),
+            (App, get, "/users/{id}/groups", format!("/users/{u}/groups"), None, 200),
+            (App, get, "/groups/{id}", format!("/groups/{g}"), None, 200),
+            (App, get, "/groups/{id}/users", format!("/groups/{g}/users"), None, 200),
+            (App, get, "/webhooks", "/webhooks".into(), None, 200),
+            (App, get, "/webhooks/{id}", format!("/webhooks/{w}"), None, 200),
+            (App, patch, "/webhooks/{id}", format!("/webhooks/{w}"), Some(json!({"types": ["user.created"]})), 200),
+            (App, post, "/webhooks", "/webhooks".into(), Some(json!({"url": "ftp://example.com"})), 400),
+            (App, post, "/webhooks/{id}/test", format!("/webhooks/{w}/test"), None, 200),
+            (App, post, "/webhooks/{id}/replay", format!("/webhooks/{w}/replay"), Some(json!({"from": "0"})), 200),
+            (App, get, "/webhooks/{id}/deliveries", format!("/webhooks/{w}/deliveries"), None, 200),
+            (App, post, "/webhooks/{id}/rotate-secret", format!("/webhooks/{w}/rotate-secret"), None, 200),
+            (Admin, get, "/admin/webhooks", "/admin/webhooks".into(), None, 200),
+            (App, delete, "/webhooks/{id}", format!("/webhooks/{w}"), None, 204),
+            (Admin, get, "/admin/tenants", "/admin/tenants".into(), None, 200),
+            (Admin, post, "/admin/tenants", "/admin/tenants".into(), Some(json!({"name": "globex"})), 201),
+            (Admin, post, "/admin/tenants", "/admin/tenants".into(), Some(json!({"name": "acme"})), 409),
+            (Admin, get, "/admin/tenants/{id}", format!("/admin/tenants/{tenant}"), None, 200),
+            (Admin, get, "/admin/directories", "/admin/directories".into(), None, 200),
+            (Admin, post, "/admin/directories", "/admin/directories".into(), Some(json!({"tenant_id": tenant, "name": "okta-main", "kind": "okta"})), 201),
+            (Admin, post, "/admin/directories", "/admin/directories".into(), Some(json!({"tenant_id": tenant, "name": "x", "kind": "nope"})), 400),
+            (Admin, get, "/admin/directories/{id}", format!("/admin/directories/{d}"), None, 200),
+            (Admin, patch, "/admin/directories/{id}", format!("/admin/directories/{d}"), Some(json!({"deprovisioning": {"retention": "7d"}})), 200),
+            (Admin, post, "/admin/directories/{id}/disable", format!("/admin/directories/{d}/disable"), None, 200),
+            (Admin, post, "/admin/directories/{id}/enable", format!("/admin/directories/{d}/enable"), None, 200),
+            (Admin, get, "/admin/directories/{id}/tokens", format!("/admin/directories/{d}/tokens"), None, 200),
+            (Admin, post, "/admin/directories/{id}/tokens", format!("/admin/directories/{d}/tokens"), None, 201),
+            (Admin, get, "/admin/directories/{id}/tokens/{token_id}", format!("/admin/directories/{d}/tokens/{t}"), None, 200),
+            (Admin, get, "/admin/tokens/{id}", format!("/admin/tokens/{t}"), None, 200),
+            (Admin, post, "/admin/tokens/{id}/rotate", format!("/admin/tokens/{t}/rotate"), Some(json!({"overlap": "1h"})), 201),
+            (Admin, get, "/admin/directories/{id}/requests", format!("/admin/directories/{d}/requests"), None, 200),
+            (Admin, get, "/admin/directories/{id}/requests/{entry_id}", format!("/admin/directories/{d}/requests/{r}"), None, 200),
+            (Admin, get, "/admin/app-keys", "/admin/app-keys".into(), None, 200),
+            (Admin, delete, "/admin/tokens/{id}", format!("/admin/tokens/{t}"), None, 204),
+            (Admin, delete, "/admin/tokens/{id}", format!("/admin/tokens/{t}"), None, 404),
+            (App, get, "/admin/tenants", "/admin/tenants".into(), None, 401),
+            (Admin, get, "/events", "/events".into(), None, 401),
         ];
-        for c in cases {
-            let api = if c.admin { &admin } else { &app };
-            let r = api.send(c.method.clone(), &c.path, c.body.as_ref()).await;
-            assert_eq!(r.status, c.status, "{} {}: {}", c.method, c.path, r.body);
-            checker.check(c.template, &c.method, &r);
+        for (key, method, route, path, body, status) in cases {
+            let api = match key {
+                App => &s.app,
+                Admin => &s.admin,
+            };
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let r = api.send(method.clone(), &path, body.as_ref()).await;
+            assert_eq!(r.status.as_u16(), status, "{method} {path}: {}", r.body);
+            checker.check(&format!("/api/v1{route}"), &method, &r);
         }
 
-        // Deleting a directory last: the other cases use `directory`.
-        let doomed = admin
-            .send(
-                Method::POST,
-                "/admin/directories",
-                Some(&json!({"tenant_id": tenant, "name": "doomed", "kind": "generic"})),
-            )
+        // Last, as the cases above use `directory`: a deletion answers 202.
+        let new = json!({"tenant_id": tenant, "name": "doomed", "kind": "generic"});
+        let doomed = s
+            .admin
+            .send(Method::POST, "/admin/directories", Some(&new))
             .await;
-        let r = admin
-            .send(
-                delete,
-                &format!("/admin/directories/{}", doomed.body["id"].as_str().unwrap()),
-                None,
-            )
-            .await;
+        let path = format!("/admin/directories/{}", doomed.body["id"].as_str().unwrap());
+        let r = s.admin.send(Method::DELETE, &path, None).await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
         checker.check("/api/v1/admin/directories/{id}", &Method::DELETE, &r);
     }
