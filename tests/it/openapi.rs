@@ -477,6 +477,7 @@ both_backends!(
             (Admin, get, "/admin/tenants/{id}", format!("/admin/tenants/{tenant}"), None, 200),
             (Admin, get, "/admin/directories", "/admin/directories".into(), None, 200),
             (Admin, post, "/admin/directories", "/admin/directories".into(), Some(json!({"tenant_id": tenant, "name": "okta-main", "kind": "okta"})), 201),
+            (Admin, post, "/admin/directories", "/admin/directories".into(), Some(json!({"tenant_id": tenant, "name": "okta-main", "kind": "okta"})), 409),
             (Admin, post, "/admin/directories", "/admin/directories".into(), Some(json!({"tenant_id": tenant, "name": "x", "kind": "nope"})), 400),
             (Admin, get, "/admin/directories/{id}", format!("/admin/directories/{d}"), None, 200),
             (Admin, patch, "/admin/directories/{id}", format!("/admin/directories/{d}"), Some(json!({"deprovisioning": {"retention": "7d"}})), 200),
