@@ -36,7 +36,8 @@ pub fn document() -> Document {
         .nest(API_PREFIX, WebhooksApi::openapi())
         .nest(&admin, AdminApi::openapi())
         .nest(&admin, admin_webhooks);
-    // Relative: the document holds whatever address it was fetched from.
+    // Relative: a client resolves it against the address it fetched the document from, so
+    // the document stays right behind a proxy.
     doc.servers = Some(vec![Server::new("/")]);
     doc.info.description = Some(
         "The application API (application keys) and the admin API under /api/v1/admin \
