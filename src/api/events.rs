@@ -51,7 +51,7 @@ fn parse_types(text: &str) -> Result<Vec<EventKind>, AppError> {
     params(
         ("after" = Option<String>, Query, description = "The cursor to read after; absent: from the oldest retained event"),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Events per page, 100 by default"),
-        ("types" = Option<String>, Query, description = "Comma-separated event types", example = "user.created,user.deactivated"),
+        ("types" = Option<String>, Query, description = "Comma-separated event types (`Event.type`)", example = "user.created,user.deactivated"),
         ("directory_id" = Option<String>, Query, description = "Only this directory's events"),
         ("tenant_id" = Option<String>, Query, description = "Only this tenant's events"),
         ("wait" = Option<i64>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for an event when none matches yet"),

@@ -5,13 +5,14 @@
 
 use serde::Serialize;
 use serde_json::Value;
-use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::{Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::delivery::{Delivery, Endpoint};
 use crate::domain::app_key::AppKeyInfo;
 use crate::domain::directory_state::DirectorySummary;
+use crate::domain::event::EventKind;
 use crate::domain::request_log::Summary;
 use crate::domain::tenancy::{Directory, Tenant};
 use crate::domain::token::{TokenInfo, TokenState};
@@ -151,14 +152,20 @@ fn event_data() -> Schema {
         .into()
 }
 
+fn event_type() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(EventKind::ALL.map(EventKind::as_str)))
+        .into()
+}
+
 /// One change, in the feed and in webhook bodies (`docs/events.md`).
 #[derive(Serialize, ToSchema)]
 pub struct Event {
     pub id: String,
     /// Opaque: pass back exactly what Roster returned.
     pub cursor: String,
-    /// `user.created`, `group.user_added`, `directory.state_changed`, ...
-    #[schema(example = "user.created")]
+    #[schema(schema_with = event_type)]
     pub r#type: String,
     pub tenant_id: String,
     pub directory_id: Option<String>,
