@@ -7,11 +7,26 @@ use super::auth::AppKey;
 use super::error::AppError;
 use super::page;
 use super::params::Params;
+use super::schemas::{DirectoryPage, ErrorBody, GroupPage, PageQuery, UserPage, UserQuery};
 use super::users::user_filter;
-use crate::domain::directory_state;
+use crate::domain::directory_state::{self, DirectorySummary};
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::read;
 
+#[utoipa::path(
+    get,
+    path = "/directories",
+    operation_id = "list_directories",
+    params(
+        ("tenant_id" = Option<String>, Query, description = "One of the key's tenants"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of directories", body = DirectoryPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "A `tenant_id` the key may not read", body = ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -31,6 +46,16 @@ pub async fn list(
     Ok(page::respond(&data, next_after.as_deref()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}",
+    operation_id = "get_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses(
+        (status = 200, description = "The directory, with its state and counts", body = DirectorySummary),
+        (status = 404, description = "No such directory, or not one of the key's tenants", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -43,6 +68,22 @@ pub async fn get(
 }
 
 /// The directory's users; with `group=`, the users directly in that group of the directory.
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/users",
+    operation_id = "list_directory_users",
+    params(
+        ("id" = String, Path, description = "A directory id"),
+        ("group" = Option<String>, Query, description = "A group id of this directory: its direct user members"),
+        UserQuery,
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "No such directory or `group` for this key", body = ErrorBody),
+    )
+)]
 pub async fn users(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -81,6 +122,21 @@ pub async fn users(
 }
 
 /// The directory's groups; with `user=`, the groups of the directory that hold that user.
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/groups",
+    operation_id = "list_directory_groups",
+    params(
+        ("id" = String, Path, description = "A directory id"),
+        ("user" = Option<String>, Query, description = "A user id of this directory: the groups that hold it directly"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of groups", body = GroupPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "No such directory or `user` for this key", body = ErrorBody),
+    )
+)]
 pub async fn groups(
     state: web::Data<ApiState>,
     key: AppKey,

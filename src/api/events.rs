@@ -8,6 +8,7 @@ use super::ApiState;
 use super::auth::AppKey;
 use super::error::AppError;
 use super::params::Params;
+use super::schemas::{ErrorBody, EventsPage};
 use crate::domain::app_key::KeyScope;
 use crate::domain::event::EventKind;
 use crate::domain::feed::{self, Cursor, EventsRequest};
@@ -42,6 +43,26 @@ fn parse_types(text: &str) -> Result<Vec<EventKind>, AppError> {
         .collect()
 }
 
+/// The feed after a cursor, oldest first; with `wait`, waits for an event to commit.
+#[utoipa::path(
+    get,
+    path = "/events",
+    operation_id = "list_events",
+    params(
+        ("after" = Option<String>, Query, description = "The cursor to read after; absent: from the oldest retained event"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Events per page, 100 by default"),
+        ("types" = Option<String>, Query, description = "Comma-separated event types (`Event.type`)", example = "user.created,user.deactivated"),
+        ("directory_id" = Option<String>, Query, description = "Only this directory's events"),
+        ("tenant_id" = Option<String>, Query, description = "Only this tenant's events"),
+        ("wait" = Option<i64>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for an event when none matches yet"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = EventsPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "A `directory_id` or `tenant_id` the key may not read", body = ErrorBody),
+        (status = 410, description = "`after` is older than the oldest retained event (`cursor_expired`): start again from a snapshot", body = ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AppKey,

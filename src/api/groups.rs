@@ -7,6 +7,7 @@ use super::auth::AppKey;
 use super::error::AppError;
 use super::page;
 use super::params::Params;
+use super::schemas::{ErrorBody, GroupRecord, PageQuery, UserPage, UserQuery};
 use super::users::user_filter;
 use crate::domain::ids::GroupId;
 use crate::domain::read;
@@ -15,6 +16,16 @@ fn not_found(id: &str) -> AppError {
     AppError::NotFound(format!("group {id} not found"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/groups/{id}",
+    operation_id = "get_group",
+    params(("id" = String, Path, description = "A group id")),
+    responses(
+        (status = 200, description = "The group", body = GroupRecord),
+        (status = 404, description = "No such group (or soft-deleted), or not one of the key's tenants", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -28,6 +39,17 @@ pub async fn get(
 }
 
 /// The users directly in the group (nested groups are not expanded), in id order.
+#[utoipa::path(
+    get,
+    path = "/groups/{id}/users",
+    operation_id = "list_group_users",
+    params(("id" = String, Path, description = "A group id"), UserQuery, PageQuery),
+    responses(
+        (status = 200, description = "A page of the users directly in the group", body = UserPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "No such group for this key", body = ErrorBody),
+    )
+)]
 pub async fn users(
     state: web::Data<ApiState>,
     key: AppKey,

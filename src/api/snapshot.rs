@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use super::ApiState;
 use super::auth::AppKey;
 use super::error::AppError;
+use super::schemas::{self, ErrorBody};
 use crate::domain::feed::{self, SnapshotLine};
 
 /// Bytes gathered before a chunk is handed to the response.
@@ -19,6 +20,16 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// client reads slower than the database.
 const CHUNKS_IN_FLIGHT: usize = 8;
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/snapshot",
+    operation_id = "snapshot_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses(
+        (status = 200, description = "NDJSON: one `SnapshotLine` per line, the cursor line last", content_type = "application/x-ndjson", body = schemas::SnapshotLine),
+        (status = 404, description = "No such directory, or not one of the key's tenants", body = ErrorBody),
+    )
+)]
 pub async fn stream(
     state: web::Data<ApiState>,
     key: AppKey,

@@ -8,6 +8,7 @@ use super::auth::AppKey;
 use super::error::AppError;
 use super::page;
 use super::params::Params;
+use super::schemas::{ErrorBody, GroupPage, PageQuery, UserPage, UserRecord};
 use crate::domain::app_key::KeyScope;
 use crate::domain::ids::UserId;
 use crate::domain::read::{self, UserFilter};
@@ -39,6 +40,24 @@ fn not_found(id: &str) -> AppError {
 }
 
 /// `GET /users?email=`: one seek on the email index, whichever directory holds the user.
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "find_users_by_email",
+    params(
+        ("email" = String, Query, description = "A primary email, compared case-insensitively"),
+        ("tenant_id" = Option<String>, Query, description = "One of the key's tenants"),
+        ("state" = Option<String>, Query, pattern = "^(active|inactive)$"),
+        ("username" = Option<String>, Query, description = "A `userName`, compared case-insensitively"),
+        ("updated_after" = Option<String>, Query, format = DateTime, description = "RFC 3339: users whose `updated_at` is strictly later"),
+        PageQuery,
+    ),
+    responses(
+        (status = 200, description = "A page of the users with that email, across the directories of the key's tenants", body = UserPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "A `tenant_id` the key may not read", body = ErrorBody),
+    )
+)]
 pub async fn lookup(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -67,6 +86,16 @@ pub async fn lookup(
     Ok(page::records(&found))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    operation_id = "get_user",
+    params(("id" = String, Path, description = "A user id")),
+    responses(
+        (status = 200, description = "The user", body = UserRecord),
+        (status = 404, description = "No such user (or soft-deleted), or not one of the key's tenants", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AppKey,
@@ -80,6 +109,17 @@ pub async fn get(
 }
 
 /// The groups that hold the user directly.
+#[utoipa::path(
+    get,
+    path = "/users/{id}/groups",
+    operation_id = "list_user_groups",
+    params(("id" = String, Path, description = "A user id"), PageQuery),
+    responses(
+        (status = 200, description = "A page of the groups that hold the user directly", body = GroupPage),
+        (status = 400, description = "A parameter unknown, repeated or out of range (`invalid_request`), or an `after` that is not a cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "No such user for this key", body = ErrorBody),
+    )
+)]
 pub async fn groups(
     state: web::Data<ApiState>,
     key: AppKey,

@@ -9,19 +9,22 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::ApiState;
 use super::auth::{self, Caller};
 use super::body::json as json_body;
 use super::error::AppError;
 use super::params::Params;
-use crate::delivery::{self, Changes, Endpoint};
+use super::schemas::{DeliveryList, EndpointList, EndpointWithSecret, ErrorBody};
+use crate::delivery::{self, Changes, Endpoint, Outcome as DeliveryOutcome, Replayed};
 use crate::domain::ids::TenantId;
 use crate::domain::{clock, lifecycle};
 
 /// `types` as a list or a comma-separated string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(untagged)]
+#[schema(as = EventTypes)]
 enum Types {
     List(Vec<String>),
     Text(String),
@@ -37,15 +40,18 @@ impl Types {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewEndpoint {
     url: String,
+    /// The tenant whose events it receives; none: the key's tenant, or every tenant for a
+    /// key of every tenant.
     tenant_id: Option<String>,
+    /// None: every type.
     types: Option<Types>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EndpointChanges {
     url: Option<String>,
@@ -54,16 +60,20 @@ struct EndpointChanges {
     enabled: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SecretRotation)]
 struct Rotation {
+    /// How long the old secret still signs too: `0`, `90s`, `30m`, `24h` (the default), `7d`.
     overlap: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplayRange {
+    /// Send the events after this cursor...
     from: String,
+    /// ...up to and including this one.
     to: Option<String>,
 }
 
@@ -88,12 +98,29 @@ async fn visible(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    operation_id = "list_webhooks",
+    responses((status = 200, description = "The key's endpoints", body = EndpointList))
+)]
 pub async fn list<K: Caller>(state: web::Data<ApiState>, key: K) -> Result<HttpResponse, AppError> {
     let (store, tenant) = (state.store.clone(), own_tenant(&key).cloned());
     let all = web::block(move || delivery::list(&store, tenant.as_ref())).await??;
     Ok(HttpResponse::Ok().json(json!({"data": all})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    operation_id = "create_webhook",
+    request_body = NewEndpoint,
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret shown this once", body = EndpointWithSecret),
+        (status = 400, description = "A bad body (`invalid_request`) or a URL the policy refuses (`invalid_url`)", body = ErrorBody),
+        (status = 404, description = "A `tenant_id` the key may not manage", body = ErrorBody),
+    )
+)]
 pub async fn create<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -125,6 +152,13 @@ pub async fn create<K: Caller>(
     Ok(HttpResponse::Created().json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}",
+    operation_id = "get_webhook",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    responses((status = 200, description = "The endpoint", body = Endpoint), (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody))
+)]
 pub async fn get<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -133,6 +167,18 @@ pub async fn get<K: Caller>(
     Ok(HttpResponse::Ok().json(visible(&state, &key, &id).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/webhooks/{id}",
+    operation_id = "update_webhook",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    request_body = EndpointChanges,
+    responses(
+        (status = 200, description = "The endpoint", body = Endpoint),
+        (status = 400, description = "A bad body (`invalid_request`) or a URL the policy refuses (`invalid_url`)", body = ErrorBody),
+        (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody),
+    )
+)]
 pub async fn update<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -152,6 +198,13 @@ pub async fn update<K: Caller>(
     Ok(HttpResponse::Ok().json(e))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{id}",
+    operation_id = "delete_webhook",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody))
+)]
 pub async fn delete<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -163,6 +216,18 @@ pub async fn delete<K: Caller>(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/rotate-secret",
+    operation_id = "rotate_webhook_secret",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    request_body(content = Option<Rotation>, description = "Optional; an empty body rotates with a 24h overlap"),
+    responses(
+        (status = 200, description = "The endpoint, with its new secret shown this once", body = EndpointWithSecret),
+        (status = 400, description = "A bad body or overlap", body = ErrorBody),
+        (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody),
+    )
+)]
 pub async fn rotate_secret<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -187,6 +252,13 @@ pub async fn rotate_secret<K: Caller>(
     Ok(HttpResponse::Ok().json(out))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/test",
+    operation_id = "test_webhook",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    responses((status = 200, description = "What the receiver answered to a signed `webhook.test` event", body = DeliveryOutcome), (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody))
+)]
 pub async fn test<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -204,6 +276,21 @@ pub async fn test<K: Caller>(
     Ok(HttpResponse::Ok().json(outcome))
 }
 
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}/deliveries",
+    operation_id = "list_webhook_deliveries",
+    params(
+        ("id" = String, Path, description = "A webhook endpoint id"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Attempts, newest first; 100 by default"),
+        ("failed" = Option<bool>, Query, description = "Only the failed attempts"),
+    ),
+    responses(
+        (status = 200, description = "The delivery log", body = DeliveryList),
+        (status = 400, description = "A parameter out of range", body = ErrorBody),
+        (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody),
+    )
+)]
 pub async fn deliveries<K: Caller>(
     state: web::Data<ApiState>,
     key: K,
@@ -227,6 +314,19 @@ pub async fn deliveries<K: Caller>(
     Ok(HttpResponse::Ok().json(json!({"data": all})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/replay",
+    operation_id = "replay_webhook",
+    params(("id" = String, Path, description = "A webhook endpoint id")),
+    request_body = ReplayRange,
+    responses(
+        (status = 200, description = "The events sent again, now, in cursor order", body = Replayed),
+        (status = 400, description = "A bad body (`invalid_request`) or cursor (`invalid_cursor`)", body = ErrorBody),
+        (status = 404, description = "No such endpoint, or not the key's", body = ErrorBody),
+        (status = 410, description = "`from` is older than the oldest retained event (`cursor_expired`)", body = ErrorBody),
+    )
+)]
 pub async fn replay<K: Caller>(
     state: web::Data<ApiState>,
     key: K,

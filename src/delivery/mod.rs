@@ -51,7 +51,8 @@ impl From<diesel::result::Error> for DeliveryError {
 }
 
 /// An endpoint as listings show it: never its secret.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WebhookEndpoint)]
 pub struct Endpoint {
     pub id: String,
     /// `None`: every tenant's events.
@@ -251,7 +252,7 @@ pub fn rotate_secret(
 }
 
 /// One delivery attempt as the log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
@@ -299,7 +300,8 @@ pub fn deliveries(
 }
 
 /// What one attempt came to.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = DeliveryOutcome)]
 pub struct Outcome {
     pub status: &'static str,
     pub response_code: Option<u16>,
@@ -492,7 +494,7 @@ pub async fn test(
 }
 
 /// What a replay did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, utoipa::ToSchema)]
 pub struct Replayed {
     pub sent: u64,
     pub succeeded: u64,

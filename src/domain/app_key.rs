@@ -14,13 +14,18 @@ use crate::store::{self, Store};
 pub const KEY_PREFIX: &str = "roster_app_";
 
 /// A stored key as listings show it: never the key nor its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppKeyInfo {
+    #[schema(value_type = String)]
     pub id: TokenId,
     /// `None`: the key reads every tenant.
+    #[schema(value_type = Option<String>)]
     pub tenant_id: Option<TenantId>,
     pub hint: String,
+    /// Times are UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 

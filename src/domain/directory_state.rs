@@ -15,7 +15,7 @@ use super::tenancy::{Directory, DirectoryKind, Scope};
 use crate::store::{self, DbConn, Store};
 
 /// The directory states hosted directory sync uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DirectoryState {
     /// It has answered: a first authenticated SCIM request, or a first finished sync.
@@ -135,9 +135,11 @@ pub fn state_changed(scope: &Scope, to: DirectoryState) -> NewEvent {
 }
 
 /// A directory as the read API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DirectorySummary {
+    #[schema(value_type = String)]
     pub id: DirectoryId,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub name: String,
     pub kind: DirectoryKind,

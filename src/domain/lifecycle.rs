@@ -13,7 +13,7 @@ use super::tenancy::DirectoryKind;
 use crate::store::{self, Store};
 
 /// What `active=false` means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnDeactivate {
     /// The user stays, with state `inactive` and its memberships, so a reactivation restores
@@ -24,7 +24,7 @@ pub enum OnDeactivate {
 }
 
 /// What a DELETE (or, for a puller, a user no longer listed) means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnDelete {
     /// State `deleted`, memberships removed, gone from SCIM; the row is purged after the
@@ -35,18 +35,20 @@ pub enum OnDelete {
 }
 
 /// What the removal of a user's last group membership means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OnGroupLoss {
     Keep,
     Deactivate,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Deprovisioning {
     pub on_deactivate: OnDeactivate,
     pub on_delete: OnDelete,
+    /// How long a soft-deleted record is kept: `30d`, `12h`, ...
     #[serde(serialize_with = "as_duration_text")]
+    #[schema(value_type = String, example = "30d")]
     pub retention: Duration,
     pub on_group_loss: OnGroupLoss,
 }

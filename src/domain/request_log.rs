@@ -79,10 +79,14 @@ impl<'de> Deserialize<'de> for Retention {
 }
 
 /// One request and its response as recorded: bodies are already redacted and capped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Exchange {
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
+    #[schema(value_type = String)]
     pub directory_id: DirectoryId,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub received_at: NaiveDateTime,
     pub method: String,
     /// Relative to the SCIM base URL, without the query string.
@@ -100,7 +104,7 @@ pub struct Exchange {
     pub duration_us: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     #[serde(flatten)]
@@ -125,9 +129,12 @@ pub fn parse_when(text: &str, now: NaiveDateTime) -> DomainResult<NaiveDateTime>
 }
 
 /// An entry as listings show it: what was asked and answered, without headers or bodies.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = RequestSummary)]
 pub struct Summary<'a> {
     pub id: i64,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub received_at: NaiveDateTime,
     pub method: &'a str,
     pub path: &'a str,

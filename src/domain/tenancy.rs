@@ -13,7 +13,7 @@ use super::lifecycle::Deprovisioning;
 use super::token::{self, IssuedToken};
 use crate::store::{self, Store};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DirectoryKind {
     Entra,
@@ -69,23 +69,31 @@ impl FromStr for DirectoryKind {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tenant {
+    #[schema(value_type = String)]
     pub id: TenantId,
     pub name: String,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Directory {
+    #[schema(value_type = String)]
     pub id: DirectoryId,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub name: String,
     pub kind: DirectoryKind,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
     pub deprovisioning: Deprovisioning,
     /// While set, the directory's tokens are refused and a Google directory is not synced;
-    /// its data stays readable.
+    /// its data stays readable. UTC, without an offset.
+    #[schema(value_type = Option<String>)]
     pub disabled_at: Option<NaiveDateTime>,
 }
 

@@ -51,22 +51,31 @@ pub struct IssuedToken {
 }
 
 /// A stored token as listings show it: never the secret nor its hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
+    #[schema(value_type = String)]
     pub id: TokenId,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
+    #[schema(value_type = String)]
     pub directory_id: DirectoryId,
+    /// The token's prefix and its first six random characters.
     pub hint: String,
+    /// Times are UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    #[schema(value_type = Option<String>)]
     pub revoked_at: Option<NaiveDateTime>,
     /// Set by a rotation: the token is refused from then on.
+    #[schema(value_type = Option<String>)]
     pub expires_at: Option<NaiveDateTime>,
     /// Stamped at most once a minute (`STAMP_EVERY`).
+    #[schema(value_type = Option<String>)]
     pub last_used_at: Option<NaiveDateTime>,
 }
 
 /// Whether a token is accepted: only a `Live` one is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenState {
     Live,

@@ -25,6 +25,7 @@ mod isolation;
 mod logs;
 mod metrics;
 mod migrations;
+mod openapi;
 mod ordering;
 mod rate_limit;
 mod read_api;

@@ -4,18 +4,21 @@ use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::listed;
 use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::api::schemas::{AppKeyList, ErrorBody, IssuedAppKey};
 use crate::domain::app_key::{self, AppKeyInfo};
 use crate::domain::clock;
 use crate::domain::ids::TokenId;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewAppKey)]
 struct NewKey {
     /// The one tenant the key reads; none: every tenant.
     tenant_id: Option<String>,
@@ -30,6 +33,12 @@ fn manages(key: &AdminKey, k: &AppKeyInfo) -> bool {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/app-keys",
+    operation_id = "list_app_keys",
+    responses((status = 200, description = "The application keys the key manages, never the keys themselves", body = AppKeyList))
+)]
 pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpResponse, AppError> {
     let store = state.store.clone();
     let all = web::block(move || app_key::list(&store)).await??;
@@ -40,6 +49,17 @@ pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpRespo
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/app-keys",
+    operation_id = "issue_app_key",
+    request_body(content = Option<NewKey>, description = "Optional; no `tenant_id`: the admin key's tenant, or every tenant"),
+    responses(
+        (status = 201, description = "The key, shown this once", body = IssuedAppKey),
+        (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody),
+        (status = 404, description = "A `tenant_id` the key may not manage", body = ErrorBody),
+    )
+)]
 pub async fn issue(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -63,6 +83,13 @@ pub async fn issue(
     Ok(HttpResponse::Created().json(out))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/app-keys/{id}",
+    operation_id = "revoke_app_key",
+    params(("id" = String, Path, description = "An application key id")),
+    responses((status = 204, description = "Revoked: refused from the next request on"), (status = 404, description = "No such live key for this admin key", body = ErrorBody))
+)]
 pub async fn revoke(
     state: web::Data<ApiState>,
     key: AdminKey,

@@ -6,6 +6,7 @@ use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::listed;
 use crate::api::ApiState;
@@ -13,17 +14,25 @@ use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
 use crate::api::params::Params;
+use crate::api::schemas::{
+    AdminDirectory, AdminDirectoryList, CreatedDirectory, DeletingDirectory, ErrorBody,
+};
 use crate::domain::lifecycle::{Deprovisioning, PolicyChanges};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{clock, directory_removal};
 
 /// The policy's words, as a directory shows them; what is left out keeps its value.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DeprovisioningChanges)]
 struct Policy {
+    /// `deactivate` or `delete`.
     on_deactivate: Option<String>,
+    /// `soft` or `hard`.
     on_delete: Option<String>,
+    /// `30d`, `12h`, ...
     retention: Option<String>,
+    /// `keep` or `deactivate`.
     on_group_loss: Option<String>,
 }
 
@@ -38,17 +47,19 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewDirectory {
     tenant_id: String,
     name: String,
+    /// `entra`, `okta`, `onelogin`, `jumpcloud`, `ping`, `rippling` or `generic`.
     kind: String,
+    /// Left out: the kind's defaults.
     #[serde(default)]
     deprovisioning: Policy,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DirectoryChanges {
     name: Option<String>,
@@ -62,6 +73,16 @@ fn shown(state: &ApiState, d: &Directory) -> Value {
     out
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories",
+    operation_id = "admin_list_directories",
+    params(("tenant_id" = Option<String>, Query, description = "Only this tenant's directories")),
+    responses(
+        (status = 200, description = "The directories the key manages", body = AdminDirectoryList),
+        (status = 404, description = "A `tenant_id` the key may not manage", body = ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -82,6 +103,18 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories",
+    operation_id = "create_directory",
+    request_body = NewDirectory,
+    responses(
+        (status = 201, description = "The directory and its first SCIM token, shown this once", body = CreatedDirectory),
+        (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody),
+        (status = 404, description = "A `tenant_id` the key may not manage", body = ErrorBody),
+        (status = 409, description = "The tenant has a directory of that name (`conflict`)", body = ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -105,6 +138,13 @@ pub async fn create(
     Ok(HttpResponse::Created().json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}",
+    operation_id = "admin_get_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 200, description = "The directory", body = AdminDirectory), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -127,6 +167,13 @@ async fn toggle(
 }
 
 /// Refuses the directory's SCIM tokens and stops syncing it; its data stays readable.
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/disable",
+    operation_id = "disable_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 200, description = "The directory, with `disabled_at`", body = AdminDirectory), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn disable(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -135,6 +182,13 @@ pub async fn disable(
     toggle(state, key, &id, true).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/enable",
+    operation_id = "enable_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 200, description = "The directory, `disabled_at` null", body = AdminDirectory), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn enable(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -146,6 +200,13 @@ pub async fn enable(
 /// Begins deleting a directory (its tokens are refused from this answer on) and removes its
 /// rows in the background: 202, and the directory answers 404 once it is gone; the feed ends
 /// with `directory.deleted`. A server stopped midway finishes at its next start.
+#[utoipa::path(
+    delete,
+    path = "/directories/{id}",
+    operation_id = "delete_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 202, description = "The deletion began; the directory answers 404 once its rows are gone", body = DeletingDirectory), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn delete(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -160,6 +221,19 @@ pub async fn delete(
     Ok(HttpResponse::Accepted().json(out))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/directories/{id}",
+    operation_id = "update_directory",
+    params(("id" = String, Path, description = "A directory id")),
+    request_body = DirectoryChanges,
+    responses(
+        (status = 200, description = "The directory", body = AdminDirectory),
+        (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody),
+        (status = 404, description = "No such directory for this key", body = ErrorBody),
+        (status = 409, description = "The tenant has a directory of that name (`conflict`)", body = ErrorBody),
+    )
+)]
 pub async fn update(
     state: web::Data<ApiState>,
     key: AdminKey,

@@ -18,8 +18,37 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(json!({"data": items}))
 }
 
+/// The admin routes' part of the OpenAPI document (paths relative to `/api/v1/admin`; the
+/// webhook routes are `super::WebhooksApi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    tenants::list,
+    tenants::create,
+    tenants::get,
+    directories::list,
+    directories::create,
+    directories::get,
+    directories::update,
+    directories::delete,
+    directories::disable,
+    directories::enable,
+    tokens::list,
+    tokens::issue,
+    tokens::get_in_directory,
+    tokens::revoke_in_directory,
+    requests::list,
+    requests::get,
+    tokens::get,
+    tokens::revoke,
+    tokens::rotate,
+    app_keys::list,
+    app_keys::issue,
+    app_keys::revoke,
+))]
+pub struct AdminApi;
+
 /// The admin routes, mounted inside `/api/v1`. Each path is one resource holding its methods,
-/// so another method answers 405 rather than 404.
+/// so another method answers 405 rather than 404. Adding a route: see `super::routes`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let resource = |path: &str| {
         web::resource(format!("/admin{path}")).default_service(web::to(super::wrong_method))

@@ -9,9 +9,27 @@ use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::error::AppError;
 use crate::api::params::Params;
+use crate::api::schemas::{ErrorBody, RequestSummaryList};
 use crate::domain::clock;
 use crate::domain::request_log::{self, Entry, LogQuery};
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/requests",
+    operation_id = "list_requests",
+    params(
+        ("id" = String, Path, description = "A directory id"),
+        ("since" = Option<String>, Query, description = "An RFC 3339 time, or how long ago: `30m`, `7d`"),
+        ("until" = Option<String>, Query, description = "An RFC 3339 time, or how long ago"),
+        ("status" = Option<String>, Query, description = "A status (`404`) or a class (`4xx`)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "The latest entries that match, oldest first; 50 by default"),
+    ),
+    responses(
+        (status = 200, description = "The directory's request log", body = RequestSummaryList),
+        (status = 400, description = "A bad parameter", body = ErrorBody),
+        (status = 404, description = "No such directory for this key", body = ErrorBody),
+    )
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -47,6 +65,16 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/requests/{entry_id}",
+    operation_id = "get_request",
+    params(("id" = String, Path, description = "A directory id"), ("entry_id" = i64, Path, description = "A request log entry id")),
+    responses(
+        (status = 200, description = "The entry with its redacted headers and bodies", body = Entry),
+        (status = 404, description = "No such directory or entry for this key", body = ErrorBody),
+    )
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AdminKey,

@@ -4,20 +4,29 @@
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::listed;
 use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::api::schemas::{ErrorBody, TenantList};
+use crate::domain::tenancy::Tenant;
 use crate::domain::{clock, tenancy};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTenant {
     name: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants",
+    operation_id = "list_tenants",
+    responses((status = 200, description = "The tenants the key manages", body = TenantList))
+)]
 pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpResponse, AppError> {
     let store = state.store.clone();
     let all = web::block(move || tenancy::list_tenants(&store)).await??;
@@ -29,6 +38,18 @@ pub async fn list(state: web::Data<ApiState>, key: AdminKey) -> Result<HttpRespo
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants",
+    operation_id = "create_tenant",
+    request_body = NewTenant,
+    responses(
+        (status = 201, description = "The tenant", body = Tenant),
+        (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody),
+        (status = 403, description = "A tenant's admin key cannot create tenants", body = ErrorBody),
+        (status = 409, description = "The name is taken (`conflict`)", body = ErrorBody),
+    )
+)]
 pub async fn create(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -45,6 +66,13 @@ pub async fn create(
     Ok(HttpResponse::Created().json(t))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}",
+    operation_id = "get_tenant",
+    params(("id" = String, Path, description = "A tenant id (not its name)")),
+    responses((status = 200, description = "The tenant", body = Tenant), (status = 404, description = "No such tenant for this key", body = ErrorBody))
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AdminKey,

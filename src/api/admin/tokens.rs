@@ -7,18 +7,21 @@ use actix_web::{HttpResponse, web};
 use chrono::NaiveDateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::listed;
 use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::api::schemas::{ErrorBody, IssuedToken, RotatedToken, TokenList, TokenRecord};
 use crate::domain::ids::TokenId;
 use crate::domain::token::{self, TokenInfo};
 use crate::domain::{clock, lifecycle};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TokenRotation)]
 struct Rotation {
     /// How long the old token keeps working: `0`, `90s`, `30m`, `24h`, `7d`.
     overlap: Option<String>,
@@ -47,6 +50,13 @@ async fn visible(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/tokens",
+    operation_id = "list_tokens",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 200, description = "The directory's tokens, never the tokens themselves", body = TokenList), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -61,6 +71,13 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/tokens",
+    operation_id = "issue_token",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 201, description = "A new SCIM token, shown this once", body = IssuedToken), (status = 404, description = "No such directory for this key", body = ErrorBody))
+)]
 pub async fn issue(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -77,6 +94,13 @@ pub async fn issue(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tokens/{id}",
+    operation_id = "get_token",
+    params(("id" = String, Path, description = "A token id")),
+    responses((status = 200, description = "The token", body = TokenRecord), (status = 404, description = "No such token for this key", body = ErrorBody))
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -86,6 +110,13 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(shown(&t, clock::now())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/tokens/{token_id}",
+    operation_id = "get_directory_token",
+    params(("id" = String, Path, description = "A directory id"), ("token_id" = String, Path, description = "A token id")),
+    responses((status = 200, description = "The token", body = TokenRecord), (status = 404, description = "No such token in this directory for this key", body = ErrorBody))
+)]
 pub async fn get_in_directory(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -102,6 +133,13 @@ async fn revoked(state: web::Data<ApiState>, t: TokenInfo) -> Result<HttpRespons
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    operation_id = "revoke_token",
+    params(("id" = String, Path, description = "A token id")),
+    responses((status = 204, description = "Revoked: refused within a second on every instance"), (status = 404, description = "No such live token for this key", body = ErrorBody))
+)]
 pub async fn revoke(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -111,6 +149,13 @@ pub async fn revoke(
     revoked(state, t).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/directories/{id}/tokens/{token_id}",
+    operation_id = "revoke_directory_token",
+    params(("id" = String, Path, description = "A directory id"), ("token_id" = String, Path, description = "A token id")),
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No such live token in this directory for this key", body = ErrorBody))
+)]
 pub async fn revoke_in_directory(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -123,6 +168,18 @@ pub async fn revoke_in_directory(
 
 /// A new token for the same directory, usable at once; the old one works until the end of
 /// the overlap (24 hours unless asked).
+#[utoipa::path(
+    post,
+    path = "/tokens/{id}/rotate",
+    operation_id = "rotate_token",
+    params(("id" = String, Path, description = "A live token id")),
+    request_body(content = Option<Rotation>, description = "Optional; the overlap is 24h unless given"),
+    responses(
+        (status = 201, description = "The new token, shown this once, and the old one with its expiry", body = RotatedToken),
+        (status = 400, description = "A bad body or overlap", body = ErrorBody),
+        (status = 404, description = "No such live token for this key", body = ErrorBody),
+    )
+)]
 pub async fn rotate(
     state: web::Data<ApiState>,
     key: AdminKey,
