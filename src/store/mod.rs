@@ -22,6 +22,7 @@ pub mod paging;
 pub mod readiness;
 pub mod removal;
 pub mod request_log;
+pub mod roles;
 pub mod schema;
 pub mod settings;
 pub mod stats;
