@@ -23,8 +23,12 @@ use crate::store::roles::RecomputeRow;
 use crate::store::{self, DbConn, Store};
 
 /// Users per background write: small enough that a SCIM write queued behind one waits
-/// milliseconds.
-pub const BATCH: i64 = 500;
+/// little (each changed user costs an event with its whole record).
+pub const BATCH: i64 = 250;
+
+/// Between two background batches: on SQLite, writes queued meanwhile then commit in a group
+/// of their own instead of joining, and waiting for, the next batch.
+const PAUSE: Duration = Duration::from_millis(5);
 
 /// How often a server looks for a recompute to run.
 const POLL: Duration = Duration::from_millis(500);
@@ -251,6 +255,7 @@ pub fn run(
         if p.state == "done" {
             return Ok(Some(p));
         }
+        std::thread::sleep(PAUSE);
     }
 }
 

@@ -714,3 +714,56 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    a_recompute_left_pending_is_run_by_the_next_server,
+    |backend| async move {
+        const USERS: usize = 1_200;
+        let s = setup(backend).await;
+        let c = &s.server.client;
+        s.role("member", 0, true).await;
+        s.role("staff", 10, false).await;
+        s.settled().await;
+        for from in (0..USERS).step_by(600) {
+            let r = c.post("/Bulk", &bulk_users(from, 600)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+        let users = read_all(&s.app, &format!("/directories/{}/users", s.directory), 1000).await;
+        let ids: Vec<&str> = users.iter().map(|u| u["id"].as_str().unwrap()).collect();
+        new_group(c, "Staff", "ext-staff", &ids).await;
+
+        // The rule is added while no server runs: its recompute waits in the database.
+        let Setup {
+            server,
+            admin,
+            app,
+            tenant,
+            directory,
+        } = s;
+        let token = server.client.token.clone();
+        let db = server.stop();
+        let rule = cli_json(
+            &db,
+            &[
+                "role", "rule", "add", "--tenant", "acme", "staff", "--match", "name", "staff",
+            ],
+        );
+        assert_eq!(rule["match"], json!("name"));
+        let pending = cli_json(&db, &["role", "list", "--tenant", "acme"]);
+        assert_eq!(pending["recompute"]["state"], json!("running"), "{pending}");
+        assert_eq!(pending["recompute"]["done"], json!(0));
+
+        let server = TestServer::start_on(db, token, &[]).await;
+        let s = Setup {
+            admin: server.api(&admin.key),
+            app: server.api(&app.key),
+            server,
+            tenant,
+            directory,
+        };
+        let p = s.settled().await;
+        assert_eq!(p["changed"], json!(USERS), "{p}");
+        let after = read_all(&s.app, &format!("/directories/{}/users", s.directory), 1000).await;
+        assert!(after.iter().all(|u| slugs(u) == ["staff"]));
+    }
+);
