@@ -268,6 +268,13 @@ where
                 regrouped.extend(added.into_iter().chain(gone.iter().cloned()));
                 removed.extend(gone);
             }
+            // The members whose roles a rename moves are locked with those regrouped, in
+            // one id order, as every writer that locks several users does.
+            if !at_stake.is_empty() {
+                let mut all: Vec<String> = at_stake.clone();
+                all.extend(regrouped.iter().cloned());
+                store::roles::lock_users(conn, &all)?;
+            }
             // Before deactivation, which locks some of the same users: all in one id order.
             store::users::touch_versions(conn, scope, &regrouped)?;
             let deactivated = super::user::deactivate_if_groupless(conn, scope, &removed, now)?;
@@ -582,6 +589,7 @@ pub fn delete(
         } else {
             Vec::new()
         };
+        // Locked above with every member, by `touch_versions_of_members`.
         let at_stake = role_sync::members_at_stake(conn, scope, &facts(&current), None)?;
         let mut events = detach_member(conn, scope, &MemberRecord::of_group(&current)?, now)?;
         store::attribute_index::remove(conn, scope, id.as_str())?;

@@ -54,8 +54,9 @@ pub(crate) fn refresh(
 }
 
 /// Inside a group's write that renames it, changes its `externalId` or deletes it, before the
-/// change: its user members, locked, when a rule matches the group before or after; none
-/// otherwise, and then the members are not read. `refresh` them once the change is made.
+/// change: its user members when a rule matches the group before or after; none otherwise,
+/// and then the members are not read. The caller locks them with the other users it locks,
+/// in one id order, and `refresh`es them once the change is made.
 pub(crate) fn members_at_stake(
     conn: &mut DbConn,
     scope: &Scope,
@@ -66,9 +67,7 @@ pub(crate) fn members_at_stake(
     if !book.concerns(before) && !after.is_some_and(|g| book.concerns(g)) {
         return Ok(Vec::new());
     }
-    let members = store::roles::user_members(conn, &before.id)?;
-    store::roles::lock_users(conn, &members)?;
-    Ok(members)
+    Ok(store::roles::user_members(conn, &before.id)?)
 }
 
 fn refresh_with(

@@ -286,7 +286,7 @@ pub fn lock_users(conn: &mut DbConn, ids: &[String]) -> Result<(), StoreError> {
                 .filter(u::id.eq_any(chunk))
                 .order(u::id)
                 .select(u::id)
-                .for_update()
+                .for_no_key_update()
                 .load::<String>(c)?;
         }
     }
