@@ -26,6 +26,7 @@ mod log;
 mod logging;
 mod next_step;
 mod replay;
+mod role;
 mod webhook;
 
 #[derive(Debug, Parser)]
@@ -104,6 +105,9 @@ enum Command {
     /// Webhook endpoints (docs/webhooks.md).
     #[command(subcommand)]
     Webhook(webhook::WebhookCommand),
+    /// Roles derived from groups (docs/roles.md).
+    #[command(subcommand)]
+    Role(role::RoleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -363,6 +367,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AdminKey(c) => admin_key::admin_key(&ctx, c),
         Command::Events(c) => events::events(&ctx, c),
         Command::Webhook(c) => webhook::webhook(&ctx, c),
+        Command::Role(c) => role::role(&ctx, c),
     };
     done.map_err(next_step::with_next_step)
 }
@@ -929,6 +934,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     .spawn()?;
     spawn_purger(Arc::clone(&store));
     directory_removal::resume_unfinished(Arc::clone(&store));
+    crate::domain::role_sync::spawn_worker(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
     let webhook_secrets = ctx.config.webhook_secrets(&store)?;
     if webhook_secrets.sealing() {

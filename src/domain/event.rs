@@ -13,6 +13,8 @@ pub enum EventKind {
     UserDeactivated,
     UserReactivated,
     UserDeleted,
+    /// A user's effective roles changed (`docs/roles.md`).
+    UserRolesChanged,
     GroupCreated,
     GroupUpdated,
     GroupDeleted,
@@ -37,6 +39,7 @@ impl EventKind {
             EventKind::UserDeactivated => "user.deactivated",
             EventKind::UserReactivated => "user.reactivated",
             EventKind::UserDeleted => "user.deleted",
+            EventKind::UserRolesChanged => "user.roles_changed",
             EventKind::GroupCreated => "group.created",
             EventKind::GroupUpdated => "group.updated",
             EventKind::GroupDeleted => "group.deleted",
@@ -50,12 +53,13 @@ impl EventKind {
         }
     }
 
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::UserCreated,
         EventKind::UserUpdated,
         EventKind::UserDeactivated,
         EventKind::UserReactivated,
         EventKind::UserDeleted,
+        EventKind::UserRolesChanged,
         EventKind::GroupCreated,
         EventKind::GroupUpdated,
         EventKind::GroupDeleted,
@@ -78,7 +82,8 @@ impl EventKind {
             | EventKind::UserUpdated
             | EventKind::UserDeactivated
             | EventKind::UserReactivated
-            | EventKind::UserDeleted => "User",
+            | EventKind::UserDeleted
+            | EventKind::UserRolesChanged => "User",
             EventKind::DirectoryCredentialsInvalid
             | EventKind::DirectoryActivated
             | EventKind::DirectoryStateChanged

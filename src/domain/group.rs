@@ -16,6 +16,8 @@ use super::index::IndexedValue;
 use super::lifecycle::{OnDelete, OnGroupLoss};
 use super::query::{ListQuery, Page};
 use super::record::{self, MemberRecord};
+use super::role_sync;
+use super::roles::GroupFacts;
 use super::tenancy::Scope;
 use super::user::check_version;
 use crate::store::{self, DbConn, Store};
@@ -72,6 +74,15 @@ pub struct DirectoryGroup {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+}
+
+/// What role rules match a group on.
+fn facts(g: &DirectoryGroup) -> GroupFacts {
+    GroupFacts {
+        id: g.id.to_string(),
+        external_id: g.external_id.clone(),
+        display_name: g.display_name.clone(),
+    }
 }
 
 fn not_found(id: &GroupId) -> DomainError {
@@ -166,7 +177,8 @@ pub fn create(
             now,
             &mut events,
         )?;
-        store::users::touch_versions(conn, scope, &added.into_iter().collect())?;
+        store::users::touch_versions(conn, scope, &added.iter().cloned().collect())?;
+        events.extend(role_sync::refresh(conn, scope, &added)?);
         store::events::append(conn, scope, &events, now)?;
         Ok(group.clone())
     })
@@ -240,6 +252,13 @@ where
                 next.resource = Document::from_value(&w.resource);
             }
             let group_ref = record::group_ref(&next);
+            let renamed = next.display_name != current.display_name
+                || next.external_id != current.external_id;
+            let at_stake = if renamed {
+                role_sync::members_at_stake(conn, scope, &facts(&current), Some(&facts(&next)))?
+            } else {
+                Vec::new()
+            };
             let mut events = Vec::new();
             let mut removed = Vec::new();
             let mut regrouped = BTreeSet::new();
@@ -248,6 +267,13 @@ where
                     apply_member_change(conn, scope, id, &group_ref, step, now, &mut events)?;
                 regrouped.extend(added.into_iter().chain(gone.iter().cloned()));
                 removed.extend(gone);
+            }
+            // The members whose roles a rename moves are locked with those regrouped, in
+            // one id order, as every writer that locks several users does.
+            if !at_stake.is_empty() {
+                let mut all: Vec<String> = at_stake.clone();
+                all.extend(regrouped.iter().cloned());
+                store::roles::lock_users(conn, &all)?;
             }
             // Before deactivation, which locks some of the same users: all in one id order.
             store::users::touch_versions(conn, scope, &regrouped)?;
@@ -261,6 +287,8 @@ where
             if let Some(w) = &write {
                 store::attribute_index::replace(conn, scope, "Group", id.as_str(), &w.index)?;
             }
+            let recompute: Vec<String> = regrouped.into_iter().chain(at_stake).collect();
+            let roles_changed = role_sync::refresh(conn, scope, &recompute)?;
             if attributes_changed {
                 events.insert(
                     0,
@@ -273,6 +301,7 @@ where
                 );
             }
             events.extend(deactivated);
+            events.extend(roles_changed);
             store::events::append(conn, scope, &events, now)?;
             Ok(next)
         })
@@ -560,6 +589,8 @@ pub fn delete(
         } else {
             Vec::new()
         };
+        // Locked above with every member, by `touch_versions_of_members`.
+        let at_stake = role_sync::members_at_stake(conn, scope, &facts(&current), None)?;
         let mut events = detach_member(conn, scope, &MemberRecord::of_group(&current)?, now)?;
         store::attribute_index::remove(conn, scope, id.as_str())?;
         let gone = match policy.on_delete {
@@ -580,6 +611,7 @@ pub fn delete(
             }
         };
         events.push(group_event(EventKind::GroupDeleted, &gone)?);
+        events.extend(role_sync::refresh(conn, scope, &at_stake)?);
         events.extend(super::user::deactivate_if_groupless(
             conn, scope, &members, now,
         )?);

@@ -14,7 +14,7 @@ const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// The user record: `{id, idp_id, directory_id, tenant_id, username, email, emails, first_name,
-/// last_name, display_name, state, job_title, department, employee_id, manager_id,
+/// last_name, display_name, state, role, roles, job_title, department, employee_id, manager_id,
 /// custom_attributes, raw_attributes, created_at, updated_at}`.
 pub fn user(u: &DirectoryUser) -> DomainResult<Value> {
     let resource = u.resource.value()?;
@@ -31,6 +31,8 @@ pub fn user(u: &DirectoryUser) -> DomainResult<Value> {
         "last_name": p.family_name,
         "display_name": p.display_name,
         "state": u.state.as_str(),
+        "role": u.roles.first().map(|slug| json!({"slug": slug})),
+        "roles": u.roles.iter().map(|slug| json!({"slug": slug})).collect::<Vec<_>>(),
         "job_title": p.job_title,
         "department": p.department,
         "employee_id": p.employee_id,

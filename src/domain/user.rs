@@ -96,6 +96,8 @@ pub struct DirectoryUser {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    /// Effective role slugs, highest priority first (`roles::RoleBook::effective`).
+    pub roles: Vec<String>,
 }
 
 fn event(kind: EventKind, user: &DirectoryUser) -> DomainResult<NewEvent> {
@@ -157,6 +159,7 @@ pub async fn create_queued(
     let scope_owned = scope.clone();
     let (users, made) = if failing_first {
         // Run again, should another write of its group fail: the users are taken each time.
+        let mut new = new;
         store
             .write_again_queued(move |conn: &mut DbConn| -> DomainResult<_> {
                 let made = new.insert(conn, &scope_owned, &known, now)?;
@@ -164,6 +167,7 @@ pub async fn create_queued(
             })
             .await?
     } else {
+        let mut new = new;
         store
             .write_queued(move |conn: &mut DbConn| -> DomainResult<_> {
                 let made = new.insert(conn, &scope_owned, &known, now)?;
@@ -183,10 +187,11 @@ pub fn create_many(
     writes: Vec<UserWrite>,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<DirectoryUser>> {
-    let new = NewUsers::of(scope, writes, now)?;
+    let mut new = NewUsers::of(scope, writes, now)?;
     let known = store::attribute_index::known_numbers(store, scope, "User");
+    let fails_first = new.fails_first(&known);
     let insert = |conn: &mut DbConn| new.insert(conn, scope, &known, now);
-    let made = if new.fails_first(&known) {
+    let made = if fails_first {
         store.write_again(insert)?
     } else {
         store.write(insert)?
@@ -225,6 +230,7 @@ impl NewUsers {
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
+                roles: Vec::new(),
             };
             new.events.push(event(EventKind::UserCreated, &user)?);
             new.users.push(user);
@@ -246,12 +252,26 @@ impl NewUsers {
     /// Writes the users, their index rows and their events, numbering inside this write the
     /// paths `known` lacks. Returns the numbers it made, to be kept once committed (`keep`).
     fn insert(
-        &self,
+        &mut self,
         conn: &mut DbConn,
         scope: &Scope,
         known: &PathNumbers,
         now: NaiveDateTime,
     ) -> DomainResult<Option<PathNumbers>> {
+        // A new user belongs to no group yet: it holds the tenant's default role, read in
+        // this write so that a default changed meanwhile is never missed. The events are made
+        // again only then, sparing the writer the records' JSON in every other case.
+        let roles: Vec<String> = store::roles::default_slug(conn, &scope.tenant_id)?
+            .into_iter()
+            .collect();
+        if self.users.first().is_some_and(|u| u.roles != roles) {
+            let mut events = Vec::with_capacity(self.users.len());
+            for user in &mut self.users {
+                user.roles = roles.clone();
+                events.push(event(EventKind::UserCreated, user)?);
+            }
+            self.events = events;
+        }
         let mut made = None;
         if !store::attribute_index::all_numbered(known, self.indexes.iter().flatten()) {
             let mut numbers = known.clone();
@@ -451,10 +471,18 @@ fn remove(
     let member = MemberRecord::of_user(user)?;
     let mut events = super::group::detach_member(conn, scope, &member, now)?;
     store::attribute_index::remove(conn, scope, user.id.as_str())?;
+    // A deleted user holds no role (`docs/roles.md`).
+    let roleless = DirectoryUser {
+        roles: Vec::new(),
+        ..user.clone()
+    };
+    if !user.roles.is_empty() {
+        events.push(update_event(EventKind::UserRolesChanged, user, &roleless)?);
+    }
     let gone = match how {
         OnDelete::Hard => {
             store::users::delete(conn, scope, &user.id)?;
-            user.clone()
+            roleless
         }
         OnDelete::Soft => {
             let gone = DirectoryUser {
@@ -462,7 +490,7 @@ fn remove(
                 version: user.version + 1,
                 updated_at: now,
                 deleted_at: Some(now),
-                ..inactive(user)?
+                ..inactive(&roleless)?
             };
             store::users::update(conn, &gone, &Value::Null, user.version)?;
             gone

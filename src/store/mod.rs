@@ -26,6 +26,7 @@ pub mod pool;
 pub mod readiness;
 pub mod removal;
 pub mod request_log;
+pub mod roles;
 pub mod schema;
 pub mod settings;
 pub mod stats;

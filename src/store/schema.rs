@@ -65,6 +65,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        roles -> Text,
     }
 }
 
@@ -301,5 +302,43 @@ diesel::table! {
         directory_id -> Text,
         google_user_id -> Text,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Text,
+        tenant_id -> Text,
+        slug -> Text,
+        name -> Text,
+        priority -> BigInt,
+        is_default -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    role_rules (id) {
+        id -> Text,
+        tenant_id -> Text,
+        role_id -> Text,
+        match_by -> Text,
+        value -> Text,
+        value_ci -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    role_recomputes (tenant_id) {
+        tenant_id -> Text,
+        after_directory -> Text,
+        after_user -> Text,
+        total -> BigInt,
+        done -> BigInt,
+        changed -> BigInt,
+        requested_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
     }
 }

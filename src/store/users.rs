@@ -42,6 +42,7 @@ struct UserRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    roles: String,
 }
 
 impl TryFrom<UserRow> for DirectoryUser {
@@ -74,6 +75,8 @@ impl TryFrom<UserRow> for DirectoryUser {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            roles: serde_json::from_str(&r.roles)
+                .map_err(|e| StoreError::Corrupt(format!("roles: {e}")))?,
         })
     }
 }
@@ -106,6 +109,7 @@ struct UserValues<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    roles: String,
 }
 
 fn values(user: &DirectoryUser) -> UserValues<'_> {
@@ -133,10 +137,11 @@ fn values(user: &DirectoryUser) -> UserValues<'_> {
         created_at: user.created_at,
         updated_at: user.updated_at,
         deleted_at: user.deleted_at,
+        roles: json_text(&serde_json::json!(user.roles)),
     }
 }
 
-/// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
+/// Rows per multi-row INSERT on PostgreSQL: 23 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
 /// Inserts new users with the bodies they were sent as (JSON text; see `insert_rows` for how).

@@ -1054,6 +1054,28 @@ both_backends!(
             .send(post.clone(), "/admin/webhooks", Some(&hook(None)))
             .await;
         let (their_hook, global_hook) = (id_of(&their_hook), id_of(&global_hook));
+        let roles = format!("/admin/tenants/{globex}/roles");
+        let their_role = admin
+            .send(
+                post.clone(),
+                &roles,
+                Some(&json!({"slug": "gx", "name": "Globex"})),
+            )
+            .await;
+        assert_eq!(
+            their_role.status,
+            StatusCode::CREATED,
+            "{}",
+            their_role.body
+        );
+        let their_rule = admin
+            .send(
+                post.clone(),
+                &format!("{roles}/gx/rules"),
+                Some(&json!({"match": "name", "value": "Globex staff"})),
+            )
+            .await;
+        let their_rule = id_of(&their_rule);
 
         let issued = admin_key(&server.db, &["--tenant", "acme"]);
         let acme_id = acme(&admin).await;
@@ -1149,6 +1171,34 @@ both_backends!(
                     Some(hook(Some(&globex))),
                     nf,
                 ),
+                (get.clone(), roles.clone(), None, nf),
+                (
+                    post.clone(),
+                    roles.clone(),
+                    Some(json!({"slug": "mine", "name": "Mine"})),
+                    nf,
+                ),
+                (get.clone(), format!("{roles}/gx"), None, nf),
+                (
+                    patch.clone(),
+                    format!("{roles}/gx"),
+                    Some(json!({"priority": 9})),
+                    nf,
+                ),
+                (delete.clone(), format!("{roles}/gx"), None, nf),
+                (get.clone(), format!("{roles}/gx/rules"), None, nf),
+                (
+                    post.clone(),
+                    format!("{roles}/gx/rules"),
+                    Some(json!({"match": "name", "value": "x"})),
+                    nf,
+                ),
+                (
+                    delete.clone(),
+                    format!("{roles}/gx/rules/{their_rule}"),
+                    None,
+                    nf,
+                ),
             ],
         )
         .await;
@@ -1195,6 +1245,12 @@ both_backends!(
             S::OK
         );
         // Nothing of globex's was touched.
+        let their_roles = admin.get(&roles).await;
+        assert_eq!(their_roles.body["data"][0]["priority"], json!(0));
+        assert_eq!(
+            their_roles.body["data"][0]["rules"][0]["id"],
+            json!(their_rule)
+        );
         assert_eq!(scim_status(&server, &their_token).await, S::OK);
         assert_eq!(admin.get(&d).await.body["name"], json!("g"));
     }

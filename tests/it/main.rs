@@ -31,6 +31,7 @@ mod rate_limit;
 mod read_api;
 mod receiver;
 mod request_log;
+mod roles;
 mod shutdown;
 mod users;
 mod webhooks;

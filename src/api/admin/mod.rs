@@ -4,6 +4,7 @@
 mod app_keys;
 mod directories;
 mod requests;
+mod roles;
 mod tenants;
 mod tokens;
 
@@ -59,6 +60,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(tenants::create)),
     )
     .service(resource("/tenants/{id}").route(web::get().to(tenants::get)))
+    .service(
+        resource("/tenants/{id}/roles")
+            .route(web::get().to(roles::list))
+            .route(web::post().to(roles::create)),
+    )
+    .service(
+        resource("/tenants/{id}/roles/{slug}")
+            .route(web::get().to(roles::get))
+            .route(web::patch().to(roles::update))
+            .route(web::delete().to(roles::delete)),
+    )
+    .service(
+        resource("/tenants/{id}/roles/{slug}/rules")
+            .route(web::get().to(roles::rules))
+            .route(web::post().to(roles::add_rule)),
+    )
+    .service(
+        resource("/tenants/{id}/roles/{slug}/rules/{rule_id}")
+            .route(web::delete().to(roles::delete_rule)),
+    )
     .service(
         resource("/directories")
             .route(web::get().to(directories::list))
