@@ -589,3 +589,71 @@ both_backends!(
         browser.close().await;
     }
 );
+
+both_backends!(
+    the_request_log_exports_for_replay_by_status,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let origin = server.origin();
+        let key = admin_key(&server.db, &[]);
+        let directory = cli_json(&server.db, &["directory", "list", "--tenant", "acme"])
+        ["directories"][0]["id"]
+        .as_str()
+        .expect("acme's directory")
+        .to_string();
+        let created = server
+            .client
+            .post("/Users", &user_body("ada@example.com"))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED);
+        let taken = server
+            .client
+            .post("/Users", &user_body("ada@example.com"))
+            .await;
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        let (cookie, _) = sign_in_http(&origin, &key).await.expect("signed in");
+        let export = |status: &'static str| {
+            http()
+                .get(format!(
+                    "{origin}/admin/directories/{directory}/requests/export?status={status}"
+                ))
+                .header(COOKIE, format!("roster_session={cookie}"))
+                .send()
+        };
+        // The request log is written in batches: wait for both entries.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let all = loop {
+            let r = export("").await.unwrap();
+            if r.status() == StatusCode::OK {
+                let disposition = r.headers()["content-disposition"].to_str().unwrap();
+                assert!(disposition.starts_with("attachment"), "{disposition}");
+                let sequence: Value = r.json().await.unwrap();
+                if sequence["steps"].as_array().map_or(0, Vec::len) == 2 {
+                    break sequence;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the export never held both requests"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let expected: Vec<&Value> = all["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["expect"]["status"])
+            .collect();
+        assert_eq!(expected, [&json!(201), &json!(409)]);
+        assert_eq!(all["kind"], json!("generic"));
+        let failed: Value = export("4xx").await.unwrap().json().await.unwrap();
+        let steps = failed["steps"].as_array().unwrap();
+        assert_eq!(steps.len(), 1, "{failed}");
+        assert_eq!(steps[0]["expect"]["status"], json!(409));
+        assert_eq!(
+            export("5xx").await.unwrap().status(),
+            StatusCode::NOT_FOUND,
+            "nothing to export"
+        );
+    }
+);
