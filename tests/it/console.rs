@@ -657,3 +657,76 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_failed_webhook_delivery_is_retried_from_its_page,
+    |backend| async move {
+        let receiver = crate::receiver::Receiver::start();
+        receiver.set_status(500);
+        let server = TestServer::start_with_env(
+            backend,
+            &[
+                ("ROSTER_ALLOW_HTTP_WEBHOOKS", "1"),
+                ("ROSTER_ALLOW_PRIVATE_WEBHOOK_TARGETS", "1"),
+            ],
+        )
+        .await;
+        let origin = server.origin();
+        let key = admin_key(&server.db, &[]);
+        let made = server
+            .api(&key)
+            .send(
+                reqwest::Method::POST,
+                "/admin/webhooks",
+                Some(&json!({"url": receiver.url(), "types": ["user.created"]})),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
+        let endpoint = made.body["id"].as_str().unwrap().to_string();
+        let pushed = server
+            .client
+            .post("/Users", &user_body("ada@example.com"))
+            .await;
+        assert_eq!(pushed.status, StatusCode::CREATED);
+        let (cookie, csrf) = sign_in_http(&origin, &key).await.expect("signed in");
+        let page = |query: &'static str| {
+            http()
+                .get(format!("{origin}/admin/webhooks/{endpoint}{query}"))
+                .header(COOKIE, format!("roster_session={cookie}"))
+                .send()
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let cursor = loop {
+            let html = page("?failed=true").await.unwrap().text().await.unwrap();
+            if let Some(at) = html.find("name=\"cursor\" value=\"") {
+                let rest = &html[at + 21..];
+                break rest[..rest.find('"').unwrap()].to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no failed delivery shown: {html}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        receiver.set_status(200);
+        let retried = http()
+            .post(format!("{origin}/admin/webhooks/{endpoint}/retry"))
+            .header(COOKIE, format!("roster_session={cookie}"))
+            .form(&[("csrf", csrf.as_str()), ("cursor", cursor.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retried.status(), StatusCode::OK);
+        let html = retried.text().await.unwrap();
+        assert!(html.contains("sent again and delivered"), "{html}");
+        let delivered = receiver.accepted();
+        assert!(
+            delivered
+                .iter()
+                .any(|r| r.json()["type"] == json!("user.created")),
+            "the receiver accepted no user.created"
+        );
+        let html = page("").await.unwrap().text().await.unwrap();
+        assert!(html.contains("succeeded"), "{html}");
+    }
+);
