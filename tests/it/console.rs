@@ -123,7 +123,9 @@ both_backends!(
         let revoked = issued["key"].as_str().unwrap().to_string();
         let revoked_id = issued["id"].as_str().unwrap().to_string();
         cli_json(&server.db, &["admin-key", "revoke", &revoked_id]);
-        let wrong = format!("{}0", &key[..key.len() - 1]);
+        // The right key with its last digit changed.
+        let last = if key.ends_with('0') { '1' } else { '0' };
+        let wrong = format!("{}{last}", &key[..key.len() - 1]);
         for refused in [
             wrong.as_str(),
             server.client.token.as_str(),
