@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod domain;
 pub mod google;

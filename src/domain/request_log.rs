@@ -237,6 +237,16 @@ pub fn list(store: &Store, directory: &DirectoryId, query: &LogQuery) -> DomainR
     Ok(store.read_request_log(|conn| store::request_log::list(conn, directory, query))?)
 }
 
+/// A directory's recorded requests since `since` and how many of them failed (status 400 or
+/// above), for an error rate.
+pub fn counts_since(
+    store: &Store,
+    directory: &DirectoryId,
+    since: NaiveDateTime,
+) -> DomainResult<(i64, i64)> {
+    Ok(store.read_request_log(|conn| store::request_log::counts_since(conn, directory, since))?)
+}
+
 pub fn get(store: &Store, id: i64) -> DomainResult<Entry> {
     store
         .read_request_log(|conn| store::request_log::get(conn, id))?

@@ -148,6 +148,14 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         webhook_secrets: state.webhook_secrets.clone(),
         webhook_client: crate::delivery::target::client(state.webhook_policy),
     });
+    let console_state = web::Data::new(crate::console::ConsoleState {
+        store: state.store.clone(),
+        scim_base_url: state.base_url.clone(),
+        https: state.base_url.starts_with("https://"),
+        webhook_policy: state.webhook_policy,
+        webhook_secrets: state.webhook_secrets.clone(),
+        webhook_client: crate::delivery::target::client(state.webhook_policy),
+    });
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -159,6 +167,12 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .route("/readyz", web::get().to(health::readyz))
             .route("/metrics", web::get().to(metrics::scrape))
             .service(web::scope(crate::api::API_PREFIX).configure(crate::api::routes))
+            .service(
+                web::scope(crate::console::PREFIX)
+                    .app_data(console_state.clone())
+                    .wrap(crate::console::headers())
+                    .configure(crate::console::routes),
+            )
             .route(
                 crate::google::watch::ROUTE,
                 web::post().to(google_watch::notification),

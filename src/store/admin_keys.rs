@@ -101,3 +101,15 @@ pub fn find_live(
         })
         .transpose()
 }
+
+/// The live key with this id.
+pub fn find_live_by_id(conn: &mut DbConn, id: &str) -> Result<Option<AdminKeyInfo>, StoreError> {
+    k::table
+        .filter(k::id.eq(id))
+        .filter(k::revoked_at.is_null())
+        .select(AdminKeyRow::as_select())
+        .get_result(conn)
+        .optional()?
+        .map(AdminKeyInfo::try_from)
+        .transpose()
+}

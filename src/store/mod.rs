@@ -11,6 +11,7 @@ pub mod app_keys;
 pub mod attribute_index;
 mod checkpoint;
 pub mod conn;
+pub mod console_sessions;
 pub mod database_url;
 pub mod error;
 pub mod events;

@@ -199,3 +199,34 @@ pub fn last_received_at(
         .get_result(conn)
         .optional()?)
 }
+
+/// How many of a directory's requests since `since` were recorded, and how many of them
+/// answered 400 or above. The first entry of the period is found on the time index, then the
+/// directory's entries from it on the (directory, id) index: ids grow with time.
+pub fn counts_since(
+    conn: &mut DbConn,
+    directory: &DirectoryId,
+    since: NaiveDateTime,
+) -> Result<(i64, i64), StoreError> {
+    let first: Option<i64> = request_log::table
+        .filter(request_log::received_at.ge(since))
+        .order(request_log::received_at)
+        .select(request_log::id)
+        .limit(1)
+        .get_result(conn)
+        .optional()?;
+    let Some(first) = first else {
+        return Ok((0, 0));
+    };
+    let recent = || {
+        request_log::table
+            .filter(request_log::directory_id.eq(directory.as_str()))
+            .filter(request_log::id.ge(first))
+    };
+    let total: i64 = recent().count().get_result(conn)?;
+    let failed: i64 = recent()
+        .filter(request_log::status.ge(400))
+        .count()
+        .get_result(conn)?;
+    Ok((total, failed))
+}

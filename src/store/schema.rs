@@ -160,6 +160,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id_hash) {
+        id_hash -> Text,
+        admin_key_id -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Text,
         tenant_id -> Nullable<Text>,
@@ -219,6 +229,7 @@ diesel::joinable!(directories -> tenants (tenant_id));
 diesel::joinable!(tokens -> directories (directory_id));
 diesel::joinable!(memberships -> directory_groups (group_id));
 diesel::joinable!(webhook_streams -> webhook_endpoints (endpoint_id));
+diesel::joinable!(console_sessions -> admin_keys (admin_key_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
@@ -234,6 +245,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     app_keys,
     admin_keys,
+    console_sessions,
     webhook_endpoints,
     webhook_streams,
     webhook_deliveries,

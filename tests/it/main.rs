@@ -9,6 +9,7 @@ mod bounds;
 mod bulk;
 mod cli;
 mod concurrency;
+mod console;
 mod corpus;
 mod deprovisioning;
 mod directory_removal;

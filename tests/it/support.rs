@@ -564,3 +564,140 @@ pub fn events(db: &TestDb) -> Vec<(i64, String, String)> {
         .load(&mut *conn)
         .expect("read events")
 }
+
+/// Headless Chromium driven over WebDriver by a chromedriver of its own on a free port; both
+/// from Debian's packages, installed by `scripts/install-browser.sh`. Without them a test
+/// fails, never skips. Chromedriver and the browser it starts share a process group, ended
+/// together when dropped.
+pub struct Browser {
+    pub client: fantoccini::Client,
+    driver: Child,
+    _profile: TempDir,
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+impl Browser {
+    /// A browser with a laptop-sized window.
+    pub async fn start() -> Browser {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: the console's browser tests need Debian's chromium and \
+                 chromium-driver; run `bash scripts/install-browser.sh` (scripts/test.sh does)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = Command::new(CHROMEDRIVER);
+        command
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command.spawn().expect("start chromedriver");
+        let profile =
+            TempDir(std::env::temp_dir().join(format!("roster-chromium-{}", uuid::Uuid::new_v4())));
+        // The flags Chromium needs as root in a container with no network beyond loopback.
+        let args = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            // Crash reporting would start handlers outside the process group.
+            "--disable-crash-reporter",
+            "--disable-breakpad",
+            "--window-size=1280,860",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([format!("--user-data-dir={}", profile.0.display())])
+        .collect::<Vec<_>>();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({"binary": CHROMIUM, "args": args}),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let mut last = String::new();
+        for _ in 0..100 {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match fantoccini::ClientBuilder::new(connector)
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    };
+                }
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver on port {port} did not start a browser: {last}");
+    }
+
+    /// Clicks `element` and waits until the page it leads to has loaded: a mark left on the
+    /// old page's `window` is gone from the new one.
+    pub async fn click_and_wait(&self, element: fantoccini::elements::Element) {
+        self.client
+            .execute("window.__rosterOld = true;", vec![])
+            .await
+            .expect("mark the page");
+        element.click().await.expect("click");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.__rosterOld === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no new page within 20 s of a click"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Ends the browser session; the driver and what it started go when dropped.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The whole process group: chromedriver and the Chromium processes it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
+        let _ = self.driver.wait();
+    }
+}
