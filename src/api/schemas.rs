@@ -49,8 +49,8 @@ pub struct UserRecord {
     pub idp_id: Option<String>,
     pub directory_id: String,
     pub tenant_id: String,
-    /// SCIM `userName`.
-    pub username: String,
+    /// SCIM `userName`; null only in a redacted record.
+    pub username: Option<String>,
     /// The primary email, else the first.
     pub email: Option<String>,
     pub emails: Vec<Email>,
@@ -70,10 +70,24 @@ pub struct UserRecord {
     /// The whole SCIM resource as stored (no password, no `id`/`meta`).
     #[schema(value_type = Object)]
     pub raw_attributes: serde_json::Map<String, Value>,
+    /// The highest-priority role the user holds, else the tenant's default (`docs/roles.md`).
+    pub role: Option<RoleRef>,
+    /// Every role the user holds, highest priority first.
+    pub roles: Vec<RoleRef>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Present, true, once the user's personal data left the feed with the directory's
+    /// retention (`docs/events.md`, "Retention").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<bool>,
+}
+
+/// A role as a user record names it.
+#[derive(Serialize, ToSchema)]
+pub struct RoleRef {
+    pub slug: String,
 }
 
 /// A directory group.
@@ -107,6 +121,9 @@ pub struct MembershipRecord {
     pub group: GroupRef,
     pub user: Option<UserRecord>,
     pub member_group: Option<GroupRecord>,
+    /// Present, true, once the member user's record was redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redacted: Option<bool>,
 }
 
 /// A directory's state in `directory.activated` and `directory.state_changed`; with `name`

@@ -12,7 +12,7 @@ use super::roles::{MatchBy, Role, Rule, check_slug};
 use crate::store::{self, DbConn, Store};
 
 /// A role with its rules, as listed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
     #[serde(flatten)]
     pub role: Role,
@@ -20,7 +20,7 @@ pub struct RoleView {
 }
 
 /// A tenant's roles, highest priority first, and where its recompute stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Roles {
     pub data: Vec<RoleView>,
     pub recompute: Option<Progress>,

@@ -136,9 +136,10 @@ pub(crate) fn request(
 }
 
 /// Where a tenant's recompute stands.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     /// `running` or `done`.
+    #[schema(value_type = String)]
     pub state: &'static str,
     /// Live users when it was requested; users created meanwhile are counted in `done` too.
     pub total: i64,

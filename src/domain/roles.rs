@@ -11,21 +11,26 @@ use super::ids::TenantId;
 use super::index::fold_case;
 
 /// A tenant's role. The slug is what applications see and never changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Role {
     pub id: String,
+    #[schema(value_type = String)]
     pub tenant_id: TenantId,
     pub slug: String,
     pub name: String,
     /// Of two roles a user holds, the higher priority comes first (`role` in the record).
     pub priority: i64,
     pub default: bool,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
 }
 
 /// How a rule names its groups.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MatchBy {
     /// Roster's group id: one group.
@@ -61,13 +66,15 @@ impl std::str::FromStr for MatchBy {
 }
 
 /// A rule: the direct members of the groups it matches hold its role.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rule {
     pub id: String,
     pub role_id: String,
     #[serde(rename = "match")]
     pub match_by: MatchBy,
     pub value: String,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
 }
 

@@ -45,6 +45,14 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     app_keys::list,
     app_keys::issue,
     app_keys::revoke,
+    roles::list,
+    roles::create,
+    roles::get,
+    roles::update,
+    roles::delete,
+    roles::rules,
+    roles::add_rule,
+    roles::delete_rule,
 ))]
 pub struct AdminApi;
 

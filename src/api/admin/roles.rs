@@ -3,20 +3,22 @@
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::listed;
 use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::api::schemas::ErrorBody;
 use crate::domain::clock;
 use crate::domain::ids::TenantId;
-use crate::domain::role_admin::{self, NewRole, RoleChanges};
-use crate::domain::roles::MatchBy;
+use crate::domain::role_admin::{self, NewRole, RoleChanges, RoleView, Roles};
+use crate::domain::role_sync::Progress;
+use crate::domain::roles::{MatchBy, Rule};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewRoleBody {
     slug: String,
@@ -27,7 +29,7 @@ struct NewRoleBody {
     default: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RoleChangesBody {
     name: Option<String>,
@@ -35,12 +37,24 @@ struct RoleChangesBody {
     default: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewRuleBody {
+    /// `group_id`, `idp_id` or `name`.
     #[serde(rename = "match")]
     match_by: String,
     value: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct RuleList {
+    data: Vec<Rule>,
+}
+
+/// What a role's deletion answers: the recompute that gives its users their other roles.
+#[derive(Serialize, ToSchema)]
+struct RoleDeleted {
+    recompute: Option<Progress>,
 }
 
 async fn tenant(
@@ -51,6 +65,13 @@ async fn tenant(
     Ok(auth::tenant(state, key.scope(), id).await?.id)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/roles",
+    operation_id = "list_roles",
+    params(("id" = String, Path, description = "A tenant id")),
+    responses((status = 200, description = "The tenant's roles, highest priority first, with their rules and the recompute's progress", body = Roles), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -62,6 +83,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(roles))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/roles",
+    operation_id = "create_role",
+    params(("id" = String, Path, description = "A tenant id")),
+    request_body = NewRoleBody,
+    responses((status = 201, description = "The role", body = RoleView), (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody), (status = 404, description = "No such tenant or role for this key", body = ErrorBody), (status = 409, description = "The slug is taken (`conflict`)", body = ErrorBody))
+)]
 pub async fn create(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -81,6 +110,13 @@ pub async fn create(
     Ok(HttpResponse::Created().json(role))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/roles/{slug}",
+    operation_id = "get_role",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug")),
+    responses((status = 200, description = "The role and its rules", body = RoleView), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn get(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -93,6 +129,14 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(role))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/tenants/{id}/roles/{slug}",
+    operation_id = "update_role",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug")),
+    request_body = RoleChangesBody,
+    responses((status = 200, description = "The role", body = RoleView), (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn update(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -115,6 +159,13 @@ pub async fn update(
 
 /// 202: the role is gone at once; its users are given their other roles or the default by
 /// the recompute, whose progress the listing shows.
+#[utoipa::path(
+    delete,
+    path = "/tenants/{id}/roles/{slug}",
+    operation_id = "delete_role",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug")),
+    responses((status = 202, description = "The role is gone; its users' roles are recomputed in the background", body = RoleDeleted), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn delete(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -128,9 +179,18 @@ pub async fn delete(
         crate::domain::role_sync::progress(&store, &t)
     })
     .await??;
-    Ok(HttpResponse::Accepted().json(json!({"recompute": progress})))
+    Ok(HttpResponse::Accepted().json(RoleDeleted {
+        recompute: progress,
+    }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/tenants/{id}/roles/{slug}/rules",
+    operation_id = "list_role_rules",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug")),
+    responses((status = 200, description = "The role's rules", body = RuleList), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn rules(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -143,6 +203,14 @@ pub async fn rules(
     Ok(listed(rules))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tenants/{id}/roles/{slug}/rules",
+    operation_id = "add_role_rule",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug")),
+    request_body = NewRuleBody,
+    responses((status = 201, description = "The rule; the users it touches are recomputed in the background", body = Rule), (status = 400, description = "A body that does not parse, an unknown field or a bad value", body = ErrorBody), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn add_rule(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -161,6 +229,13 @@ pub async fn add_rule(
     Ok(HttpResponse::Created().json(rule))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tenants/{id}/roles/{slug}/rules/{rule_id}",
+    operation_id = "delete_role_rule",
+    params(("id" = String, Path, description = "A tenant id"), ("slug" = String, Path, description = "A role's slug"), ("rule_id" = String, Path, description = "A rule id")),
+    responses((status = 204, description = "The rule is gone; the users it touched are recomputed in the background"), (status = 404, description = "No such tenant or role for this key", body = ErrorBody))
+)]
 pub async fn delete_rule(
     state: web::Data<ApiState>,
     key: AdminKey,
