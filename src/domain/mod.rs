@@ -5,6 +5,7 @@ pub mod admin_key;
 pub mod app_key;
 pub mod cidr;
 pub mod clock;
+pub mod custom_attribute;
 pub mod directory_removal;
 pub mod directory_state;
 pub mod document;

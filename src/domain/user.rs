@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::custom_attribute::{self, CustomValues, Mapping};
 use super::document::{Document, json_text};
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
@@ -96,6 +97,9 @@ pub struct DirectoryUser {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
+    /// The directory's custom attributes as derived at the last write; `None` while the
+    /// directory maps none.
+    pub custom_attributes: Option<CustomValues>,
 }
 
 fn event(kind: EventKind, user: &DirectoryUser) -> DomainResult<NewEvent> {
@@ -151,7 +155,7 @@ pub async fn create_queued(
     write: UserWrite,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryUser> {
-    let new = NewUsers::of(scope, vec![write], now)?;
+    let mut new = NewUsers::of(scope, vec![write], now)?;
     let known = store::attribute_index::known_numbers(store, scope, "User");
     let failing_first = new.fails_first(&known);
     let scope_owned = scope.clone();
@@ -183,10 +187,11 @@ pub fn create_many(
     writes: Vec<UserWrite>,
     now: NaiveDateTime,
 ) -> DomainResult<Vec<DirectoryUser>> {
-    let new = NewUsers::of(scope, writes, now)?;
+    let mut new = NewUsers::of(scope, writes, now)?;
     let known = store::attribute_index::known_numbers(store, scope, "User");
+    let fails_first = new.fails_first(&known);
     let insert = |conn: &mut DbConn| new.insert(conn, scope, &known, now);
-    let made = if new.fails_first(&known) {
+    let made = if fails_first {
         store.write_again(insert)?
     } else {
         store.write(insert)?
@@ -225,6 +230,7 @@ impl NewUsers {
                 created_at: now,
                 updated_at: now,
                 deleted_at: None,
+                custom_attributes: None,
             };
             new.events.push(event(EventKind::UserCreated, &user)?);
             new.users.push(user);
@@ -246,12 +252,16 @@ impl NewUsers {
     /// Writes the users, their index rows and their events, numbering inside this write the
     /// paths `known` lacks. Returns the numbers it made, to be kept once committed (`keep`).
     fn insert(
-        &self,
+        &mut self,
         conn: &mut DbConn,
         scope: &Scope,
         known: &PathNumbers,
         now: NaiveDateTime,
     ) -> DomainResult<Option<PathNumbers>> {
+        let mappings = store::custom_attributes::mappings(conn, scope)?;
+        if !mappings.is_empty() {
+            self.derive(&mappings)?;
+        }
         let mut made = None;
         if !store::attribute_index::all_numbered(known, self.indexes.iter().flatten()) {
             let mut numbers = known.clone();
@@ -277,8 +287,30 @@ impl NewUsers {
             .collect();
         let numbers = made.as_ref().unwrap_or(known);
         store::attribute_index::insert(conn, scope, numbers, &indexed)?;
+        let custom: Vec<(&str, &CustomValues)> = self
+            .users
+            .iter()
+            .filter_map(|u| Some((u.id.as_str(), u.custom_attributes.as_ref()?)))
+            .collect();
+        store::custom_attributes::insert_values(conn, scope, &custom)?;
         store::events::append(conn, scope, &self.events, now)?;
         Ok(made)
+    }
+
+    /// Gives the users the custom attributes `mappings` derive, and their events with them.
+    /// Done in the write, with the mappings it reads: on SQLite, whose writes take turns, a
+    /// mapping change commits either before (this write derives with it) or after (its
+    /// re-derivation sees this user). On PostgreSQL a change committed between this read and
+    /// this commit is missed if its re-derivation passes first (docs/admin-api.md).
+    fn derive(&mut self, mappings: &[Mapping]) -> DomainResult<()> {
+        for (user, made) in self.users.iter_mut().zip(self.events.iter_mut()) {
+            let custom = custom_attribute::derive(mappings, &user.resource.value()?);
+            if custom != user.custom_attributes {
+                user.custom_attributes = custom;
+                *made = event(EventKind::UserCreated, user)?;
+            }
+        }
+        Ok(())
     }
 
     /// After the commit: the numbers `insert` made are committed now.
@@ -340,10 +372,16 @@ where
             let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let write = change(&current).map_err(TxError::Change)?;
-            if write.profile == current.profile && current.resource.holds(&write.resource) {
+            let mappings = store::custom_attributes::mappings(conn, scope)?;
+            let custom = custom_attribute::derive(&mappings, &write.resource);
+            if write.profile == current.profile
+                && current.resource.holds(&write.resource)
+                && custom == current.custom_attributes
+            {
                 return Ok(current);
             }
             let next = DirectoryUser {
+                custom_attributes: custom,
                 state: UserState::of(write.profile.active),
                 profile: write.profile,
                 resource: Document::from_value(&write.resource),
@@ -363,6 +401,14 @@ where
                 .into());
             }
             store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
+            if next.custom_attributes != current.custom_attributes {
+                store::custom_attributes::replace_values(
+                    conn,
+                    scope,
+                    next.id.as_str(),
+                    next.custom_attributes.as_ref(),
+                )?;
+            }
             let kind = match (current.profile.active, next.profile.active) {
                 (true, false) => EventKind::UserDeactivated,
                 (false, true) => EventKind::UserReactivated,
@@ -528,4 +574,41 @@ pub(crate) fn deactivate_if_groupless(
         events.push(update_event(EventKind::UserDeactivated, &current, &next)?);
     }
     Ok(events)
+}
+
+/// Derives `users`' custom attributes again from `mappings` and writes those whose values
+/// changed, each with a `user.updated` event; returns how many changed. A user another writer
+/// changed since it was read is left alone: that write derived it.
+pub(crate) fn rederive(
+    conn: &mut DbConn,
+    scope: &Scope,
+    mappings: &[Mapping],
+    users: &[DirectoryUser],
+    now: NaiveDateTime,
+) -> DomainResult<usize> {
+    let mut events = Vec::new();
+    for user in users {
+        let custom = custom_attribute::derive(mappings, &user.resource.value()?);
+        if custom == user.custom_attributes {
+            continue;
+        }
+        let next = DirectoryUser {
+            custom_attributes: custom,
+            version: user.version + 1,
+            updated_at: now,
+            ..user.clone()
+        };
+        if !store::users::update(conn, &next, &Value::Null, user.version)? {
+            continue;
+        }
+        store::custom_attributes::replace_values(
+            conn,
+            scope,
+            next.id.as_str(),
+            next.custom_attributes.as_ref(),
+        )?;
+        events.push(update_event(EventKind::UserUpdated, user, &next)?);
+    }
+    store::events::append(conn, scope, &events, now)?;
+    Ok(events.len())
 }

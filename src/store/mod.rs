@@ -10,6 +10,7 @@ pub mod admin_keys;
 pub mod app_keys;
 pub mod attribute_index;
 pub mod conn;
+pub mod custom_attributes;
 pub mod error;
 pub mod events;
 pub mod filter;

@@ -8,7 +8,7 @@ use super::conn::{DbConn, MultiBackend, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
-use super::schema::{directory_users as u, memberships as m};
+use super::schema::{custom_attribute_values as v, directory_users as u, memberships as m};
 use crate::domain::document::{Document, json_text};
 use crate::domain::group::MemberKind;
 use crate::domain::ids::{DirectoryId, GroupId, TenantId, UserId};
@@ -42,6 +42,7 @@ struct UserRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    custom_attributes: Option<String>,
 }
 
 impl TryFrom<UserRow> for DirectoryUser {
@@ -74,6 +75,11 @@ impl TryFrom<UserRow> for DirectoryUser {
             created_at: r.created_at,
             updated_at: r.updated_at,
             deleted_at: r.deleted_at,
+            custom_attributes: r
+                .custom_attributes
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("custom_attributes: {e}")))?,
         })
     }
 }
@@ -106,6 +112,7 @@ struct UserValues<'a> {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
+    custom_attributes: Option<String>,
 }
 
 fn values(user: &DirectoryUser) -> UserValues<'_> {
@@ -133,10 +140,14 @@ fn values(user: &DirectoryUser) -> UserValues<'_> {
         created_at: user.created_at,
         updated_at: user.updated_at,
         deleted_at: user.deleted_at,
+        custom_attributes: user
+            .custom_attributes
+            .as_ref()
+            .map(|c| Value::Object(c.clone().into_iter().collect()).to_string()),
     }
 }
 
-/// Rows per multi-row INSERT on PostgreSQL: 22 bound parameters each.
+/// Rows per multi-row INSERT on PostgreSQL: 23 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
 /// Inserts new users with the bodies they were sent as (JSON text; see `insert_rows` for how).
@@ -508,6 +519,24 @@ fn filtered_by<'a>(
     query
 }
 
+/// `query` narrowed to the directory's users whose custom attributes hold `filter.custom`.
+fn with_custom<'a>(
+    mut query: u::BoxedQuery<'a, MultiBackend>,
+    scope: &'a Scope,
+    filter: &'a UserFilter,
+) -> u::BoxedQuery<'a, MultiBackend> {
+    // A seek on `custom_attribute_values_lookup` per attribute.
+    for (name, value) in &filter.custom {
+        let holding = v::table
+            .filter(v::directory_id.eq(scope.directory_id.as_str()))
+            .filter(v::name.eq(name))
+            .filter(v::value.eq(value))
+            .select(v::user_id);
+        query = query.filter(u::id.eq_any(holding));
+    }
+    query
+}
+
 fn loaded(query: u::BoxedQuery<'_, MultiBackend>, conn: &mut DbConn) -> UsersResult {
     query
         .select(UserRow::as_select())
@@ -529,7 +558,7 @@ pub fn page_matching(
     after: Option<&str>,
     limit: i64,
 ) -> UsersResult {
-    let mut query = filtered_by(scoped(scope), filter);
+    let mut query = with_custom(filtered_by(scoped(scope), filter), scope, filter);
     if let Some(after) = after {
         query = query.filter(u::id.gt(after.to_string()));
     }
@@ -568,7 +597,8 @@ pub fn among_matching(
     ids: &[String],
     filter: &UserFilter,
 ) -> UsersResult {
-    let query = filtered_by(u::table.into_boxed(), filter).filter(u::id.eq_any(ids.to_vec()));
+    let query = with_custom(filtered_by(u::table.into_boxed(), filter), scope, filter)
+        .filter(u::id.eq_any(ids.to_vec()));
     let users = loaded(query.order(u::id), conn)?;
     Ok(users
         .into_iter()
