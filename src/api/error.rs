@@ -31,6 +31,9 @@ pub enum AppError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    /// A custom attribute's source path that does not parse or names nothing.
+    #[error("{0}")]
+    SourcePath(#[from] crate::scim::error::ScimError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -75,6 +78,7 @@ impl AppError {
                 DeliveryError::Feed(FeedError::Domain(e)) => domain(e),
                 DeliveryError::Store(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
             },
+            AppError::SourcePath(_) => (S::BAD_REQUEST, "invalid_path"),
             AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -129,6 +133,11 @@ mod tests {
                 AppError::Domain(DomainError::Invalid("no".into())),
                 400,
                 "invalid_request",
+            ),
+            (
+                AppError::SourcePath(crate::scim::error::ScimError::InvalidPath("no".into())),
+                400,
+                "invalid_path",
             ),
             (AppError::Internal("boom".into()), 500, "internal"),
         ];

@@ -32,6 +32,8 @@ pub struct ApiState {
     pub webhook_policy: crate::delivery::target::TargetPolicy,
     /// For test events and replays sent while a request waits.
     pub webhook_client: reqwest::Client,
+    /// The User schemas custom attributes' source paths are resolved against.
+    pub registry: crate::scim::schema::SchemaRegistry,
 }
 
 async fn no_such_route() -> Result<actix_web::HttpResponse, AppError> {

@@ -145,6 +145,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         scim_base_url: state.base_url.clone(),
         webhook_policy: state.webhook_policy,
         webhook_client: crate::delivery::target::client(state.webhook_policy),
+        registry: state.registry.clone(),
     });
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
