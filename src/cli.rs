@@ -20,6 +20,7 @@ use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
 mod admin_key;
+mod attribute;
 mod events;
 mod first_start;
 mod log;
@@ -180,6 +181,9 @@ enum DirectoryCommand {
     /// Delete a directory: its tokens stop at once, its users, groups and request log are
     /// removed in batches, then a `directory.deleted` event ends its feed.
     Delete { directory: String },
+    /// Custom attributes: named values mapped from a source path of each user.
+    #[command(subcommand)]
+    Attribute(attribute::AttributeCommand),
 }
 
 /// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
@@ -505,6 +509,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
+        DirectoryCommand::Attribute(c) => attribute::attribute(ctx, c)?,
         DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
         DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {
@@ -928,6 +933,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     .spawn()?;
     spawn_purger(Arc::clone(&store));
     directory_removal::resume_unfinished(Arc::clone(&store));
+    crate::domain::custom_attribute::resume_unfinished(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
     let dispatcher = crate::delivery::dispatcher::Dispatcher {
         store: Arc::clone(&store),
