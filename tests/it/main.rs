@@ -10,6 +10,7 @@ mod bulk;
 mod cli;
 mod concurrency;
 mod corpus;
+mod custom_attributes;
 mod deprovisioning;
 mod directory_removal;
 mod discovery;
