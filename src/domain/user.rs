@@ -598,7 +598,7 @@ pub(crate) fn rederive(
             updated_at: now,
             ..user.clone()
         };
-        if !store::users::update(conn, &next, &Value::Null, user.version)? {
+        if !store::users::set_custom_attributes(conn, &next, user.version)? {
             continue;
         }
         store::custom_attributes::replace_values(

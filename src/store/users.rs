@@ -140,11 +140,14 @@ fn values(user: &DirectoryUser) -> UserValues<'_> {
         created_at: user.created_at,
         updated_at: user.updated_at,
         deleted_at: user.deleted_at,
-        custom_attributes: user
-            .custom_attributes
-            .as_ref()
-            .map(|c| Value::Object(c.clone().into_iter().collect()).to_string()),
+        custom_attributes: custom_text(user),
     }
+}
+
+fn custom_text(user: &DirectoryUser) -> Option<String> {
+    user.custom_attributes
+        .as_ref()
+        .map(|c| Value::Object(c.clone().into_iter().collect()).to_string())
 }
 
 /// Rows per multi-row INSERT on PostgreSQL: 23 bound parameters each.
@@ -318,6 +321,27 @@ pub fn update(
             .set((values(user), u::raw.eq(json_text(raw))))
             .execute(conn)?
     };
+    Ok(n == 1)
+}
+
+/// Writes a re-derivation's result: `user`'s custom attributes, version and `updated_at`, and
+/// nothing else of the row, if it is still at `expected_version`.
+pub fn set_custom_attributes(
+    conn: &mut DbConn,
+    user: &DirectoryUser,
+    expected_version: i64,
+) -> Result<bool, StoreError> {
+    let target = u::table
+        .filter(u::id.eq(user.id.as_str()))
+        .filter(u::directory_id.eq(user.directory_id.as_str()))
+        .filter(u::version.eq(expected_version));
+    let n = diesel::update(target)
+        .set((
+            u::custom_attributes.eq(custom_text(user)),
+            u::version.eq(user.version),
+            u::updated_at.eq(user.updated_at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 

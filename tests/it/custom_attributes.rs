@@ -675,3 +675,60 @@ async fn rederive_figure() {
         );
     }
 }
+
+both_backends!(
+    serve_resumes_an_unfinished_rederivation,
+    |backend| async move {
+        let (server, admin, _app, dir) = start(backend, &[]).await;
+        for i in 0..3 {
+            let mut body = user_body(&format!("u{i}@example.com"));
+            body[ENTERPRISE] = json!({"costCenter": format!("c{i}")});
+            assert_eq!(
+                server.client.post("/Users", &body).await.status,
+                StatusCode::CREATED
+            );
+        }
+        map(&admin, &dir, "cost", &format!("{ENTERPRISE}:costCenter")).await;
+        finished(&admin, &dir).await;
+        let token = server.client.token.clone();
+        let db = server.stop();
+        // As if the server had stopped right after the mapping was saved: no user derived yet.
+        {
+            use diesel::prelude::*;
+            let store = roster::store::Store::open(&db.url).unwrap();
+            let mut conn = store.conn().unwrap();
+            for sql in [
+                "UPDATE directory_users SET custom_attributes = NULL",
+                "DELETE FROM custom_attribute_values",
+                "UPDATE custom_attribute_rederive SET after_id = NULL, checked = 0, changed = 0, finished_at = NULL",
+            ] {
+                diesel::sql_query(sql).execute(&mut *conn).unwrap();
+            }
+        }
+        let server = TestServer::start_on(db, token, &[]).await;
+        let admin = server.api(
+            cli_json(&server.db, &["admin-key", "issue"])["key"]
+                .as_str()
+                .unwrap(),
+        );
+        let done = finished(&admin, &dir).await;
+        assert_eq!(
+            (&done["checked"], &done["changed"]),
+            (&json!(3), &json!(3)),
+            "{done}"
+        );
+        let app = server.api(&app_key(&server.db, None));
+        let found = app
+            .get(&format!(
+                "/directories/{dir}/users?{}=c1",
+                urlencode("custom_attributes[cost]")
+            ))
+            .await;
+        assert_eq!(
+            found.body["data"][0]["username"],
+            json!("u1@example.com"),
+            "{}",
+            found.body
+        );
+    }
+);
