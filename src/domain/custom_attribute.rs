@@ -205,11 +205,15 @@ pub fn create(
         updated_at: now,
     };
     store.write(|conn| -> DomainResult<()> {
-        if !store::custom_attributes::insert(conn, scope, &mapping)? {
-            return Err(DomainError::AlreadyExists(format!(
-                "a custom attribute named '{name}' in this directory"
-            )));
-        }
+        store::custom_attributes::insert(conn, scope, &mapping).map_err(|e| {
+            if e.unique_violation().is_some() {
+                DomainError::AlreadyExists(format!(
+                    "a custom attribute named '{name}' in this directory"
+                ))
+            } else {
+                DomainError::Store(e)
+            }
+        })?;
         store::custom_attributes::start_rederive(conn, scope, now)?;
         Ok(())
     })?;

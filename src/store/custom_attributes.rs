@@ -55,16 +55,8 @@ pub fn mappings(conn: &mut DbConn, scope: &Scope) -> Result<Vec<Mapping>, StoreE
     rows.into_iter().map(mapping).collect()
 }
 
-/// `false` when the directory already maps that name.
-pub fn insert(conn: &mut DbConn, scope: &Scope, m: &Mapping) -> Result<bool, StoreError> {
-    let taken: i64 = c::table
-        .filter(c::directory_id.eq(scope.directory_id.as_str()))
-        .filter(c::name.eq(&m.name))
-        .count()
-        .get_result(conn)?;
-    if taken > 0 {
-        return Ok(false);
-    }
+/// Fails with a unique violation when the directory already maps that name.
+pub fn insert(conn: &mut DbConn, scope: &Scope, m: &Mapping) -> Result<(), StoreError> {
     diesel::insert_into(c::table)
         .values((
             c::directory_id.eq(scope.directory_id.as_str()),
@@ -77,7 +69,7 @@ pub fn insert(conn: &mut DbConn, scope: &Scope, m: &Mapping) -> Result<bool, Sto
             c::updated_at.eq(m.updated_at),
         ))
         .execute(conn)?;
-    Ok(true)
+    Ok(())
 }
 
 pub fn set_source(conn: &mut DbConn, scope: &Scope, m: &Mapping) -> Result<(), StoreError> {
