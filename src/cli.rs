@@ -509,7 +509,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
-        DirectoryCommand::Attribute(c) => attribute::attribute(ctx, c)?,
+        DirectoryCommand::Attribute(c) => attribute::attribute(ctx, &store, c)?,
         DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
         DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {

@@ -72,10 +72,9 @@ fn rederive(ctx: &Cmd, store: &Store, scope: &Scope) -> anyhow::Result<Option<Re
     )?)
 }
 
-pub(super) fn attribute(ctx: &Cmd, command: AttributeCommand) -> anyhow::Result<()> {
-    let store = ctx.store()?;
+pub(super) fn attribute(ctx: &Cmd, store: &Store, command: AttributeCommand) -> anyhow::Result<()> {
     let find =
-        |d: &str| -> anyhow::Result<Scope> { Ok(tenancy::find_directory(&store, d)?.scope()) };
+        |d: &str| -> anyhow::Result<Scope> { Ok(tenancy::find_directory(store, d)?.scope()) };
     match command {
         AttributeCommand::Add {
             directory,
@@ -85,8 +84,8 @@ pub(super) fn attribute(ctx: &Cmd, command: AttributeCommand) -> anyhow::Result<
         } => {
             let scope = find(&directory)?;
             let path = source_path::parse(&registry(&ctx.config)?, kind(google), &source)?;
-            let m = custom_attribute::create(&store, &scope, &name, path, clock::now())?;
-            let done = rederive(ctx, &store, &scope)?;
+            let m = custom_attribute::create(store, &scope, &name, path, clock::now())?;
+            let done = rederive(ctx, store, &scope)?;
             ctx.print(json!({"attribute": m, "rederive": done}), || {
                 format!("custom attribute {} added, from {}", m.name, m.source.text)
             });
@@ -99,16 +98,16 @@ pub(super) fn attribute(ctx: &Cmd, command: AttributeCommand) -> anyhow::Result<
         } => {
             let scope = find(&directory)?;
             let path = source_path::parse(&registry(&ctx.config)?, kind(google), &source)?;
-            let m = custom_attribute::update(&store, &scope, &name, path, clock::now())?;
-            let done = rederive(ctx, &store, &scope)?;
+            let m = custom_attribute::update(store, &scope, &name, path, clock::now())?;
+            let done = rederive(ctx, store, &scope)?;
             ctx.print(json!({"attribute": m, "rederive": done}), || {
                 format!("custom attribute {} now from {}", m.name, m.source.text)
             });
         }
         AttributeCommand::Remove { directory, name } => {
             let scope = find(&directory)?;
-            custom_attribute::remove(&store, &scope, &name, clock::now())?;
-            let done = rederive(ctx, &store, &scope)?;
+            custom_attribute::remove(store, &scope, &name, clock::now())?;
+            let done = rederive(ctx, store, &scope)?;
             ctx.print(
                 json!({"name": name, "deleted": true, "rederive": done}),
                 || format!("custom attribute {name} removed"),
@@ -116,7 +115,7 @@ pub(super) fn attribute(ctx: &Cmd, command: AttributeCommand) -> anyhow::Result<
         }
         AttributeCommand::Rederive { directory } => {
             let scope = find(&directory)?;
-            let done = rederive(ctx, &store, &scope)?;
+            let done = rederive(ctx, store, &scope)?;
             ctx.print(json!({"rederive": done}), || {
                 done.as_ref()
                     .map_or("no custom attribute was ever mapped".into(), progress_text)
@@ -124,8 +123,8 @@ pub(super) fn attribute(ctx: &Cmd, command: AttributeCommand) -> anyhow::Result<
         }
         AttributeCommand::List { directory } => {
             let scope = find(&directory)?;
-            let all = custom_attribute::list(&store, &scope)?;
-            let progress = custom_attribute::progress(&store, &scope)?;
+            let all = custom_attribute::list(store, &scope)?;
+            let progress = custom_attribute::progress(store, &scope)?;
             ctx.print(json!({"data": all, "rederive": progress}), || {
                 let mut lines: Vec<String> = all
                     .iter()
