@@ -20,6 +20,7 @@ use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
 
 mod admin_key;
+mod attribute;
 mod events;
 mod first_start;
 mod log;
@@ -184,6 +185,9 @@ enum DirectoryCommand {
     /// Delete a directory: its tokens stop at once, its users, groups and request log are
     /// removed in batches, then a `directory.deleted` event ends its feed.
     Delete { directory: String },
+    /// Custom attributes: named values mapped from a source path of each user.
+    #[command(subcommand)]
+    Attribute(attribute::AttributeCommand),
 }
 
 /// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
@@ -511,6 +515,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
             });
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
+        DirectoryCommand::Attribute(c) => attribute::attribute(ctx, &store, c)?,
         DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
         DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {
@@ -935,6 +940,7 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
     spawn_purger(Arc::clone(&store));
     directory_removal::resume_unfinished(Arc::clone(&store));
     crate::domain::role_sync::spawn_worker(Arc::clone(&store));
+    crate::domain::custom_attribute::resume_unfinished(Arc::clone(&store));
     events::spawn_pruner(Arc::clone(&store), ctx.config.events_retention);
     let webhook_secrets = ctx.config.webhook_secrets(&store)?;
     if webhook_secrets.sealing() {

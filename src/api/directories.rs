@@ -8,7 +8,7 @@ use super::error::AppError;
 use super::page;
 use super::params::Params;
 use super::schemas::{DirectoryPage, ErrorBody, GroupPage, PageQuery, UserPage, UserQuery};
-use super::users::user_filter;
+use super::users::{custom_filter, user_filter};
 use crate::domain::directory_state::{self, DirectorySummary};
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::read;
@@ -97,10 +97,12 @@ pub async fn users(
         "email",
         "username",
         "updated_after",
+        "custom_attributes[NAME]",
         "after",
         "limit",
     ])?;
-    let (filter, page) = (user_filter(&params)?, params.page()?);
+    let (mut filter, page) = (user_filter(&params)?, params.page()?);
+    filter.custom = custom_filter(&params);
     let group = params.id("group")?.map(GroupId::from_raw);
     let scope = key.directory(&state, &id).await?.scope();
     let store = state.store.clone();

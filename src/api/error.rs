@@ -31,6 +31,9 @@ pub enum AppError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    /// A custom attribute's source path that does not parse or names nothing.
+    #[error("{0}")]
+    SourcePath(#[from] crate::scim::error::ScimError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -77,6 +80,7 @@ impl AppError {
                     (S::INTERNAL_SERVER_ERROR, "internal")
                 }
             },
+            AppError::SourcePath(_) => (S::BAD_REQUEST, "invalid_path"),
             AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -131,6 +135,11 @@ mod tests {
                 AppError::Domain(DomainError::Invalid("no".into())),
                 400,
                 "invalid_request",
+            ),
+            (
+                AppError::SourcePath(crate::scim::error::ScimError::InvalidPath("no".into())),
+                400,
+                "invalid_path",
             ),
             (AppError::Internal("boom".into()), 500, "internal"),
         ];

@@ -35,6 +35,8 @@ pub struct ApiState {
     pub webhook_secrets: crate::delivery::secrets::Secrets,
     /// For test events and replays sent while a request waits.
     pub webhook_client: reqwest::Client,
+    /// The User schemas custom attributes' source paths are resolved against.
+    pub registry: crate::scim::schema::SchemaRegistry,
 }
 
 async fn no_such_route() -> Result<actix_web::HttpResponse, AppError> {

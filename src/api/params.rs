@@ -22,6 +22,17 @@ fn is_id(text: &str) -> bool {
 
 pub struct Params(HashMap<String, String>);
 
+/// Whether the parameter `name` an endpoint lists takes `key`: itself, or for `p[NAME]`, any
+/// `p[...]`.
+fn takes(name: &str, key: &str) -> bool {
+    match name.strip_suffix("[NAME]") {
+        Some(prefix) => key
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('[') && rest.ends_with(']')),
+        None => name == key,
+    }
+}
+
 impl Params {
     pub fn of(query: &str) -> Result<Params, AppError> {
         let mut map = HashMap::new();
@@ -62,7 +73,7 @@ impl Params {
             .0
             .keys()
             .map(String::as_str)
-            .filter(|k| !known.contains(k))
+            .filter(|k| !known.iter().any(|name| takes(name, k)))
             .collect();
         unknown.sort_unstable();
         match unknown.first() {
@@ -73,6 +84,23 @@ impl Params {
                 known.join(", ")
             ))),
         }
+    }
+
+    /// The `NAME` and value of each parameter `prefix[NAME]`, sorted by name.
+    pub fn bracketed(&self, prefix: &str) -> Vec<(&str, &str)> {
+        let mut found: Vec<(&str, &str)> = self
+            .0
+            .iter()
+            .filter_map(|(k, v)| {
+                let inner = k
+                    .strip_prefix(prefix)?
+                    .strip_prefix('[')?
+                    .strip_suffix(']')?;
+                Some((inner, v.as_str()))
+            })
+            .collect();
+        found.sort_unstable();
+        found
     }
 
     /// `after` and `limit` of a list (`docs/api.md`, "Lists").

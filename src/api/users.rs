@@ -32,7 +32,18 @@ pub fn user_filter(params: &Params) -> Result<UserFilter, AppError> {
         email: params.nonempty("email")?.map(str::to_string),
         username: params.nonempty("username")?.map(str::to_string),
         updated_after: params.time("updated_after")?,
+        custom: Vec::new(),
     })
+}
+
+/// `custom_attributes[NAME]=VALUE`: the directory's users whose custom attribute `NAME` is
+/// `VALUE` (as text, exactly).
+pub fn custom_filter(params: &Params) -> Vec<(String, String)> {
+    params
+        .bracketed("custom_attributes")
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
 }
 
 fn not_found(id: &str) -> AppError {

@@ -6,6 +6,7 @@ pub mod app_key;
 pub mod cidr;
 pub mod clock;
 pub mod console_session;
+pub mod custom_attribute;
 pub mod directory_removal;
 pub mod directory_state;
 pub mod document;

@@ -25,6 +25,9 @@ pub struct UserFilter {
     pub username: Option<String>,
     /// Changed after this time (strictly).
     pub updated_after: Option<NaiveDateTime>,
+    /// Custom attributes and the values they must have (compared exactly, as text); only a
+    /// directory's own lists take them.
+    pub custom: Vec<(String, String)>,
 }
 
 /// Where a page starts and how long it may be.

@@ -37,7 +37,10 @@ pub fn user(u: &DirectoryUser) -> DomainResult<Value> {
         "department": p.department,
         "employee_id": p.employee_id,
         "manager_id": p.manager_id,
-        "custom_attributes": custom_attributes(&resource),
+        "custom_attributes": match &u.custom_attributes {
+            Some(mapped) => json!(mapped),
+            None => custom_attributes(&resource),
+        },
         "raw_attributes": resource,
         "created_at": rfc3339(u.created_at),
         "updated_at": rfc3339(u.updated_at),
@@ -122,9 +125,9 @@ fn emails(resource: &Value) -> Value {
     Value::Array(list)
 }
 
-/// The attributes of schema extensions other than the enterprise one (custom `--schema-dir`
-/// extensions, Google's record), flattened by attribute name; a name two extensions share
-/// keeps the first in URN order.
+/// A directory that maps no custom attribute shows the attributes of schema extensions other
+/// than the enterprise one (custom `--schema-dir` extensions, Google's record), flattened by
+/// attribute name; a name two extensions share keeps the first in URN order.
 fn custom_attributes(resource: &Value) -> Value {
     let mut out = Map::new();
     if let Value::Object(doc) = resource {

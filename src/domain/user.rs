@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::custom_attribute::{self, CustomValues, Mapping};
 use super::document::{Document, json_text};
 use super::error::{DomainError, DomainResult, TxError};
 use super::event::{EventKind, NewEvent};
@@ -98,6 +99,9 @@ pub struct DirectoryUser {
     pub deleted_at: Option<NaiveDateTime>,
     /// Effective role slugs, highest priority first (`roles::RoleBook::effective`).
     pub roles: Vec<String>,
+    /// The directory's custom attributes as derived at the last write; `None` while the
+    /// directory maps none.
+    pub custom_attributes: Option<CustomValues>,
 }
 
 fn event(kind: EventKind, user: &DirectoryUser) -> DomainResult<NewEvent> {
@@ -231,6 +235,7 @@ impl NewUsers {
                 updated_at: now,
                 deleted_at: None,
                 roles: Vec::new(),
+                custom_attributes: None,
             };
             new.events.push(event(EventKind::UserCreated, &user)?);
             new.users.push(user);
@@ -272,6 +277,10 @@ impl NewUsers {
             }
             self.events = events;
         }
+        let mappings = store::custom_attributes::mappings(conn, scope)?;
+        if !mappings.is_empty() {
+            self.derive(&mappings)?;
+        }
         let mut made = None;
         if !store::attribute_index::all_numbered(known, self.indexes.iter().flatten()) {
             let mut numbers = known.clone();
@@ -297,8 +306,30 @@ impl NewUsers {
             .collect();
         let numbers = made.as_ref().unwrap_or(known);
         store::attribute_index::insert(conn, scope, numbers, &indexed)?;
+        let custom: Vec<(&str, &CustomValues)> = self
+            .users
+            .iter()
+            .filter_map(|u| Some((u.id.as_str(), u.custom_attributes.as_ref()?)))
+            .collect();
+        store::custom_attributes::insert_values(conn, scope, &custom)?;
         store::events::append(conn, scope, &self.events, now)?;
         Ok(made)
+    }
+
+    /// Gives the users the custom attributes `mappings` derive, and their events with them.
+    /// Done in the write, with the mappings it reads: on SQLite, whose writes take turns, a
+    /// mapping change commits either before (this write derives with it) or after (its
+    /// re-derivation sees this user). On PostgreSQL a change committed between this read and
+    /// this commit is missed if its re-derivation passes first (docs/admin-api.md).
+    fn derive(&mut self, mappings: &[Mapping]) -> DomainResult<()> {
+        for (user, made) in self.users.iter_mut().zip(self.events.iter_mut()) {
+            let custom = custom_attribute::derive(mappings, &user.resource.value()?);
+            if custom != user.custom_attributes {
+                user.custom_attributes = custom;
+                *made = event(EventKind::UserCreated, user)?;
+            }
+        }
+        Ok(())
     }
 
     /// After the commit: the numbers `insert` made are committed now.
@@ -360,10 +391,16 @@ where
             let current = store::users::find(conn, scope, id)?.ok_or_else(|| not_found(id))?;
             check_version(expected_version, current.version)?;
             let write = change(&current).map_err(TxError::Change)?;
-            if write.profile == current.profile && current.resource.holds(&write.resource) {
+            let mappings = store::custom_attributes::mappings(conn, scope)?;
+            let custom = custom_attribute::derive(&mappings, &write.resource);
+            if write.profile == current.profile
+                && current.resource.holds(&write.resource)
+                && custom == current.custom_attributes
+            {
                 return Ok(current);
             }
             let next = DirectoryUser {
+                custom_attributes: custom,
                 state: UserState::of(write.profile.active),
                 profile: write.profile,
                 resource: Document::from_value(&write.resource),
@@ -383,6 +420,14 @@ where
                 .into());
             }
             store::attribute_index::replace(conn, scope, "User", next.id.as_str(), &write.index)?;
+            if next.custom_attributes != current.custom_attributes {
+                store::custom_attributes::replace_values(
+                    conn,
+                    scope,
+                    next.id.as_str(),
+                    next.custom_attributes.as_ref(),
+                )?;
+            }
             let kind = match (current.profile.active, next.profile.active) {
                 (true, false) => EventKind::UserDeactivated,
                 (false, true) => EventKind::UserReactivated,
@@ -556,4 +601,41 @@ pub(crate) fn deactivate_if_groupless(
         events.push(update_event(EventKind::UserDeactivated, &current, &next)?);
     }
     Ok(events)
+}
+
+/// Derives `users`' custom attributes again from `mappings` and writes those whose values
+/// changed, each with a `user.updated` event; returns how many changed. A user another writer
+/// changed since it was read is left alone: that write derived it.
+pub(crate) fn rederive(
+    conn: &mut DbConn,
+    scope: &Scope,
+    mappings: &[Mapping],
+    users: &[DirectoryUser],
+    now: NaiveDateTime,
+) -> DomainResult<usize> {
+    let mut events = Vec::new();
+    for user in users {
+        let custom = custom_attribute::derive(mappings, &user.resource.value()?);
+        if custom == user.custom_attributes {
+            continue;
+        }
+        let next = DirectoryUser {
+            custom_attributes: custom,
+            version: user.version + 1,
+            updated_at: now,
+            ..user.clone()
+        };
+        if !store::users::set_custom_attributes(conn, &next, user.version)? {
+            continue;
+        }
+        store::custom_attributes::replace_values(
+            conn,
+            scope,
+            next.id.as_str(),
+            next.custom_attributes.as_ref(),
+        )?;
+        events.push(update_event(EventKind::UserUpdated, user, &next)?);
+    }
+    store::events::append(conn, scope, &events, now)?;
+    Ok(events.len())
 }

@@ -15,7 +15,7 @@ use crate::scim::resource::canonicalize;
 use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, ResourceKind, SchemaRegistry};
 use crate::scim::{group::group_write, user::user_write};
 
-pub const GOOGLE_USER_SCHEMA: &str = "urn:roster:params:scim:schemas:extension:google:2.0:User";
+pub use crate::scim::source_path::GOOGLE_USER_SCHEMA;
 pub const GOOGLE_GROUP_SCHEMA: &str = "urn:roster:params:scim:schemas:extension:google:2.0:Group";
 
 const USER_VOLATILE: [&str; 4] = ["etag", "lastLoginTime", "thumbnailPhotoEtag", "kind"];

@@ -147,6 +147,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         webhook_policy: state.webhook_policy,
         webhook_secrets: state.webhook_secrets.clone(),
         webhook_client: crate::delivery::target::client(state.webhook_policy),
+        registry: state.registry.clone(),
     });
     let console_state = web::Data::new(crate::console::ConsoleState {
         store: state.store.clone(),

@@ -15,5 +15,6 @@ pub mod patch;
 pub mod resource;
 pub mod schema;
 pub mod secret;
+pub mod source_path;
 pub mod user;
 pub mod verbatim;

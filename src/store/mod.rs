@@ -13,6 +13,7 @@ mod checkpoint;
 pub mod conn;
 pub mod console_sessions;
 pub mod database_url;
+pub mod custom_attributes;
 pub mod error;
 pub mod events;
 pub mod filter;

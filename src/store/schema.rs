@@ -66,6 +66,7 @@ diesel::table! {
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
         roles -> Text,
+        custom_attributes -> Nullable<Text>,
     }
 }
 
@@ -225,6 +226,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    custom_attributes (directory_id, name) {
+        directory_id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        kind -> Text,
+        source -> Text,
+        steps -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    custom_attribute_values (user_id, name) {
+        user_id -> Text,
+        name -> Text,
+        directory_id -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    custom_attribute_rederive (directory_id) {
+        directory_id -> Text,
+        tenant_id -> Text,
+        after_id -> Nullable<Text>,
+        checked -> BigInt,
+        changed -> BigInt,
+        total -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(directories -> tenants (tenant_id));
 diesel::joinable!(tokens -> directories (directory_id));
 diesel::joinable!(memberships -> directory_groups (group_id));
@@ -250,6 +286,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_streams,
     webhook_deliveries,
     google_directories,
+    custom_attribute_values,
 );
 
 diesel::table! {

@@ -8,7 +8,7 @@ use super::conn::{DbConn, MultiBackend, insert_rows, lock_live, on_backend};
 use super::error::StoreError;
 use super::filter::{USERS, after, condition, order};
 use super::paging::{page_and_total, paged};
-use super::schema::{directory_users as u, memberships as m};
+use super::schema::{custom_attribute_values as v, directory_users as u, memberships as m};
 use crate::domain::document::{Document, json_text};
 use crate::domain::group::MemberKind;
 use crate::domain::ids::{DirectoryId, GroupId, TenantId, UserId};
@@ -43,6 +43,7 @@ struct UserRow {
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
     roles: String,
+    custom_attributes: Option<String>,
 }
 
 impl TryFrom<UserRow> for DirectoryUser {
@@ -77,6 +78,11 @@ impl TryFrom<UserRow> for DirectoryUser {
             deleted_at: r.deleted_at,
             roles: serde_json::from_str(&r.roles)
                 .map_err(|e| StoreError::Corrupt(format!("roles: {e}")))?,
+            custom_attributes: r
+                .custom_attributes
+                .map(|text| serde_json::from_str(&text))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("custom_attributes: {e}")))?,
         })
     }
 }
@@ -110,6 +116,7 @@ struct UserValues<'a> {
     updated_at: NaiveDateTime,
     deleted_at: Option<NaiveDateTime>,
     roles: String,
+    custom_attributes: Option<String>,
 }
 
 fn values(user: &DirectoryUser) -> UserValues<'_> {
@@ -138,10 +145,17 @@ fn values(user: &DirectoryUser) -> UserValues<'_> {
         updated_at: user.updated_at,
         deleted_at: user.deleted_at,
         roles: json_text(&serde_json::json!(user.roles)),
+        custom_attributes: custom_text(user),
     }
 }
 
-/// Rows per multi-row INSERT on PostgreSQL: 23 bound parameters each.
+fn custom_text(user: &DirectoryUser) -> Option<String> {
+    user.custom_attributes
+        .as_ref()
+        .map(|c| Value::Object(c.clone().into_iter().collect()).to_string())
+}
+
+/// Rows per multi-row INSERT on PostgreSQL: 24 bound parameters each.
 const INSERT_CHUNK: usize = 500;
 
 /// Inserts new users with the bodies they were sent as (JSON text; see `insert_rows` for how).
@@ -312,6 +326,27 @@ pub fn update(
             .set((values(user), u::raw.eq(json_text(raw))))
             .execute(conn)?
     };
+    Ok(n == 1)
+}
+
+/// Writes a re-derivation's result: `user`'s custom attributes, version and `updated_at`, and
+/// nothing else of the row, if it is still at `expected_version`.
+pub fn set_custom_attributes(
+    conn: &mut DbConn,
+    user: &DirectoryUser,
+    expected_version: i64,
+) -> Result<bool, StoreError> {
+    let target = u::table
+        .filter(u::id.eq(user.id.as_str()))
+        .filter(u::directory_id.eq(user.directory_id.as_str()))
+        .filter(u::version.eq(expected_version));
+    let n = diesel::update(target)
+        .set((
+            u::custom_attributes.eq(custom_text(user)),
+            u::version.eq(user.version),
+            u::updated_at.eq(user.updated_at),
+        ))
+        .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -513,6 +548,24 @@ fn filtered_by<'a>(
     query
 }
 
+/// `query` narrowed to the directory's users whose custom attributes hold `filter.custom`.
+fn with_custom<'a>(
+    mut query: u::BoxedQuery<'a, MultiBackend>,
+    scope: &'a Scope,
+    filter: &'a UserFilter,
+) -> u::BoxedQuery<'a, MultiBackend> {
+    // A seek on `custom_attribute_values_lookup` per attribute.
+    for (name, value) in &filter.custom {
+        let holding = v::table
+            .filter(v::directory_id.eq(scope.directory_id.as_str()))
+            .filter(v::name.eq(name))
+            .filter(v::value.eq(value))
+            .select(v::user_id);
+        query = query.filter(u::id.eq_any(holding));
+    }
+    query
+}
+
 fn loaded(query: u::BoxedQuery<'_, MultiBackend>, conn: &mut DbConn) -> UsersResult {
     query
         .select(UserRow::as_select())
@@ -534,7 +587,7 @@ pub fn page_matching(
     after: Option<&str>,
     limit: i64,
 ) -> UsersResult {
-    let mut query = filtered_by(scoped(scope), filter);
+    let mut query = with_custom(filtered_by(scoped(scope), filter), scope, filter);
     if let Some(after) = after {
         query = query.filter(u::id.gt(after.to_string()));
     }
@@ -573,7 +626,8 @@ pub fn among_matching(
     ids: &[String],
     filter: &UserFilter,
 ) -> UsersResult {
-    let query = filtered_by(u::table.into_boxed(), filter).filter(u::id.eq_any(ids.to_vec()));
+    let query = with_custom(filtered_by(u::table.into_boxed(), filter), scope, filter)
+        .filter(u::id.eq_any(ids.to_vec()));
     let users = loaded(query.order(u::id), conn)?;
     Ok(users
         .into_iter()

@@ -1135,6 +1135,20 @@ both_backends!(
                     nf,
                 ),
                 (get.clone(), format!("{d}/requests"), None, nf),
+                (get.clone(), format!("{d}/attributes"), None, nf),
+                (
+                    post.clone(),
+                    format!("{d}/attributes"),
+                    Some(json!({"name": "cost", "source": "title"})),
+                    nf,
+                ),
+                (
+                    patch.clone(),
+                    format!("{d}/attributes/cost"),
+                    Some(json!({"source": "title"})),
+                    nf,
+                ),
+                (delete.clone(), format!("{d}/attributes/cost"), None, nf),
                 (
                     post.clone(),
                     "/admin/app-keys".into(),

@@ -11,6 +11,7 @@ mod cli;
 mod concurrency;
 mod console;
 mod corpus;
+mod custom_attributes;
 mod deprovisioning;
 mod directory_removal;
 mod discovery;

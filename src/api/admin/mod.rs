@@ -2,6 +2,7 @@
 //! CLI administers, through the same domain commands.
 
 mod app_keys;
+mod attributes;
 mod directories;
 mod requests;
 mod roles;
@@ -110,6 +111,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/directories/{id}/tokens/{token_id}")
             .route(web::get().to(tokens::get_in_directory))
             .route(web::delete().to(tokens::revoke_in_directory)),
+    )
+    .service(
+        resource("/directories/{id}/attributes")
+            .route(web::get().to(attributes::list))
+            .route(web::post().to(attributes::create)),
+    )
+    .service(
+        resource("/directories/{id}/attributes/{name}")
+            .route(web::patch().to(attributes::update))
+            .route(web::delete().to(attributes::delete)),
     )
     .service(resource("/directories/{id}/requests").route(web::get().to(requests::list)))
     .service(resource("/directories/{id}/requests/{entry_id}").route(web::get().to(requests::get)))
