@@ -378,4 +378,8 @@ pub struct UserQuery {
     /// RFC 3339: users whose `updated_at` is strictly later.
     #[param(format = DateTime)]
     pub updated_after: Option<String>,
+    /// `custom_attributes[NAME]=VALUE`: the directory's custom attribute NAME equals VALUE
+    /// exactly (text); several may be given (`docs/api.md`).
+    #[param(style = DeepObject, explode, value_type = Option<Object>)]
+    pub custom_attributes: Option<std::collections::HashMap<String, String>>,
 }

@@ -23,7 +23,7 @@ pub type CustomValues = BTreeMap<String, Value>;
 const BATCH: i64 = 500;
 
 /// Where a source path is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
     /// The user's SCIM resource.
@@ -86,12 +86,13 @@ impl Equal {
 
 /// A source path as the SCIM layer resolved it against the schemas: `text` as written, `steps`
 /// as walked. Made only by the parser (`scim::source_path`), stored with the mapping.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SourcePath {
     pub kind: SourceKind,
     #[serde(rename = "source")]
     pub text: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub steps: Vec<Step>,
 }
 
@@ -124,12 +125,16 @@ impl SourcePath {
 }
 
 /// One named custom attribute of a directory.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Mapping {
     pub name: String,
     #[serde(flatten)]
     pub source: SourcePath,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub created_at: NaiveDateTime,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -254,15 +259,22 @@ pub fn remove(store: &Store, scope: &Scope, name: &str, now: NaiveDateTime) -> D
 
 /// A directory's re-derivation: users checked of the live users it started with, and how
 /// many of them changed (each got a `user.updated` event).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rederive {
+    /// `running` or `done`.
+    #[schema(value_type = String)]
     pub state: &'static str,
     pub checked: i64,
     pub changed: i64,
     pub total: i64,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
     pub started_at: NaiveDateTime,
+    /// UTC, without an offset.
+    #[schema(value_type = Option<String>)]
     pub finished_at: Option<NaiveDateTime>,
     #[serde(skip)]
+    #[schema(ignore)]
     pub after_id: Option<String>,
 }
 

@@ -4,19 +4,21 @@
 
 use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 
 use crate::api::ApiState;
 use crate::api::auth::{self, AdminKey, Caller};
 use crate::api::body;
 use crate::api::error::AppError;
+use crate::api::schemas::ErrorBody;
 use crate::domain::clock;
-use crate::domain::custom_attribute::{self, SourceKind};
+use crate::domain::custom_attribute::{self, Mapping, Rederive, SourceKind};
 use crate::domain::tenancy::Scope;
 use crate::scim::source_path;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAttribute {
     name: String,
@@ -25,11 +27,34 @@ struct NewAttribute {
     kind: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AttributeChange {
     source: String,
     kind: Option<String>,
+}
+
+/// The directory's mappings and its last re-derivation.
+#[derive(Serialize, ToSchema)]
+struct AttributeList {
+    data: Vec<Mapping>,
+    rederive: Option<Rederive>,
+}
+
+/// A mapping as created or changed, with the re-derivation the change started.
+#[derive(Serialize, ToSchema)]
+struct ChangedAttribute {
+    #[serde(flatten)]
+    mapping: Mapping,
+    rederive: Option<Rederive>,
+}
+
+/// A removed mapping, with the re-derivation the removal started.
+#[derive(Serialize, ToSchema)]
+struct RemovedAttribute {
+    name: String,
+    deleted: bool,
+    rederive: Option<Rederive>,
 }
 
 fn source(
@@ -59,6 +84,13 @@ async fn changed(
     Ok(HttpResponse::build(status).json(out))
 }
 
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/attributes",
+    operation_id = "list_custom_attributes",
+    params(("id" = String, Path, description = "A directory id")),
+    responses((status = 200, description = "The directory's custom attributes and its last re-derivation", body = AttributeList), (status = 404, description = "No such directory (or attribute) for this key", body = ErrorBody))
+)]
 pub async fn list(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -76,6 +108,14 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(json!({"data": all, "rederive": progress})))
 }
 
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/attributes",
+    operation_id = "create_custom_attribute",
+    params(("id" = String, Path, description = "A directory id")),
+    request_body = NewAttribute,
+    responses((status = 201, description = "The mapping; existing users are re-derived in the background", body = ChangedAttribute), (status = 400, description = "A body that does not parse, an unknown field, a bad name (`invalid_request`) or a source path that does not resolve (`invalid_path`)", body = ErrorBody), (status = 404, description = "No such directory (or attribute) for this key", body = ErrorBody), (status = 409, description = "The name is taken (`conflict`)", body = ErrorBody))
+)]
 pub async fn create(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -99,6 +139,14 @@ pub async fn create(
     .await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/directories/{id}/attributes/{name}",
+    operation_id = "update_custom_attribute",
+    params(("id" = String, Path, description = "A directory id"), ("name" = String, Path, description = "The custom attribute's name")),
+    request_body = AttributeChange,
+    responses((status = 200, description = "The mapping; existing users are re-derived in the background", body = ChangedAttribute), (status = 400, description = "A body that does not parse, an unknown field, a bad name (`invalid_request`) or a source path that does not resolve (`invalid_path`)", body = ErrorBody), (status = 404, description = "No such directory (or attribute) for this key", body = ErrorBody))
+)]
 pub async fn update(
     state: web::Data<ApiState>,
     key: AdminKey,
@@ -117,6 +165,13 @@ pub async fn update(
     changed(&state, scope, actix_web::http::StatusCode::OK, json!(m)).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/directories/{id}/attributes/{name}",
+    operation_id = "delete_custom_attribute",
+    params(("id" = String, Path, description = "A directory id"), ("name" = String, Path, description = "The custom attribute's name")),
+    responses((status = 200, description = "The mapping is gone; existing users are re-derived in the background", body = RemovedAttribute), (status = 404, description = "No such directory (or attribute) for this key", body = ErrorBody))
+)]
 pub async fn delete(
     state: web::Data<ApiState>,
     key: AdminKey,

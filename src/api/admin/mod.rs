@@ -54,6 +54,10 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     roles::rules,
     roles::add_rule,
     roles::delete_rule,
+    attributes::list,
+    attributes::create,
+    attributes::update,
+    attributes::delete,
 ))]
 pub struct AdminApi;
 
