@@ -615,9 +615,6 @@ fn create_google(
         .context("--kind google needs --admin EMAIL (a Workspace admin)")?;
     let key_file =
         std::fs::read(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
-    // Checked before anything is stored, so a missing server key leaves no half-made directory.
-    crate::domain::sealing::SecretKey::from_config(ctx.config.secret_key.as_deref())?;
-    google::auth::ServiceAccountKey::parse(&key_file)?;
     let interval = google::parse_interval(&g.interval)?;
     let target = match (g.customer, g.domain) {
         (_, Some(d)) => google::Target::Domain(d),
@@ -625,12 +622,12 @@ fn create_google(
         (None, None) => google::Target::Customer("my_customer".into()),
     };
     let groups = g.groups.as_deref().and_then(google::parse_groups);
-    let now = clock::now();
-    let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)?;
-    google::connect(
+    let d = google::create_directory(
         store,
         ctx.config.secret_key.as_deref(),
-        &d,
+        tenant,
+        name,
+        policy,
         google::NewConnection {
             key_file: &key_file,
             admin,
@@ -638,7 +635,7 @@ fn create_google(
             groups,
             interval,
         },
-        now,
+        clock::now(),
     )?;
     let out = directory_json(&d, &tenant.name, base_url);
     ctx.print(out, || {
@@ -975,6 +972,8 @@ fn serve(ctx: &Cmd) -> anyhow::Result<()> {
         activated: Default::default(),
         webhook_policy: ctx.config.webhook_policy(),
         webhook_secrets,
+        google: ctx.config.google.clone(),
+        secret_key: ctx.config.secret_key.clone(),
         metrics,
         rate_limit: ctx
             .config

@@ -31,6 +31,8 @@ pub enum AppError {
     Domain(#[from] DomainError),
     #[error(transparent)]
     Delivery(#[from] DeliveryError),
+    #[error(transparent)]
+    Google(#[from] crate::google::GoogleError),
     /// A custom attribute's source path that does not parse or names nothing.
     #[error("{0}")]
     SourcePath(#[from] crate::scim::error::ScimError),
@@ -81,6 +83,25 @@ impl AppError {
                 }
             },
             AppError::SourcePath(_) => (S::BAD_REQUEST, "invalid_path"),
+            AppError::Google(e) => {
+                use crate::domain::sealing::SealError;
+                use crate::google::GoogleError as G;
+                match e {
+                    G::Seal(SealError::NoKey | SealError::BadKey) => {
+                        (S::CONFLICT, "server_key_missing")
+                    }
+                    G::BadKeyFile(_) | G::Invalid(_) => (S::BAD_REQUEST, "invalid_request"),
+                    G::NotGoogle(_) => (S::NOT_FOUND, "not_found"),
+                    G::Busy(_) => (S::CONFLICT, "conflict"),
+                    G::Domain(e) => domain(e),
+                    G::InvalidCredentials(_)
+                    | G::Api { .. }
+                    | G::Transport(_)
+                    | G::BadResponse(_)
+                    | G::NotFound(_) => (S::BAD_GATEWAY, "google_error"),
+                    G::Seal(_) | G::LeaseLost => (S::INTERNAL_SERVER_ERROR, "internal"),
+                }
+            }
             AppError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

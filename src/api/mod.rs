@@ -37,6 +37,10 @@ pub struct ApiState {
     pub webhook_client: reqwest::Client,
     /// The User schemas custom attributes' source paths are resolved against.
     pub registry: crate::scim::schema::SchemaRegistry,
+    /// For Google directories made and checked over the admin API.
+    pub google: crate::config::GoogleConfig,
+    /// The configured server key (`ROSTER_SECRET_KEY`), which seals Google keys.
+    pub secret_key: Option<String>,
 }
 
 async fn no_such_route() -> Result<actix_web::HttpResponse, AppError> {

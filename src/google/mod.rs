@@ -136,12 +136,7 @@ pub fn connect(
 ) -> Result<(), GoogleError> {
     let key = SecretKey::from_config(secret_key)?;
     ServiceAccountKey::parse(conn.key_file)?;
-    if !conn.admin.contains('@') {
-        return Err(GoogleError::Invalid(format!(
-            "--admin '{}' must be the email of a Workspace admin",
-            conn.admin
-        )));
-    }
+    check_admin(&conn.admin)?;
     let (customer, domain) = match conn.target {
         Target::Customer(c) => (Some(c), None),
         Target::Domain(d) => (None, Some(d)),
@@ -173,6 +168,90 @@ pub fn connect(
     };
     store.write(|c| store::google::insert(c, &row))?;
     Ok(())
+}
+
+/// Creates a Google directory and stores its settings with the key sealed: what the CLI's
+/// `directory create --kind google` and the admin API both do. Everything that can be refused
+/// (no server key, a key file that does not parse, an admin that is no email) is checked
+/// before the directory is made, so a refusal leaves nothing half-made.
+pub fn create_directory(
+    store: &Store,
+    secret_key: Option<&str>,
+    tenant: &crate::domain::tenancy::Tenant,
+    name: &str,
+    policy: crate::domain::lifecycle::Deprovisioning,
+    conn: NewConnection<'_>,
+    now: NaiveDateTime,
+) -> Result<Directory, GoogleError> {
+    SecretKey::from_config(secret_key)?;
+    ServiceAccountKey::parse(conn.key_file)?;
+    check_admin(&conn.admin)?;
+    let d = crate::domain::tenancy::create_directory(
+        store,
+        tenant,
+        name,
+        DirectoryKind::Google,
+        policy,
+        now,
+    )?;
+    connect(store, secret_key, &d, conn, now)?;
+    Ok(d)
+}
+
+fn check_admin(admin: &str) -> Result<(), GoogleError> {
+    if admin.contains('@') {
+        Ok(())
+    } else {
+        Err(GoogleError::Invalid(format!(
+            "admin '{admin}' must be the email of a Workspace admin"
+        )))
+    }
+}
+
+/// A Google directory's settings and sync state as the admin API shows them: never the key.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SettingsView {
+    pub admin_email: String,
+    pub customer: Option<String>,
+    pub domain: Option<String>,
+    /// Only these groups (emails) and their members are synced; null: every group.
+    pub groups: Option<Vec<String>>,
+    pub interval_secs: i64,
+    /// `never_synced`, `ok`, `error`, ...
+    pub status: String,
+    /// UTC, without an offset.
+    #[schema(value_type = Option<String>)]
+    pub last_sync_started_at: Option<NaiveDateTime>,
+    /// UTC, without an offset.
+    #[schema(value_type = Option<String>)]
+    pub last_sync_finished_at: Option<NaiveDateTime>,
+    pub last_created: i64,
+    pub last_updated: i64,
+    pub last_deprovisioned: i64,
+    pub last_error: Option<String>,
+    /// UTC, without an offset.
+    #[schema(value_type = String)]
+    pub next_sync_at: NaiveDateTime,
+}
+
+impl From<&GoogleDirectoryRow> for SettingsView {
+    fn from(row: &GoogleDirectoryRow) -> Self {
+        SettingsView {
+            admin_email: row.admin_email.clone(),
+            customer: row.customer.clone(),
+            domain: row.domain.clone(),
+            groups: row.group_filter.as_deref().and_then(parse_groups),
+            interval_secs: row.interval_secs,
+            status: row.status.clone(),
+            last_sync_started_at: row.last_sync_started_at,
+            last_sync_finished_at: row.last_sync_finished_at,
+            last_created: row.last_created,
+            last_updated: row.last_updated,
+            last_deprovisioned: row.last_deprovisioned,
+            last_error: row.last_error.clone(),
+            next_sync_at: row.next_sync_at,
+        }
+    }
 }
 
 /// A Google directory's stored settings and state.
@@ -399,7 +478,7 @@ impl Lease {
 }
 
 /// One check of `roster google test`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub what: &'static str,
     pub ok: bool,

@@ -44,6 +44,8 @@ pub struct AppState {
     /// Where webhooks may go (`allow_http_webhooks`, `allow_private_webhook_targets`).
     pub webhook_policy: crate::delivery::target::TargetPolicy,
     pub webhook_secrets: crate::delivery::secrets::Secrets,
+    pub google: crate::config::GoogleConfig,
+    pub secret_key: Option<String>,
     pub metrics: Arc<metrics::Metrics>,
     /// Per-directory SCIM rate limits; `None` when off.
     pub rate_limit: Option<rate_limit::RateLimiter>,
@@ -148,6 +150,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         webhook_secrets: state.webhook_secrets.clone(),
         webhook_client: crate::delivery::target::client(state.webhook_policy),
         registry: state.registry.clone(),
+        google: state.google.clone(),
+        secret_key: state.secret_key.clone(),
     });
     let console_state = web::Data::new(crate::console::ConsoleState {
         store: state.store.clone(),

@@ -1149,6 +1149,8 @@ both_backends!(
                     nf,
                 ),
                 (delete.clone(), format!("{d}/attributes/cost"), None, nf),
+                (get.clone(), format!("{d}/google"), None, nf),
+                (post.clone(), format!("{d}/google/test"), None, nf),
                 (
                     post.clone(),
                     "/admin/app-keys".into(),

@@ -866,3 +866,138 @@ both_backends!(a_disabled_directory_is_not_synced, |backend| async move {
     })
     .await;
 });
+
+both_backends!(
+    google_directories_over_the_admin_api,
+    |backend| async move {
+        use reqwest::Method;
+        let fake = FakeGoogle::start();
+        seed(&fake);
+        let server = TestServer::start_with_env(
+            backend,
+            &[
+                ("ROSTER_SECRET_KEY", SECRET_KEY),
+                ("ROSTER_GOOGLE_API_URL", &fake.url),
+                ("ROSTER_GOOGLE_BACKOFF_MS", "5"),
+            ],
+        )
+        .await;
+        let key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let admin = server.api(&key);
+        let tenant = admin.get("/admin/tenants").await.body["data"][0]["id"].clone();
+        let dir =
+            std::env::temp_dir().join(format!("roster-gapi-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key_file: Value =
+            serde_json::from_slice(&std::fs::read(fake.key_file(&dir)).unwrap()).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let private_key = key_file["private_key"].as_str().unwrap().to_string();
+        let google = json!({"service_account_key": key_file, "admin": ADMIN,
+                        "groups": ["ENG@example.com"], "interval": "10m"});
+        let directories = || async { admin.get("/admin/directories").await.body["data"].clone() };
+        let before = directories().await;
+
+        let mut bad_key = google.clone();
+        bad_key["service_account_key"] = json!({"type": "service_account"});
+        let mut bad_admin = google.clone();
+        bad_admin["admin"] = json!("nobody");
+        for (body, status, why) in [
+            (
+                json!({"tenant_id": tenant, "name": "g0", "kind": "google"}),
+                400,
+                "no settings",
+            ),
+            (
+                json!({"tenant_id": tenant, "name": "g1", "kind": "okta", "google": google}),
+                400,
+                "not google",
+            ),
+            (
+                json!({"tenant_id": tenant, "name": "g2", "kind": "google", "google": bad_key}),
+                400,
+                "bad key",
+            ),
+            (
+                json!({"tenant_id": tenant, "name": "g3", "kind": "google", "google": bad_admin}),
+                400,
+                "bad admin",
+            ),
+        ] {
+            let r = admin
+                .send(Method::POST, "/admin/directories", Some(&body))
+                .await;
+            assert_eq!(r.status.as_u16(), status, "{why}: {}", r.body);
+        }
+        assert_eq!(
+            directories().await,
+            before,
+            "a refused directory leaves nothing behind"
+        );
+
+        let body = json!({"tenant_id": tenant, "name": "gw", "kind": "google", "google": google});
+        let made = admin
+            .send(Method::POST, "/admin/directories", Some(&body))
+            .await;
+        assert_eq!(made.status.as_u16(), 201, "{}", made.body);
+        assert_eq!(made.body["kind"], json!("google"));
+        assert!(
+            made.body.get("token").is_none(),
+            "Roster pulls: no SCIM token"
+        );
+        assert_eq!(made.body["google"]["admin_email"], json!(ADMIN));
+        let id = made.body["id"].as_str().unwrap();
+        let settings = admin.get(&format!("/admin/directories/{id}/google")).await;
+        assert_eq!(settings.status.as_u16(), 200);
+        assert_eq!(settings.body["groups"], json!(["eng@example.com"]));
+        assert_eq!(settings.body["interval_secs"], json!(600));
+        assert_eq!(settings.body["status"], json!("never_synced"));
+        for answer in [&made.body, &settings.body] {
+            assert!(
+                !answer.to_string().contains(&private_key[40..80]),
+                "the key is never shown"
+            );
+        }
+        let tested = admin
+            .send(
+                Method::POST,
+                &format!("/admin/directories/{id}/google/test"),
+                None,
+            )
+            .await;
+        assert_eq!(tested.status.as_u16(), 200, "{}", tested.body);
+        assert_eq!(tested.body["ok"], json!(true), "{}", tested.body);
+        // The key was sealed with the server key: the CLI with the same key syncs it.
+        let synced = Command::new(roster_bin())
+            .args(["--json", "google", "sync", "--directory", id])
+            .env("ROSTER_DATABASE_URL", &server.db.url)
+            .env("ROSTER_SECRET_KEY", SECRET_KEY)
+            .env("ROSTER_GOOGLE_API_URL", &fake.url)
+            .output()
+            .unwrap();
+        assert!(
+            synced.status.success(),
+            "{}",
+            String::from_utf8_lossy(&synced.stderr)
+        );
+
+        let main = directories()
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == json!("main"))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for path in [
+            format!("/admin/directories/{main}/google"),
+            "/admin/directories/nope/google".into(),
+        ] {
+            assert_eq!(admin.get(&path).await.status.as_u16(), 404, "{path}");
+        }
+    }
+);

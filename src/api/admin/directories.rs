@@ -1,10 +1,10 @@
-//! `/api/v1/admin/directories`: as `roster directory create|list|update|disable|enable` for
-//! directories an IdP pushes to over SCIM. Google directories, whose key file is uploaded and
-//! sealed, are made with the CLI for now.
+//! `/api/v1/admin/directories`: as `roster directory create|list|update|disable|enable`, and
+//! `roster google test` for a Google directory, whose service-account key is uploaded in the
+//! body and sealed with the server key before it is stored.
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
@@ -20,6 +20,7 @@ use crate::api::schemas::{
 use crate::domain::lifecycle::{Deprovisioning, PolicyChanges};
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
 use crate::domain::{clock, directory_removal};
+use crate::google::{self, Check, SettingsView};
 
 /// The policy's words, as a directory shows them; what is left out keeps its value.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -57,6 +58,36 @@ struct NewDirectory {
     /// Left out: the kind's defaults.
     #[serde(default)]
     deprovisioning: Policy,
+    /// Required for kind `google`, refused for any other.
+    google: Option<GoogleSettings>,
+}
+
+/// A Google directory's connection, as `roster directory create --kind google` takes it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct GoogleSettings {
+    /// The service account's JSON key file: its JSON object, or that JSON as a string.
+    #[schema(value_type = Object)]
+    service_account_key: Value,
+    /// A Workspace admin the service account acts as (domain-wide delegation).
+    admin: String,
+    /// The customer id; left out with `domain` too: `my_customer`.
+    customer: Option<String>,
+    /// One domain of the account instead of the whole customer.
+    domain: Option<String>,
+    /// Only these groups (emails) and their members.
+    groups: Option<Vec<String>>,
+    /// How often to sync: `30s`, `5m`, `1h`; default `5m`.
+    interval: Option<String>,
+}
+
+impl GoogleSettings {
+    fn key_file(&self) -> Vec<u8> {
+        match &self.service_account_key {
+            Value::String(text) => text.as_bytes().to_vec(),
+            other => other.to_string().into_bytes(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -128,6 +159,53 @@ pub async fn create(
         .apply(Deprovisioning::default_for(kind))?;
     let tenant = auth::tenant(&state, key.scope(), &new.tenant_id).await?;
     let store = state.store.clone();
+    match (kind, new.google) {
+        (DirectoryKind::Google, Some(g)) => {
+            let secret_key = state.secret_key.clone();
+            let (d, settings) = web::block(move || -> Result<_, AppError> {
+                let interval = google::parse_interval(g.interval.as_deref().unwrap_or("5m"))?;
+                let target = match (g.customer.clone(), g.domain.clone()) {
+                    (_, Some(d)) => google::Target::Domain(d),
+                    (Some(c), None) => google::Target::Customer(c),
+                    (None, None) => google::Target::Customer("my_customer".into()),
+                };
+                let groups = g.groups.as_ref().map(|all| all.join(","));
+                let d = google::create_directory(
+                    &store,
+                    secret_key.as_deref(),
+                    &tenant,
+                    &new.name,
+                    policy,
+                    google::NewConnection {
+                        key_file: &g.key_file(),
+                        admin: g.admin,
+                        target,
+                        groups: groups.as_deref().and_then(google::parse_groups),
+                        interval,
+                    },
+                    clock::now(),
+                )?;
+                let settings = SettingsView::from(&google::settings(&store, &d)?);
+                Ok((d, settings))
+            })
+            .await??;
+            let mut out = shown(&state, &d);
+            out["google"] = json!(settings);
+            return Ok(HttpResponse::Created().json(out));
+        }
+        (DirectoryKind::Google, None) => {
+            return Err(AppError::BadRequest(
+                "a google directory needs `google`: service_account_key, admin, ...".into(),
+            ));
+        }
+        (_, Some(_)) => {
+            return Err(AppError::BadRequest(format!(
+                "`google` is for kind google, not {}",
+                kind.as_str()
+            )));
+        }
+        (_, None) => {}
+    }
     let (d, issued) = web::block(move || {
         tenancy::create_scim_directory(&store, &tenant, &new.name, kind, policy, clock::now())
     })
@@ -248,4 +326,68 @@ pub async fn update(
         web::block(move || tenancy::update_directory(&store, &d, asked.name.as_deref(), policy))
             .await??;
     Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+/// What `roster google test` answers.
+#[derive(Serialize, ToSchema)]
+struct GoogleChecks {
+    ok: bool,
+    checks: Vec<Check>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/directories/{id}/google",
+    operation_id = "get_google_settings",
+    params(("id" = String, Path, description = "A Google directory's id")),
+    responses(
+        (status = 200, description = "The directory's Google settings and sync state; never the key", body = SettingsView),
+        (status = 404, description = "No such directory for this key, or not a Google directory", body = ErrorBody),
+    )
+)]
+pub async fn google_settings(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    let store = state.store.clone();
+    let settings = web::block(move || -> Result<_, AppError> {
+        Ok(SettingsView::from(&google::settings(&store, &d)?))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(settings))
+}
+
+#[utoipa::path(
+    post,
+    path = "/directories/{id}/google/test",
+    operation_id = "test_google_connection",
+    params(("id" = String, Path, description = "A Google directory's id")),
+    responses(
+        (status = 200, description = "Each check of the credentials and scopes, as `roster google test` makes them; `ok` when all passed", body = GoogleChecks),
+        (status = 404, description = "No such directory for this key, or not a Google directory", body = ErrorBody),
+        (status = 409, description = "No server key is configured to open the stored key (`server_key_missing`)", body = ErrorBody),
+    )
+)]
+pub async fn google_test(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    let checked = state.clone();
+    let checks = web::block(move || -> Result<_, AppError> {
+        let puller = google::Puller::new(
+            &checked.store,
+            &checked.registry,
+            &checked.google,
+            checked.secret_key.as_deref(),
+            d,
+        )?;
+        Ok(google::test_connection(&puller))
+    })
+    .await??;
+    let ok = checks.iter().all(|c| c.ok);
+    Ok(HttpResponse::Ok().json(GoogleChecks { ok, checks }))
 }

@@ -34,6 +34,8 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     directories::delete,
     directories::disable,
     directories::enable,
+    directories::google_settings,
+    directories::google_test,
     tokens::list,
     tokens::issue,
     tokens::get_in_directory,
@@ -106,6 +108,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
     .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
+    .service(
+        resource("/directories/{id}/google").route(web::get().to(directories::google_settings)),
+    )
+    .service(
+        resource("/directories/{id}/google/test").route(web::post().to(directories::google_test)),
+    )
     .service(
         resource("/directories/{id}/tokens")
             .route(web::get().to(tokens::list))
