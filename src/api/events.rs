@@ -69,6 +69,15 @@ pub async fn list(
     req: HttpRequest,
 ) -> Result<HttpResponse, AppError> {
     let params = Params::of(req.query_string())?;
+    // A misspelt filter must not widen the answer to the whole feed.
+    params.only(&[
+        "after",
+        "limit",
+        "types",
+        "directory_id",
+        "tenant_id",
+        "wait",
+    ])?;
     let limit = params.int("limit", 1, feed::MAX_LIMIT, feed::DEFAULT_LIMIT)?;
     let wait = params.int("wait", 0, MAX_WAIT_SECS, 0)?;
     let after = params.text("after").map(Cursor::parse).transpose()?;

@@ -178,6 +178,7 @@ both_backends!(bad_parameters_answer_400, |backend| async move {
         ("after=-5", "invalid_cursor"),
         ("after=1..2", "invalid_cursor"),
         ("after=12&after=13", "invalid_request"),
+        ("directory=x", "invalid_request"),
     ] {
         let r = api.get(&format!("/events?{query}")).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.body);
