@@ -118,8 +118,13 @@ pub fn parse_interval(s: &str) -> Result<Duration, GoogleError> {
 
 /// Comma-separated group emails, trimmed; `None` for an empty list.
 pub fn parse_groups(s: &str) -> Option<Vec<String>> {
-    let groups: Vec<String> = s
-        .split(',')
+    normalize_groups(s.split(','))
+}
+
+/// Group emails trimmed and lower-cased, empty ones dropped; `None` for an empty list.
+pub fn normalize_groups<'a>(emails: impl IntoIterator<Item = &'a str>) -> Option<Vec<String>> {
+    let groups: Vec<String> = emails
+        .into_iter()
         .map(|g| g.trim().to_lowercase())
         .filter(|g| !g.is_empty())
         .collect();

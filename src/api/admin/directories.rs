@@ -169,7 +169,6 @@ pub async fn create(
                     (Some(c), None) => google::Target::Customer(c),
                     (None, None) => google::Target::Customer("my_customer".into()),
                 };
-                let groups = g.groups.as_ref().map(|all| all.join(","));
                 let d = google::create_directory(
                     &store,
                     secret_key.as_deref(),
@@ -180,7 +179,9 @@ pub async fn create(
                         key_file: &g.key_file(),
                         admin: g.admin,
                         target,
-                        groups: groups.as_deref().and_then(google::parse_groups),
+                        groups: g.groups.as_ref().and_then(|all| {
+                            google::normalize_groups(all.iter().map(String::as_str))
+                        }),
                         interval,
                     },
                     clock::now(),
