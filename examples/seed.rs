@@ -95,7 +95,7 @@ fn main() -> anyhow::Result<()> {
             &store,
             &scope,
             group_write(&reg, doc, body),
-            first_ids[..*size].to_vec(),
+            first_ids[..*size].iter().cloned().map(Into::into).collect(),
             clock::now(),
         )?;
         eprintln!(

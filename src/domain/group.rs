@@ -44,13 +44,36 @@ pub struct Member {
     pub kind: MemberKind,
 }
 
+/// A member with the name a group read shows beside it (`None`: the member has no name to
+/// show, e.g. a user row already purged).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedMember {
+    pub member: Member,
+    pub display: Option<String>,
+}
+
 /// One step of a membership change, applied in the order given.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MemberChange {
-    Add(Vec<String>),
+    Add(Vec<NewMember>),
     Remove(Vec<String>),
     RemoveAll,
-    ReplaceAll(Vec<String>),
+    ReplaceAll(Vec<NewMember>),
+}
+
+/// A member being added, with the text a SCIM client sent as its `display`: RFC 7643 §2.4
+/// makes that sub-attribute immutable, so it is kept from the moment the member is added and
+/// shown on reads (a member added without one shows its own current name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMember {
+    pub id: String,
+    pub display: Option<String>,
+}
+
+impl From<String> for NewMember {
+    fn from(id: String) -> Self {
+        NewMember { id, display: None }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -148,7 +171,7 @@ pub fn create(
     store: &Store,
     scope: &Scope,
     write: GroupWrite,
-    members: Vec<String>,
+    members: Vec<NewMember>,
     now: NaiveDateTime,
 ) -> DomainResult<DirectoryGroup> {
     let group = DirectoryGroup {
@@ -204,6 +227,18 @@ pub fn groups_of_users(
         return Ok(Default::default());
     }
     Ok(store.read(|conn| store::groups::groups_of(conn, scope, user_ids))?)
+}
+
+/// The members of each of `groups` with their display names, in one query.
+pub fn named_members(
+    store: &Store,
+    scope: &Scope,
+    groups: &[String],
+) -> DomainResult<std::collections::HashMap<String, Vec<NamedMember>>> {
+    if groups.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(store.read(|conn| store::groups::named_members(conn, scope, groups))?)
 }
 
 /// The members of each of `groups`, in one query.
@@ -335,7 +370,7 @@ fn apply_member_change(
             ))
         }
         MemberChange::ReplaceAll(ids) => {
-            let wanted: BTreeSet<&String> = ids.iter().collect();
+            let wanted: BTreeSet<&String> = ids.iter().map(|m| &m.id).collect();
             let current = store::groups::member_ids(conn, scope, group)?;
             let leaving: Vec<String> = current
                 .iter()
@@ -349,17 +384,22 @@ fn apply_member_change(
     }
 }
 
-/// Adds the members among `ids` the group lacks; returns the users added.
+/// Adds the members among `ids` the group lacks; returns the users added. A member already
+/// in the group keeps the `display` it was added with.
 fn add_members(
     conn: &mut DbConn,
     scope: &Scope,
     group: &GroupId,
     group_ref: &Value,
-    ids: &[String],
+    ids: &[NewMember],
     now: NaiveDateTime,
     events: &mut Vec<NewEvent>,
 ) -> DomainResult<Vec<String>> {
-    let requested: BTreeSet<String> = ids.iter().cloned().collect();
+    let displays: HashMap<&str, &str> = ids
+        .iter()
+        .filter_map(|m| Some((m.id.as_str(), m.display.as_deref()?)))
+        .collect();
+    let requested: BTreeSet<String> = ids.iter().map(|m| m.id.clone()).collect();
     if requested.is_empty() {
         return Ok(Vec::new());
     }
@@ -382,9 +422,9 @@ fn add_members(
     }
     refuse_cycles(conn, group, &resolved)?;
     let records = member_records(conn, scope, &resolved)?;
-    let rows: Vec<(&str, MemberKind)> = resolved
+    let rows: Vec<(&str, MemberKind, Option<&str>)> = resolved
         .iter()
-        .map(|(id, kind)| (id.as_str(), *kind))
+        .map(|(id, kind)| (id.as_str(), *kind, displays.get(id.as_str()).copied()))
         .collect();
     store::groups::insert_memberships(conn, scope, group, &rows, now)?;
     for (id, _) in &resolved {

@@ -499,7 +499,9 @@ impl Reconciler<'_> {
         group::update(self.store, &self.scope, &id, None, clock::now(), |_| {
             Ok::<_, DomainError>((
                 None,
-                vec![MemberChange::ReplaceAll(desired.into_iter().collect())],
+                vec![MemberChange::ReplaceAll(
+                    desired.into_iter().map(Into::into).collect(),
+                )],
             ))
         })?;
         c.memberships_changed += changed;

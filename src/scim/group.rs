@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::index::indexed_values;
 use super::meta::meta;
 use super::schema::{ResourceKind, SchemaRegistry};
-use crate::domain::group::{DirectoryGroup, GroupWrite, Member};
+use crate::domain::group::{DirectoryGroup, GroupWrite, NamedMember};
 
 /// A canonical Group document (members already taken out) as a domain write.
 pub fn group_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) -> GroupWrite {
@@ -26,23 +26,27 @@ pub fn group_write(reg: &SchemaRegistry, doc: Map<String, Value>, raw: Value) ->
 /// carries them (`None`: they were never read), and `meta`.
 pub fn response_members(
     group: &DirectoryGroup,
-    members: Option<&[Member]>,
+    members: Option<&[NamedMember]>,
     base_url: &str,
 ) -> Vec<(&'static str, Value)> {
     let mut added = vec![("id", json!(group.id))];
     if let Some(members) = members.filter(|m| !m.is_empty()) {
         let members = members
             .iter()
-            .map(|m| {
+            .map(|NamedMember { member: m, display }| {
                 let endpoint = match m.kind {
                     crate::domain::group::MemberKind::User => "Users",
                     crate::domain::group::MemberKind::Group => "Groups",
                 };
-                json!({
+                let mut member = json!({
                     "value": m.id,
                     "$ref": format!("{base_url}/{endpoint}/{}", m.id),
                     "type": m.kind.as_str(),
-                })
+                });
+                if let Some(display) = display {
+                    member["display"] = json!(display);
+                }
+                member
             })
             .collect();
         added.push(("members", Value::Array(members)));

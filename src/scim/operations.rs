@@ -15,7 +15,7 @@ use super::secret::strip_secrets;
 use super::{group as scim_group, patch, user as scim_user, verbatim};
 use crate::domain::document::{Document, json_text};
 use crate::domain::error::DomainError;
-use crate::domain::group::{self, DirectoryGroup, MemberChange};
+use crate::domain::group::{self, DirectoryGroup, MemberChange, NewMember};
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::query::{ListQuery, Page};
 use crate::domain::tenancy::Scope;
@@ -89,16 +89,22 @@ fn keep_stored(names: &[&str], stored: &Value, doc: &mut Map<String, Value>) {
     }
 }
 
-fn member_ids(members: &[MemberRef]) -> Vec<String> {
-    members.iter().map(|m| m.value.clone()).collect()
+fn new_members(members: &[MemberRef]) -> Vec<NewMember> {
+    members
+        .iter()
+        .map(|m| NewMember {
+            id: m.value.clone(),
+            display: m.display.clone(),
+        })
+        .collect()
 }
 
 fn member_change(change: patch::MemberChange) -> MemberChange {
     match change {
-        patch::MemberChange::Add(m) => MemberChange::Add(member_ids(&m)),
+        patch::MemberChange::Add(m) => MemberChange::Add(new_members(&m)),
         patch::MemberChange::Remove(v) => MemberChange::Remove(v),
         patch::MemberChange::RemoveAll => MemberChange::RemoveAll,
-        patch::MemberChange::ReplaceAll(m) => MemberChange::ReplaceAll(member_ids(&m)),
+        patch::MemberChange::ReplaceAll(m) => MemberChange::ReplaceAll(new_members(&m)),
     }
 }
 
@@ -121,7 +127,7 @@ impl Resources<'_> {
                 let members = canonical
                     .members
                     .as_deref()
-                    .map(member_ids)
+                    .map(new_members)
                     .unwrap_or_default();
                 let write = scim_group::group_write(self.registry, canonical.doc, raw);
                 Resource::Group(group::create(self.store, scope, write, members, now)?)
@@ -241,7 +247,7 @@ impl Resources<'_> {
                 let members = canonical
                     .members
                     .as_deref()
-                    .map(member_ids)
+                    .map(new_members)
                     .unwrap_or_default();
                 Resource::Group(group::update::<OperationError>(
                     store,
@@ -362,7 +368,7 @@ impl Resources<'_> {
         let groups: HashMap<String, Vec<(String, String)>> =
             group::groups_of_users(self.store, scope, &user_ids)?;
         let members = if p.includes_members(reg) {
-            Some(group::members(self.store, scope, &group_ids)?)
+            Some(group::named_members(self.store, scope, &group_ids)?)
         } else {
             None
         };

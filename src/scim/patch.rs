@@ -1452,6 +1452,7 @@ mod tests {
         MemberRef {
             value: id.into(),
             kind,
+            display: None,
         }
     }
 
@@ -1462,7 +1463,10 @@ mod tests {
             (
                 json!([{"op": "add", "path": "members", "value": [{"value": "u1", "display": "U"}, {"value": "g1", "type": "Group"}]}]),
                 Ok(vec![MemberChange::Add(vec![
-                    member("u1", None),
+                    MemberRef {
+                        display: Some("U".into()),
+                        ..member("u1", None)
+                    },
                     member("g1", Some(MemberKind::Group)),
                 ])]),
             ),
@@ -1494,7 +1498,10 @@ mod tests {
                 ]),
                 Ok(vec![
                     MemberChange::Remove(vec!["2819c223".into()]),
-                    MemberChange::Add(vec![member("08e1d05d", None)]),
+                    MemberChange::Add(vec![MemberRef {
+                        display: Some("James Smith".into()),
+                        ..member("08e1d05d", None)
+                    }]),
                 ]),
             ),
             // Microsoft Entra's shape.

@@ -95,6 +95,7 @@ diesel::table! {
         tenant_id -> Text,
         directory_id -> Text,
         created_at -> Timestamp,
+        display -> Nullable<Text>,
     }
 }
 

@@ -435,3 +435,100 @@ both_backends!(a_users_etag_changes_with_its_groups, |backend| async move {
     let unchanged = get_if_none_match(etag(&after_delete)).await;
     assert_eq!(unchanged.status, StatusCode::NOT_MODIFIED);
 });
+
+// RFC 7643 §4.2: a group read shows each member's name beside its id. `display` is immutable
+// (§2.4): the text a client sends with a member is kept; a member added without one shows its
+// own current name, and follows renames.
+both_backends!(members_show_their_display_names, |backend| async move {
+    let server = TestServer::start(backend).await;
+    let c = &server.client;
+    let typed = c.post("/Users", &user_body("typed@example.com")).await.id();
+    let named = c.post("/Users", &user_body("named@example.com")).await.id();
+    let mut bare = user_body("bare@example.com");
+    bare.as_object_mut().unwrap().remove("displayName");
+    let bare = c.post("/Users", &bare).await.id();
+    let nested = c
+        .post("/Groups", &group_body("Nested Ünits", &[]))
+        .await
+        .id();
+    let mut body = group_body("Outer", &[]);
+    body["members"] = json!([
+        {"value": typed, "display": "what the client typed"},
+        {"value": named, "display": null},
+        {"value": nested, "type": "Group"},
+    ]);
+    let created = c.post("/Groups", &body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let path = format!("/Groups/{}", created.id());
+    let added = c
+        .patch(
+            &path,
+            &patch_body(json!([{"op": "add", "path": "members", "value": [{"value": bare}]}])),
+        )
+        .await;
+    assert!(added.status.is_success(), "{}", added.body);
+
+    let display_of = |group: &Value, id: &str| -> Value {
+        group["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["value"] == json!(id))
+            .map(|m| m["display"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let listed = c
+        .get(&format!(
+            "/Groups?filter={}",
+            urlencode(r#"displayName eq "Outer""#)
+        ))
+        .await
+        .body["Resources"][0]
+        .clone();
+    for group in [&c.get(&path).await.body, &listed] {
+        for (id, display) in [
+            (&typed, "what the client typed"),
+            (&named, "Babs Jensen"),
+            (&bare, "bare@example.com"),
+            (&nested, "Nested Ünits"),
+        ] {
+            assert_eq!(display_of(group, id), json!(display), "{group}");
+        }
+    }
+
+    for user in [&typed, &named] {
+        let renamed = c
+            .patch(
+                &format!("/Users/{user}"),
+                &patch_body(
+                    json!([{"op": "replace", "path": "displayName", "value": "Barbara J."}]),
+                ),
+            )
+            .await;
+        assert!(renamed.status.is_success(), "{}", renamed.body);
+    }
+    let read = c.get(&path).await.body;
+    assert_eq!(display_of(&read, &typed), json!("what the client typed"));
+    assert_eq!(display_of(&read, &named), json!("Barbara J."));
+    let only_display = c
+        .get(&format!("{path}?attributes=members.display"))
+        .await
+        .body;
+    let mut names: Vec<&str> = only_display["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["display"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "Barbara J.",
+            "Nested Ünits",
+            "bare@example.com",
+            "what the client typed"
+        ],
+        "{only_display}"
+    );
+});

@@ -26,6 +26,8 @@ pub struct Canonical {
 pub struct MemberRef {
     pub value: String,
     pub kind: Option<MemberKind>,
+    /// The client's `display` text for the member, kept as it was when the member was added.
+    pub display: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -371,8 +373,8 @@ fn check_complex(
 }
 /// Reads a Group's `members` value: an array of `{"value": id, "type": "User"|"Group"}`.
 /// `null` is the empty list; duplicated values are collapsed (the first wins, but a `type`
-/// given only on a later duplicate is kept). `$ref` and `display` are ignored: Roster derives
-/// them.
+/// given only on a later duplicate is kept). `$ref` is ignored: Roster derives it. A `display`
+/// that is not a string is ignored too, as clients send `null` there.
 pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
     let items = match value {
         Value::Null => return Ok(Vec::new()),
@@ -415,15 +417,23 @@ pub fn members_from_value(value: &Value) -> ScimResult<Vec<MemberRef>> {
                 )));
             }
         };
+        let display = match get_ci(obj, "display") {
+            Some(Value::String(d)) if !d.is_empty() => Some(d.clone()),
+            _ => None,
+        };
         match seen_at.get(&value) {
             Some(&at) => {
-                if out[at].kind.is_none() {
-                    out[at].kind = kind;
-                }
+                let first = &mut out[at];
+                first.kind = first.kind.or(kind);
+                first.display = first.display.take().or(display);
             }
             None => {
                 seen_at.insert(value.clone(), out.len());
-                out.push(MemberRef { value, kind });
+                out.push(MemberRef {
+                    value,
+                    kind,
+                    display,
+                });
             }
         }
     }
