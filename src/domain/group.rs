@@ -14,6 +14,7 @@ use super::event::{EventKind, NewEvent};
 use super::ids::{DirectoryId, GroupId, TenantId, UserId};
 use super::index::IndexedValue;
 use super::lifecycle::{OnDelete, OnGroupLoss};
+use super::prepared::prepare;
 use super::query::{ListQuery, Page};
 use super::record::{self, MemberRecord};
 use super::role_sync;
@@ -253,6 +254,36 @@ pub fn members(
     Ok(store.read(|conn| store::groups::members(conn, scope, groups))?)
 }
 
+/// The change of a group: its new attributes (`None` keeps them) and its membership steps.
+type GroupChange = (Option<GroupWrite>, Vec<MemberChange>);
+
+/// `update` for a change that costs work of its own (a PATCH's operations): it is computed
+/// before the write (see `prepared`), so other writers do not wait on it.
+pub fn update_prepared<E>(
+    store: &Store,
+    scope: &Scope,
+    id: &GroupId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+    mut change: impl FnMut(&DirectoryGroup) -> Result<GroupChange, E>,
+) -> Result<DirectoryGroup, E>
+where
+    E: From<DomainError>,
+{
+    let mut prepared = prepare(store, |c| store::groups::find(c, scope, id), &mut change);
+    update(
+        store,
+        scope,
+        id,
+        expected_version,
+        now,
+        |current| match prepared.take_for(current.version) {
+            Some(change) => Ok(change),
+            None => change(current),
+        },
+    )
+}
+
 /// Read-modify-write of one group: `change` sees the current group and returns the new
 /// attributes (or `None` to keep them) and the membership steps to apply.
 pub fn update<E>(
@@ -261,7 +292,7 @@ pub fn update<E>(
     id: &GroupId,
     expected_version: Option<&str>,
     now: NaiveDateTime,
-    change: impl FnOnce(&DirectoryGroup) -> Result<(Option<GroupWrite>, Vec<MemberChange>), E>,
+    change: impl FnOnce(&DirectoryGroup) -> Result<GroupChange, E>,
 ) -> Result<DirectoryGroup, E>
 where
     E: From<DomainError>,

@@ -18,6 +18,7 @@ pub mod group;
 pub mod ids;
 pub mod index;
 pub mod lifecycle;
+mod prepared;
 pub mod query;
 pub mod read;
 pub mod record;

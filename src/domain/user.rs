@@ -12,6 +12,7 @@ use super::group::MemberKind;
 use super::ids::UserId;
 use super::index::IndexedValue;
 use super::lifecycle::{OnDeactivate, OnDelete, OnGroupLoss};
+use super::prepared::prepare;
 use super::query::{ListQuery, Page};
 use super::record::{self, MemberRecord};
 use super::tenancy::Scope;
@@ -355,6 +356,33 @@ fn not_found(id: &UserId) -> DomainError {
 
 pub fn list(store: &Store, scope: &Scope, query: &ListQuery) -> DomainResult<Page<DirectoryUser>> {
     Ok(store.read(|conn| store::users::list(conn, scope, query))?)
+}
+
+/// `update` for a change that costs work of its own (a PATCH's operations): it is computed
+/// before the write (see `prepared`), so other writers do not wait on it.
+pub fn update_prepared<E>(
+    store: &Store,
+    scope: &Scope,
+    id: &UserId,
+    expected_version: Option<&str>,
+    now: NaiveDateTime,
+    mut change: impl FnMut(&DirectoryUser) -> Result<UserWrite, E>,
+) -> Result<DirectoryUser, E>
+where
+    E: From<DomainError>,
+{
+    let mut prepared = prepare(store, |c| store::users::find(c, scope, id), &mut change);
+    update(
+        store,
+        scope,
+        id,
+        expected_version,
+        now,
+        |current| match prepared.take_for(current.version) {
+            Some(write) => Ok(write),
+            None => change(current),
+        },
+    )
 }
 
 /// Read-modify-write of one user: `change` sees the current user and returns what to store.

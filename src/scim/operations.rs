@@ -291,18 +291,20 @@ impl Resources<'_> {
                 Ok((canonicalize(reg, kind, &Value::Object(doc))?, changes))
             };
         Ok(match kind {
-            ResourceKind::User => Resource::User(Box::new(user::update::<OperationError>(
-                store,
-                scope,
-                &UserId::from_raw(id),
-                expected_version,
-                now,
-                |current| {
-                    let (canonical, _) = patched(&current.resource)?;
-                    Ok(scim_user::user_write(reg, canonical.doc, Value::Null))
-                },
-            )?)),
-            ResourceKind::Group => Resource::Group(group::update::<OperationError>(
+            ResourceKind::User => {
+                Resource::User(Box::new(user::update_prepared::<OperationError>(
+                    store,
+                    scope,
+                    &UserId::from_raw(id),
+                    expected_version,
+                    now,
+                    |current| {
+                        let (canonical, _) = patched(&current.resource)?;
+                        Ok(scim_user::user_write(reg, canonical.doc, Value::Null))
+                    },
+                )?))
+            }
+            ResourceKind::Group => Resource::Group(group::update_prepared::<OperationError>(
                 store,
                 scope,
                 &GroupId::from_raw(id),

@@ -330,3 +330,62 @@ both_backends!(
         assert_eq!(memberships_of_removed_users(&server.db), []);
     }
 );
+
+// A PATCH's own work (its operations, re-validating the result) is done before its write:
+// one tenant's largest PATCH must not hold every other tenant's writes, which on SQLite share
+// one writer. The PATCH here is as heavy as the protocol allows (1,000 operations, each
+// re-reading a growing list); another directory's POSTs, sent while it runs, must each be
+// answered in a fraction of the PATCH's own time.
+both_backends!(
+    a_heavy_patch_does_not_hold_other_tenants_writes,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let heavy = server.client.clone();
+        let other_token = create_directory(&server.db, "generic", "other")["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let other = server.client.with_token(&other_token);
+        let user = heavy
+            .post("/Users", &user_body("heavy@example.com"))
+            .await
+            .id();
+        let ops: Vec<Value> = (0..1000)
+            .map(|i| {
+                json!({"op": "add", "path": "emails", "value": [
+                    {"value": format!("alias{i}@example.com"), "type": "other"}]})
+            })
+            .collect();
+        let patch = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = heavy
+                .patch(&format!("/Users/{user}"), &patch_body(json!(ops)))
+                .await;
+            (r.status, started.elapsed())
+        });
+        let mut slowest = std::time::Duration::ZERO;
+        let mut i = 0;
+        while !patch.is_finished() {
+            let started = std::time::Instant::now();
+            let r = other
+                .post("/Users", &user_body(&format!("other{i}@example.com")))
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+            slowest = slowest.max(started.elapsed());
+            i += 1;
+        }
+        let (status, patch_took) = patch.await.unwrap();
+        assert!(status.is_success(), "{status}");
+        eprintln!(
+            "PATCH of 1,000 operations: {patch_took:?}; {i} POSTs beside it, slowest {slowest:?}"
+        );
+        assert!(
+            i >= 3,
+            "the PATCH ran too briefly ({patch_took:?}) to be measured against"
+        );
+        assert!(
+            slowest * 2 < patch_took,
+            "a POST of another directory waited {slowest:?} on a PATCH that took {patch_took:?}"
+        );
+    }
+);
