@@ -1,6 +1,7 @@
 //! Deleting a directory: its tokens stop working at once, its users, groups, memberships and
-//! request log go in batches, then one `directory.deleted` event closes its feed. Events stay
-//! (the feed's history, pruned by retention) and webhook streams deliver them to the end.
+//! request log go in batches, the users' records are erased from its events, then one
+//! `directory.deleted` event closes its feed. Events stay (the feed's history, pruned by
+//! retention; what each was about, without who) and webhook streams deliver them to the end.
 
 use std::sync::Arc;
 
@@ -28,6 +29,8 @@ pub struct Removed {
     pub users: usize,
     pub groups: usize,
     pub requests: usize,
+    /// Events whose user records were erased (`domain::erasure`).
+    pub events_redacted: u64,
 }
 
 fn deleted_event(directory: &Directory) -> NewEvent {
@@ -100,6 +103,8 @@ pub fn finish(
         removed.requests += n;
         progress(&removed);
     }
+    removed.events_redacted = super::erasure::erase_directory(store, directory)?;
+    progress(&removed);
     store.write(|conn| -> DomainResult<()> {
         // Two processes finishing one deletion (a restarted server and the CLI) write one event.
         if store::removal::remove_directory(conn, &directory.id)? {

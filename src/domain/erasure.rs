@@ -52,8 +52,12 @@ pub fn redact_user(record: &Value) -> Value {
 
 /// What an event's data becomes once `users` are erased, or `None` when it names none of them.
 /// A user's own events are found by their resource id, whatever shape their data has.
-fn erased(event_type: &str, resource_id: &str, data: &Value, users: &[String]) -> Option<Value> {
-    let erasing = |id: &str| users.iter().any(|u| u == id);
+fn erased(
+    event_type: &str,
+    resource_id: &str,
+    data: &Value,
+    erasing: impl Fn(&str) -> bool,
+) -> Option<Value> {
     if event_type.starts_with("group.user_") {
         if !data["user"]["id"].as_str().is_some_and(erasing) {
             return None;
@@ -92,7 +96,8 @@ pub fn erase_deleted_users(
             .into_iter()
             .filter_map(|(cursor, event_type, resource_id, data)| {
                 let data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-                erased(&event_type, &resource_id, &data, &users).map(|d| (cursor, d.to_string()))
+                let erasing = |id: &str| users.iter().any(|u| u == id);
+                erased(&event_type, &resource_id, &data, erasing).map(|d| (cursor, d.to_string()))
             })
             .collect();
         // Each pass marks the users' `user.deleted` events, so the next finds other users;
@@ -100,16 +105,49 @@ pub fn erase_deleted_users(
         if rewrites.is_empty() {
             return Ok(changed);
         }
-        for batch in rewrites.chunks(500) {
-            store.write(|conn| -> Result<(), store::StoreError> {
-                for (cursor, data) in batch {
-                    store::events::rewrite_data(conn, *cursor, data)?;
-                }
-                Ok(())
-            })?;
-        }
+        rewrite(store, &rewrites)?;
         changed += rewrites.len() as u64;
     }
+}
+
+/// Events read per pass when a whole directory's are erased.
+const EVENTS_PER_PASS: i64 = 500;
+
+/// Erases every user record from the events of a directory being deleted: once its users
+/// are gone, nothing in the feed should still say who they were. Returns how many events
+/// changed; resumes where a stopped deletion left off, as erased events are marked.
+pub fn erase_directory(store: &Store, directory: &Directory) -> DomainResult<u64> {
+    let id = directory.id.as_str();
+    let (mut after, mut changed) = (0, 0);
+    loop {
+        let found = store
+            .read(|conn| store::events::unerased_user_events(conn, id, after, EVENTS_PER_PASS))?;
+        let Some(&(last, ..)) = found.last() else {
+            return Ok(changed);
+        };
+        after = last;
+        let rewrites: Vec<(i64, String)> = found
+            .into_iter()
+            .filter_map(|(cursor, event_type, resource_id, data)| {
+                let data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                erased(&event_type, &resource_id, &data, |_| true).map(|d| (cursor, d.to_string()))
+            })
+            .collect();
+        rewrite(store, &rewrites)?;
+        changed += rewrites.len() as u64;
+    }
+}
+
+fn rewrite(store: &Store, rewrites: &[(i64, String)]) -> DomainResult<()> {
+    for batch in rewrites.chunks(500) {
+        store.write(|conn| -> Result<(), store::StoreError> {
+            for (cursor, data) in batch {
+                store::events::rewrite_redacted(conn, *cursor, data)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -141,20 +179,20 @@ mod tests {
 
     #[test]
     fn only_events_naming_an_erased_user_change() {
-        let users = vec!["u1".to_string()];
+        let users = |id: &str| id == "u1";
         let member = |id: &str| json!({"group": {"id": "g1", "name": "Eng"}, "user": {"id": id, "email": "x@y"}});
-        let erased_membership = erased("group.user_added", "g1", &member("u1"), &users).unwrap();
+        let erased_membership = erased("group.user_added", "g1", &member("u1"), users).unwrap();
         assert_eq!(erased_membership["group"]["name"], "Eng");
         assert_eq!(erased_membership["user"]["email"], Value::Null);
-        assert!(erased("group.user_added", "g1", &member("u2"), &users).is_none());
+        assert!(erased("group.user_added", "g1", &member("u2"), users).is_none());
         let own = json!({"id": "u1", "email": "x@y"});
         assert_eq!(
-            erased("user.updated", "u1", &own, &users).unwrap()["email"],
+            erased("user.updated", "u1", &own, users).unwrap()["email"],
             Value::Null
         );
-        assert!(erased("user.updated", "u11", &own, &users).is_none());
+        assert!(erased("user.updated", "u11", &own, users).is_none());
         assert_eq!(
-            erased("user.deleted", "u1", &Value::Null, &users).unwrap(),
+            erased("user.deleted", "u1", &Value::Null, users).unwrap(),
             json!({"id": "u1", "redacted": true})
         );
     }

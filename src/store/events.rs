@@ -502,10 +502,6 @@ pub fn directories_after(
     Ok(EventSpan { directories, last })
 }
 
-/// Marks an event whose user record was emptied (`domain::erasure`); the JSON encoder writes
-/// no spaces, so this is how the marker reads inside `data`.
-const REDACTED_MARK: &str = "%\"redacted\":true%";
-
 /// Users of `directory` deleted before `before` whose `user.deleted` event still holds their
 /// record: at most `limit`.
 pub fn deleted_users_to_erase(
@@ -518,7 +514,7 @@ pub fn deleted_users_to_erase(
         .filter(events::directory_id.eq(directory))
         .filter(events::event_type.eq("user.deleted"))
         .filter(events::created_at.lt(before))
-        .filter(events::data.not_like(REDACTED_MARK))
+        .filter(events::redacted.eq(false))
         .select(events::resource_id)
         .limit(limit)
         .load(conn)?)
@@ -556,10 +552,43 @@ pub fn events_naming_users(
         .load(conn)?)
 }
 
-/// Replaces an event's data and drops its previous values.
-pub fn rewrite_data(conn: &mut DbConn, cursor: i64, data: &str) -> Result<(), StoreError> {
+/// `directory`'s events after `after` that may hold a user's record and were not erased yet
+/// (users' own events and membership events), in cursor order, at most `limit`.
+pub fn unerased_user_events(
+    conn: &mut DbConn,
+    directory: &str,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, String, String)>, StoreError> {
+    Ok(events::table
+        .filter(events::directory_id.eq(directory))
+        .filter(events::cursor.gt(after))
+        .filter(events::redacted.eq(false))
+        .filter(
+            events::resource_type
+                .eq("User")
+                .or(events::event_type.eq_any(["group.user_added", "group.user_removed"])),
+        )
+        .order(events::cursor)
+        .limit(limit)
+        .select((
+            events::cursor,
+            events::event_type,
+            events::resource_id,
+            events::data,
+        ))
+        .load(conn)?)
+}
+
+/// Replaces an event's data with its erased form, drops its previous values and marks it
+/// redacted.
+pub fn rewrite_redacted(conn: &mut DbConn, cursor: i64, data: &str) -> Result<(), StoreError> {
     diesel::update(events::table.filter(events::cursor.eq(cursor)))
-        .set((events::data.eq(data), events::previous.eq(None::<String>)))
+        .set((
+            events::data.eq(data),
+            events::previous.eq(None::<String>),
+            events::redacted.eq(true),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -135,6 +135,7 @@ diesel::table! {
         created_at -> Timestamp,
         changed -> Nullable<Text>,
         previous -> Nullable<Text>,
+        redacted -> Bool,
     }
 }
 

@@ -323,6 +323,19 @@ both_backends!(
     |backend| async move {
         let server = TestServer::start(backend).await;
         let c = &server.client;
+        // A user's own data may read like the erasure's marker: it must not pass for one.
+        cli_json(
+            &server.db,
+            &[
+                "directory",
+                "attribute",
+                "add",
+                "main",
+                "redacted",
+                "--source",
+                "active",
+            ],
+        );
         let gone = c
             .post("/Users", &user_body("leaver@example.com"))
             .await

@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::both_backends;
 use crate::events::{app_key, read_all};
@@ -161,6 +161,39 @@ both_backends!(
         assert_eq!(events[types.len() - 2]["data"]["state"], json!("deleting"));
         assert!(!types.contains(&"user.deleted"), "{types:?}");
         assert_eq!(events.last().unwrap()["data"]["id"], json!(doomed_id));
+        // Its users' records left the feed with them: the events say what happened, in order,
+        // but no longer to whom; the neighbour's feed keeps its records.
+        let about_users: Vec<&Value> = events
+            .iter()
+            .filter(|e| {
+                let t = e["type"].as_str().unwrap();
+                t.starts_with("user.")
+                    || (t.starts_with("group.user_") && e["data"]["user"].is_object())
+            })
+            .collect();
+        assert_eq!(
+            about_users.len(),
+            620 + 300,
+            "a user.created per user and a group.user_added per member user"
+        );
+        for e in &about_users {
+            let text = e.to_string();
+            assert!(!text.contains("@example.com"), "{text}");
+            let record = if e["type"].as_str().unwrap().starts_with("group.user_") {
+                &e["data"]["user"]
+            } else {
+                &e["data"]
+            };
+            assert_eq!(record["redacted"], json!(true), "{text}");
+            assert!(record["id"].is_string(), "{text}");
+        }
+        assert_eq!(deleted["removed"]["events_redacted"], json!(920));
+        let (neighbours, _) = read_all(&api, None, &format!("&directory_id={neighbour_id}")).await;
+        assert!(
+            neighbours
+                .iter()
+                .any(|e| e.to_string().contains("stays@example.com"))
+        );
         // And the directory is gone from the CLI.
         let listed = cli_json(&server.db, &["directory", "list"]);
         assert!(
