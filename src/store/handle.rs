@@ -605,6 +605,45 @@ mod tests {
         (store, url, name)
     }
 
+    // Connections that answered within a second are handed out untested (`pool::Manager`):
+    // one the server closed under load fails the read that meets it and is replaced, never
+    // handed out again; one closed while idle is caught by the test at checkout.
+    #[test]
+    fn a_postgres_connection_the_server_closed_is_replaced() {
+        #[derive(QueryableByName)]
+        struct Pid {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            pid: i32,
+        }
+        let (store, _url, name) = temp_postgres_store();
+        let pid = || {
+            store.read(|c| -> Result<i32, StoreError> {
+                Ok(diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                    .get_result::<Pid>(c)?
+                    .pid)
+            })
+        };
+        let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+        let mut terminate = |pid: i32| {
+            admin
+                .batch_execute(&format!("SELECT pg_terminate_backend({pid}, 5000)"))
+                .unwrap();
+        };
+        let first = pid().unwrap();
+        terminate(first);
+        assert!(pid().is_err(), "the read that met the closed connection");
+        let second = pid().unwrap();
+        assert_ne!(second, first);
+        terminate(second);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let third = pid().unwrap();
+        assert_ne!(third, second);
+        drop(store);
+        admin
+            .batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
+
     // The pooled connection goes back to the pool while the panic unwinds, still inside the
     // write's transaction; handed out again, every later write on it would be a savepoint of a
     // transaction that never commits: acknowledged, then lost.
