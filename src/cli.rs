@@ -264,7 +264,7 @@ enum TokenCommand {
         #[arg(long)]
         directory: Option<String>,
     },
-    /// Revoke a token by its id; requests with it fail at once.
+    /// Revoke a token by its id; every instance refuses it within a second.
     Revoke { id: String },
     /// Issue a new token for the same directory, usable at once; the old one keeps working
     /// for the overlap (0: refused within a second, like a revocation).

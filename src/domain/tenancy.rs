@@ -316,7 +316,12 @@ pub fn bootstrap_if_empty(store: &Store, now: NaiveDateTime) -> DomainResult<Opt
     if !list_tenants(store)?.is_empty() {
         return Ok(None);
     }
-    let tenant = create_tenant(store, "default", now)?;
+    // Instances started together on an empty database all find it empty; the first to create
+    // the tenant bootstraps, and the others start as they would on a database in use.
+    let tenant = match create_tenant(store, "default", now) {
+        Err(DomainError::AlreadyExists(_)) => return Ok(None),
+        created => created?,
+    };
     let kind = DirectoryKind::Generic;
     let policy = Deprovisioning::default_for(kind);
     let (directory, token) = create_scim_directory(store, &tenant, "default", kind, policy, now)?;

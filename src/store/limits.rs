@@ -170,30 +170,60 @@ pub(super) fn set_statement_timeout(limit: Duration) -> String {
 /// server cancelled (diesel does not expose the SQLSTATE, and the message is localized).
 pub(super) fn bound_postgres(conn: &mut PgConnection, limit: Duration) -> diesel::QueryResult<()> {
     conn.batch_execute(&set_statement_timeout(limit))?;
-    if !limit.is_zero() {
-        conn.set_instrumentation(Watch { limit: Some(limit) });
-    }
+    conn.set_instrumentation(Watch::new((!limit.is_zero()).then_some(limit)));
     Ok(())
 }
 
 /// Notes when each statement begins (what SQLite's progress handler measures from) and, on
-/// PostgreSQL, whether one failed after running for the whole `limit`.
+/// PostgreSQL, whether one failed after running for the whole `limit`, when the connection
+/// last answered, and whether it was lost (what the pool asks: `pool::Manager`).
 pub(super) struct Watch {
-    pub(super) limit: Option<Duration>,
+    limit: Option<Duration>,
+    answered_at: Option<Instant>,
+    lost: bool,
+}
+
+impl Watch {
+    pub(super) fn new(limit: Option<Duration>) -> Watch {
+        Watch {
+            limit,
+            answered_at: None,
+            lost: false,
+        }
+    }
+
+    /// Whether a statement succeeded on the connection less than `within` ago.
+    pub(super) fn answered_within(&self, within: Duration) -> bool {
+        self.answered_at.is_some_and(|at| at.elapsed() < within)
+    }
+
+    /// Whether the server closed the connection or could not be reached on it.
+    pub(super) fn lost(&self) -> bool {
+        self.lost
+    }
 }
 
 impl Instrumentation for Watch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        use diesel::result::{DatabaseErrorKind as Kind, Error};
         match event {
             InstrumentationEvent::StartQuery { .. } => STARTED.set(Some(Instant::now())),
+            InstrumentationEvent::FinishQuery { error: None, .. } => {
+                self.answered_at = Some(Instant::now());
+            }
             InstrumentationEvent::FinishQuery {
-                error: Some(diesel::result::Error::DatabaseError(..)),
+                error: Some(Error::DatabaseError(kind, _)),
                 ..
-            } if self
-                .limit
-                .is_some_and(|limit| STARTED.get().is_some_and(|s| s.elapsed() >= limit)) =>
-            {
-                STOPPED.set(true);
+            } => {
+                if matches!(kind, Kind::ClosedConnection | Kind::UnableToSendCommand) {
+                    self.lost = true;
+                }
+                if self
+                    .limit
+                    .is_some_and(|limit| STARTED.get().is_some_and(|s| s.elapsed() >= limit))
+                {
+                    STOPPED.set(true);
+                }
             }
             _ => {}
         }
@@ -282,7 +312,7 @@ mod tests {
         // Not armed: runs to the end.
         assert!(count_to(&mut conn, 100_000).is_ok());
         // The limit is per statement: a read of many short statements runs past it.
-        conn.set_instrumentation(Watch { limit: None });
+        conn.set_instrumentation(Watch::new(None));
         let _armed = Deadline::arm(Duration::from_millis(20));
         for _ in 0..5 {
             std::thread::sleep(Duration::from_millis(10));

@@ -43,7 +43,7 @@ impl Manager {
         limits::install_sqlite_handler();
         let mut conn = SqliteConnection::establish(&path.to_string_lossy())
             .map_err(r2d2::Error::ConnectionError)?;
-        conn.set_instrumentation(limits::Watch { limit: None });
+        conn.set_instrumentation(limits::Watch::new(None));
         conn.batch_execute(SQLITE_SETUP)
             .map_err(r2d2::Error::QueryError)?;
         Ok(DbConn::Sqlite(conn))
@@ -67,7 +67,16 @@ impl ManageConnection for Manager {
         }
     }
 
+    /// A PostgreSQL connection that answered within `TRUSTED_FOR` is handed out untested: a
+    /// `SELECT 1` on every checkout was a round trip of its own, two or more per request. One
+    /// idle for longer is tested, so a database restart while the pool sat idle is caught
+    /// before a request meets it; one lost under load is dropped by `has_broken`.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        if let DbConn::Postgres(c) = conn
+            && watch(c).is_some_and(|w| !w.lost() && w.answered_within(TRUSTED_FOR))
+        {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(r2d2::Error::QueryError)
     }
@@ -75,9 +84,21 @@ impl ManageConnection for Manager {
     /// A connection still inside a transaction (a write that panicked left it there) or
     /// whose transaction manager is in error is not handed out again: the next write on it
     /// would be a savepoint of a transaction that never commits, acknowledged and then lost.
+    /// Nor is one the server closed.
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
+        let lost = match conn {
+            DbConn::Postgres(c) => watch(c).is_some_and(|w| w.lost()),
+            DbConn::Sqlite(_) => false,
+        };
+        lost || <DbConn as Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
+}
+
+/// How long after its last answer a PostgreSQL connection is trusted without a test query.
+const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+fn watch(conn: &mut PgConnection) -> Option<&mut limits::Watch> {
+    conn.instrumentation().downcast_mut::<limits::Watch>()
 }
 
 pub type Pool = r2d2::Pool<Manager>;

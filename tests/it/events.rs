@@ -442,7 +442,11 @@ async fn follow(
     }
 }
 
-async fn sixteen_writers_and_readers(writers: Vec<Client>, readers: Vec<Api>, check: Api) {
+pub(crate) async fn sixteen_writers_and_readers(
+    writers: Vec<Client>,
+    readers: Vec<Api>,
+    check: Api,
+) {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let reading: Vec<_> = readers
         .into_iter()
@@ -481,7 +485,7 @@ async fn sixteen_writers_and_readers(writers: Vec<Client>, readers: Vec<Api>, ch
 }
 
 /// Four directories, four writers on each.
-async fn directories_and_writers(server: &TestServer) -> Vec<String> {
+pub(crate) async fn directories_and_writers(server: &TestServer) -> Vec<String> {
     let mut tokens = vec![server.client.token.clone()];
     for d in 1..4 {
         let dir = create_directory(&server.db, "generic", &format!("d{d}"));
@@ -504,32 +508,6 @@ both_backends!(
         sixteen_writers_and_readers(writers, readers, server.api(&key)).await;
     }
 );
-
-#[tokio::test]
-async fn two_instances_on_postgres_share_one_ordered_feed() {
-    let server = TestServer::start(Backend::Postgres).await;
-    let key = app_key(&server.db, None);
-    let second = server.another_instance(&[]);
-    let writers = directories_and_writers(&server)
-        .await
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| {
-            if i % 2 == 0 {
-                server.client.with_token(&t)
-            } else {
-                second.scim(&t)
-            }
-        })
-        .collect();
-    let readers = vec![
-        server.api(&key),
-        second.api(&key),
-        server.api(&key),
-        second.api(&key),
-    ];
-    sixteen_writers_and_readers(writers, readers, second.api(&key)).await;
-}
 
 both_backends!(pruned_cursors_answer_410, |backend| async move {
     let server = TestServer::start_with_env(backend, &[("ROSTER_EVENTS_RETENTION", "2s")]).await;

@@ -60,6 +60,10 @@ pub struct State {
     pub token_url: String,
     /// Extra latency per Directory API request.
     pub delay: Duration,
+    /// Directory API listings (users, groups, members) being answered now, and the most
+    /// there ever were at once: two syncs of one directory overlapping show up as 2.
+    listing_now: usize,
+    pub listings_at_once: usize,
 }
 
 #[derive(Clone)]
@@ -377,7 +381,37 @@ fn find_key<'a>(
     })
 }
 
+fn is_listing(req: &HttpRequest) -> bool {
+    let Some(rest) = req.path().strip_prefix("/admin/directory/v1/") else {
+        return false;
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    req.method() == actix_web::http::Method::GET
+        && matches!(
+            segments.as_slice(),
+            ["users"] | ["groups"] | ["groups", _, "members"]
+        )
+}
+
 async fn handle(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let listing = is_listing(&req);
+    if listing {
+        let mut s = state.lock().unwrap();
+        s.listing_now += 1;
+        s.listings_at_once = s.listings_at_once.max(s.listing_now);
+    }
+    let resp = answer(req, body, state.clone()).await;
+    if listing {
+        state.lock().unwrap().listing_now -= 1;
+    }
+    resp
+}
+
+async fn answer(
     req: HttpRequest,
     body: web::Bytes,
     state: web::Data<Arc<Mutex<State>>>,

@@ -15,14 +15,14 @@ use crate::support::*;
 const SECRET_KEY: &str = "4f1c2b7a9d0e3f5a6b8c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a";
 
 /// One Google directory `gw` of tenant `acme` over its own database, wired to a fake Google.
-struct Setup {
-    db: TestDb,
-    fake: FakeGoogle,
+pub(crate) struct Setup {
+    pub(crate) db: TestDb,
+    pub(crate) fake: FakeGoogle,
     dir: PathBuf,
 }
 
 impl Setup {
-    fn env(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, String)> {
         vec![
             ("ROSTER_SECRET_KEY", SECRET_KEY.to_string()),
             ("ROSTER_GOOGLE_API_URL", self.fake.url.clone()),
@@ -64,7 +64,7 @@ impl Setup {
     }
 }
 
-fn setup(backend: Backend, extra: &[&str]) -> Setup {
+pub(crate) fn setup(backend: Backend, extra: &[&str]) -> Setup {
     let fake = FakeGoogle::start();
     let dir = std::env::temp_dir().join(format!("roster-google-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();

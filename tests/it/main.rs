@@ -23,6 +23,7 @@ mod google;
 mod groups;
 mod health;
 mod help;
+mod instances;
 mod isolation;
 mod logs;
 mod metrics;

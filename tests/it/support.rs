@@ -420,6 +420,12 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// `roster serve` on `db`, which it migrates itself when it must, stopped when dropped.
+    pub fn start(db: &TestDb, env: &[(&str, &str)]) -> Instance {
+        let (child, origin) = spawn_serve(&db.url, env);
+        Instance { child, origin }
+    }
+
     pub fn api(&self, key: &str) -> Api {
         Api::new(&self.origin, key)
     }
