@@ -20,6 +20,7 @@ mod events;
 mod extensions;
 mod fake_google;
 mod google;
+mod google_settings;
 mod groups;
 mod health;
 mod help;

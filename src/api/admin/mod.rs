@@ -35,6 +35,7 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     directories::disable,
     directories::enable,
     directories::google_settings,
+    directories::update_google_settings,
     directories::google_test,
     tokens::list,
     tokens::issue,
@@ -109,7 +110,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
     .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
     .service(
-        resource("/directories/{id}/google").route(web::get().to(directories::google_settings)),
+        resource("/directories/{id}/google")
+            .route(web::get().to(directories::google_settings))
+            .route(web::patch().to(directories::update_google_settings)),
     )
     .service(
         resource("/directories/{id}/google/test").route(web::post().to(directories::google_test)),
