@@ -28,6 +28,7 @@ mod logging;
 mod next_step;
 mod replay;
 mod role;
+mod setup_link;
 mod webhook;
 
 #[derive(Debug, Parser)]
@@ -191,6 +192,9 @@ enum DirectoryCommand {
     /// Custom attributes: named values mapped from a source path of each user.
     #[command(subcommand)]
     Attribute(attribute::AttributeCommand),
+    /// A one-time link to the directory's setup page for the customer's IT admin; `list`
+    /// and `revoke` its links.
+    SetupLink(setup_link::SetupLinkArgs),
 }
 
 /// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
@@ -553,6 +557,7 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
         DirectoryCommand::Attribute(c) => attribute::attribute(ctx, &store, c)?,
+        DirectoryCommand::SetupLink(a) => setup_link::setup_link(ctx, &store, a)?,
         DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
         DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {

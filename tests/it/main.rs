@@ -35,6 +35,7 @@ mod read_api;
 mod receiver;
 mod request_log;
 mod roles;
+mod setup_page;
 mod shutdown;
 mod users;
 mod webhooks;

@@ -6,6 +6,7 @@ mod attributes;
 mod directories;
 mod requests;
 mod roles;
+mod setup_links;
 mod tenants;
 mod tokens;
 
@@ -61,6 +62,9 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     attributes::create,
     attributes::update,
     attributes::delete,
+    setup_links::create,
+    setup_links::list,
+    setup_links::revoke,
 ))]
 pub struct AdminApi;
 
@@ -136,6 +140,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/directories/{id}/attributes/{name}")
             .route(web::patch().to(attributes::update))
             .route(web::delete().to(attributes::delete)),
+    )
+    .service(
+        resource("/directories/{id}/setup-links")
+            .route(web::get().to(setup_links::list))
+            .route(web::post().to(setup_links::create)),
+    )
+    .service(
+        resource("/directories/{id}/setup-links/{link_id}")
+            .route(web::delete().to(setup_links::revoke)),
     )
     .service(resource("/directories/{id}/requests").route(web::get().to(requests::list)))
     .service(resource("/directories/{id}/requests/{entry_id}").route(web::get().to(requests::get)))
