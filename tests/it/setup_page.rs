@@ -12,6 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::both_backends;
+use crate::console::{screenshots, sign_in, snap};
 use crate::fake_google::{ADMIN, FakeGoogle};
 use crate::google_settings::{google_env, seed};
 use crate::support::*;
@@ -260,6 +261,7 @@ both_backends!(setup_page_connects_an_idp, |backend| async move {
     assert_eq!(other.status, StatusCode::CREATED);
     shows(c, "first-request", "First request received").await;
     let seen = shows(c, "requests", "201").await;
+    snap(&browser, &screenshots(backend), "setup").await;
     assert!(seen.contains("POST") && seen.contains("/Users"), "{seen}");
     let (_, _, status_json) = fetch(&format!("{url}/status")).await;
     let status: Value = serde_json::from_str(&status_json).unwrap();
@@ -368,10 +370,13 @@ both_backends!(setup_page_connects_an_idp, |backend| async move {
         .map(|l| l["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, ["expired", "live", "revoked"], "{listed}");
-    assert!(
-        !listed.to_string().contains("roster_setup_0"),
-        "no secret in listings"
-    );
+    for shown_once in [&url, &fresh_url, &short_url] {
+        let secret = shown_once.rsplit('/').next().unwrap();
+        assert!(
+            !listed.to_string().contains(secret),
+            "no secret in listings"
+        );
+    }
     browser.close().await;
 });
 
@@ -627,3 +632,69 @@ both_backends!(google_setup_checks_the_credentials, |backend| async move {
     std::fs::remove_dir_all(&dir).unwrap();
     browser.close().await;
 });
+
+both_backends!(
+    the_console_makes_and_revokes_setup_links,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let origin = server.origin();
+        let key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let main = cli_json(&server.db, &["directory", "list"])["directories"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let page = format!("{origin}/admin/directories/{main}");
+        let browser = Browser::start().await;
+        let c = &browser.client;
+        sign_in(&browser, &origin, &key).await;
+        c.goto(&page).await.unwrap();
+        assert!(
+            label_of(c, "setup-link-expires")
+                .await
+                .contains("Works for")
+        );
+        c.find(Locator::Id("setup-link-expires"))
+            .await
+            .unwrap()
+            .select_by_value("24h")
+            .await
+            .unwrap();
+        let make = c.find(Locator::Id("create-setup-link")).await.unwrap();
+        browser.click_and_wait(make).await;
+        let url = value_of(c, "new-setup-link").await;
+        assert!(
+            url.starts_with(&format!("{origin}/setup/roster_setup_")),
+            "{url}"
+        );
+        assert_eq!(fetch(&url).await.0, StatusCode::OK);
+
+        c.goto(&page).await.unwrap();
+        let row = c
+            .find(Locator::Css("#setup-link-list tbody tr[data-setup-link]"))
+            .await
+            .unwrap();
+        let listed = row.text().await.unwrap();
+        assert!(
+            listed.contains("live") && !listed.contains(&url[url.len() - 20..]),
+            "{listed}"
+        );
+        let revoke = row
+            .find(Locator::Css("button[aria-label^='Revoke setup link']"))
+            .await
+            .unwrap();
+        browser.click_and_wait(revoke).await;
+        let after = c
+            .find(Locator::Css("#setup-link-list tbody tr[data-setup-link]"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(after.contains("revoked"), "{after}");
+        assert_eq!(fetch(&url).await.0, StatusCode::GONE);
+        browser.close().await;
+    }
+);
