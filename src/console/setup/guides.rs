@@ -75,7 +75,9 @@ fn render_sections(markdown: &str, scim_base_url: &str, skip: impl Fn(&str) -> b
         &format!("the SCIM base URL (`{scim_base_url}`)"),
     );
     let mut events = Vec::new();
-    let mut skipping = false;
+    // A guide's opening (title, sources) is for the operator reading docs/; the page starts
+    // at its first section.
+    let mut skipping = true;
     let mut heading: Option<(HeadingLevel, Vec<Event<'_>>)> = None;
     for event in Parser::new_ext(&text, Options::ENABLE_TABLES) {
         match event {
