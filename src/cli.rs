@@ -28,6 +28,7 @@ mod logging;
 mod next_step;
 mod replay;
 mod role;
+mod setup_link;
 mod webhook;
 
 #[derive(Debug, Parser)]
@@ -172,7 +173,8 @@ enum DirectoryCommand {
     Disable { directory: String },
     /// Accept the directory's tokens again (and sync it, for Google).
     Enable { directory: String },
-    /// Rename a directory or change its deprovisioning policy (by id, or by name when
+    /// Rename a directory, change its deprovisioning policy, or change a Google directory's
+    /// settings: its key, admin, customer or domain, groups, interval (by id, or by name when
     /// unambiguous).
     Update {
         directory: String,
@@ -181,6 +183,8 @@ enum DirectoryCommand {
         name: Option<String>,
         #[command(flatten)]
         policy: PolicyArgs,
+        #[command(flatten)]
+        google: Box<GoogleArgs>,
     },
     /// Delete a directory: its tokens stop at once, its users, groups and request log are
     /// removed in batches, then a `directory.deleted` event ends its feed.
@@ -188,6 +192,9 @@ enum DirectoryCommand {
     /// Custom attributes: named values mapped from a source path of each user.
     #[command(subcommand)]
     Attribute(attribute::AttributeCommand),
+    /// A one-time link to the directory's setup page for the customer's IT admin; `list`
+    /// and `revoke` its links.
+    SetupLink(setup_link::SetupLinkArgs),
 }
 
 /// The deprovisioning policy (docs/deprovisioning.md); what is not given keeps its value, or
@@ -237,9 +244,9 @@ struct GoogleArgs {
     /// Sync only these groups (comma-separated emails) and their members.
     #[arg(long, value_name = "EMAILS")]
     groups: Option<String>,
-    /// Time between full syncs, e.g. 30s, 5m, 1h.
-    #[arg(long, default_value = "5m")]
-    interval: String,
+    /// Time between full syncs, e.g. 30s, 5m, 1h [default on create: 5m].
+    #[arg(long)]
+    interval: Option<String>,
 }
 
 impl GoogleArgs {
@@ -249,6 +256,40 @@ impl GoogleArgs {
             || self.customer.is_some()
             || self.domain.is_some()
             || self.groups.is_some()
+            || self.interval.is_some()
+    }
+
+    /// The key file's bytes, when one is given.
+    fn key_file(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        self.service_account_key
+            .as_ref()
+            .map(|path| {
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+            })
+            .transpose()
+    }
+
+    /// What is given, as a change of the settings; `--groups ""` syncs every group again.
+    fn changes<'a>(
+        &self,
+        key_file: Option<&'a [u8]>,
+    ) -> anyhow::Result<google::settings_update::SettingsChanges<'a>> {
+        let target = match (&self.customer, &self.domain) {
+            (_, Some(d)) => Some(google::Target::Domain(d.clone())),
+            (Some(c), None) => Some(google::Target::Customer(c.clone())),
+            (None, None) => None,
+        };
+        Ok(google::settings_update::SettingsChanges {
+            key_file,
+            admin: self.admin.clone(),
+            target,
+            groups: self.groups.as_deref().map(google::parse_groups),
+            interval: self
+                .interval
+                .as_deref()
+                .map(google::parse_interval)
+                .transpose()?,
+        })
     }
 }
 
@@ -516,20 +557,49 @@ fn directory(ctx: &Cmd, command: DirectoryCommand) -> anyhow::Result<()> {
         }
         DirectoryCommand::Status { directory } => directory_status(ctx, &store, &directory)?,
         DirectoryCommand::Attribute(c) => attribute::attribute(ctx, &store, c)?,
+        DirectoryCommand::SetupLink(a) => setup_link::setup_link(ctx, &store, a)?,
         DirectoryCommand::Disable { directory } => toggle(ctx, &store, &directory, true)?,
         DirectoryCommand::Enable { directory } => toggle(ctx, &store, &directory, false)?,
         DirectoryCommand::Update {
             directory,
             name,
             policy,
+            google: g,
         } => {
             let d = tenancy::find_directory(&store, &directory)?;
             let policy = policy.changes().apply(d.deprovisioning)?;
+            // The Google settings are checked and stored first: a refused key leaves the name
+            // and policy unchanged too.
+            let settings = if g.given() {
+                let key_file = g.key_file()?;
+                let changes = g.changes(key_file.as_deref())?;
+                let row = google::settings_update::update(
+                    &store,
+                    ctx.config.secret_key.as_deref(),
+                    &d,
+                    changes,
+                    clock::now(),
+                )?;
+                Some(google::SettingsView::from(&row))
+            } else {
+                None
+            };
             let d = tenancy::update_directory(&store, &d, name.as_deref(), policy)?;
             let t = tenancy::find_tenant(&store, d.tenant_id.as_str())?;
-            ctx.print(directory_json(&d, &t.name, &base_url), || {
+            let mut out = directory_json(&d, &t.name, &base_url);
+            if let Some(settings) = &settings {
+                out["google"] = json!(settings);
+            }
+            ctx.print(out, || {
+                let google = settings.as_ref().map_or(String::new(), |s| {
+                    format!(
+                        "\nGoogle: {}, next sync {}",
+                        s.status,
+                        clock::rfc3339(s.next_sync_at)
+                    )
+                });
                 format!(
-                    "directory {} updated: {}",
+                    "directory {} updated: {}{google}",
                     d.name,
                     policy_text(&d.deprovisioning)
                 )
@@ -607,36 +677,46 @@ fn create_google(
     policy: Deprovisioning,
     base_url: &str,
 ) -> anyhow::Result<()> {
-    let key_path = g
-        .service_account_key
-        .context("--kind google needs --service-account-key FILE")?;
-    let admin = g
-        .admin
-        .context("--kind google needs --admin EMAIL (a Workspace admin)")?;
-    let key_file =
-        std::fs::read(&key_path).with_context(|| format!("cannot read {}", key_path.display()))?;
-    let interval = google::parse_interval(&g.interval)?;
-    let target = match (g.customer, g.domain) {
-        (_, Some(d)) => google::Target::Domain(d),
-        (Some(c), None) => google::Target::Customer(c),
-        (None, None) => google::Target::Customer("my_customer".into()),
+    let key_file = g.key_file()?;
+    let changes = g.changes(key_file.as_deref())?;
+    let d = match (changes.key_file, changes.admin.clone()) {
+        (Some(key_file), Some(admin)) => google::create_directory(
+            store,
+            ctx.config.secret_key.as_deref(),
+            tenant,
+            name,
+            policy,
+            google::NewConnection {
+                key_file,
+                admin,
+                target: changes
+                    .target
+                    .unwrap_or_else(|| google::Target::Customer("my_customer".into())),
+                groups: changes.groups.flatten(),
+                interval: changes.interval.unwrap_or(google::DEFAULT_INTERVAL),
+            },
+            clock::now(),
+        )?,
+        _ => {
+            let d = google::settings_update::create_without_credentials(
+                store,
+                ctx.config.secret_key.as_deref(),
+                tenant,
+                name,
+                policy,
+                changes,
+                clock::now(),
+            )?;
+            let out = directory_json(&d, &tenant.name, base_url);
+            ctx.print(out, || {
+                format!(
+                    "directory {} (google) created: {}\nawaiting credentials: no sync until they are given, with `roster directory update {} --service-account-key FILE --admin EMAIL` or on a setup page (`roster directory setup-link {}`)",
+                    d.name, d.id, d.name, d.name
+                )
+            });
+            return Ok(());
+        }
     };
-    let groups = g.groups.as_deref().and_then(google::parse_groups);
-    let d = google::create_directory(
-        store,
-        ctx.config.secret_key.as_deref(),
-        tenant,
-        name,
-        policy,
-        google::NewConnection {
-            key_file: &key_file,
-            admin,
-            target,
-            groups,
-            interval,
-        },
-        clock::now(),
-    )?;
     let out = directory_json(&d, &tenant.name, base_url);
     ctx.print(out, || {
         format!(

@@ -93,6 +93,7 @@ impl AppError {
                     G::BadKeyFile(_) | G::Invalid(_) => (S::BAD_REQUEST, "invalid_request"),
                     G::NotGoogle(_) => (S::NOT_FOUND, "not_found"),
                     G::Busy(_) => (S::CONFLICT, "conflict"),
+                    G::AwaitingCredentials(_) => (S::CONFLICT, "awaiting_credentials"),
                     G::Domain(e) => domain(e),
                     G::InvalidCredentials(_)
                     | G::Api { .. }
@@ -161,6 +162,16 @@ mod tests {
                 AppError::SourcePath(crate::scim::error::ScimError::InvalidPath("no".into())),
                 400,
                 "invalid_path",
+            ),
+            (
+                AppError::Google(crate::google::GoogleError::AwaitingCredentials("d".into())),
+                409,
+                "awaiting_credentials",
+            ),
+            (
+                AppError::Google(crate::google::GoogleError::NotGoogle("d".into())),
+                404,
+                "not_found",
             ),
             (AppError::Internal("boom".into()), 500, "internal"),
         ];

@@ -216,6 +216,7 @@ struct DirectoryPage {
     tenant: String,
     scim_base_url: String,
     tokens: Vec<TokenRow>,
+    setup_links: Vec<super::setup_links::LinkRow>,
     google: Option<GoogleSync>,
 }
 
@@ -241,9 +242,10 @@ pub async fn show(
         .find(|t| t.id == d.tenant_id)
         .map_or_else(|| d.tenant_id.to_string(), |t| t.name.clone());
     let (store, dir) = (state.store.clone(), d.clone());
-    let (summary, tokens, google) = web::block(move || -> Result<_, ConsoleError> {
+    let (summary, tokens, links, google) = web::block(move || -> Result<_, ConsoleError> {
         let summary = directory_state::summary(&store, &dir)?;
         let tokens = token::list(&store, Some(&dir))?;
+        let links = crate::domain::setup_link::list(&store, &dir, clock::now())?;
         let google = if dir.kind == DirectoryKind::Google {
             // A Google directory without its settings row is damage worth a 500, not a page
             // that hides it.
@@ -254,7 +256,7 @@ pub async fn show(
         } else {
             None
         };
-        Ok((summary, tokens, google))
+        Ok((summary, tokens, links, google))
     })
     .await??;
     let now = clock::now();
@@ -274,6 +276,7 @@ pub async fn show(
     page(&DirectoryPage {
         chrome: Chrome::of(&signed, "directories"),
         tokens: tokens.iter().map(|t| TokenRow::of(t, now)).collect(),
+        setup_links: links.iter().map(super::setup_links::LinkRow::of).collect(),
         directory: d,
         summary,
         tenant,

@@ -8,6 +8,8 @@ mod events;
 mod people;
 mod requests;
 mod session;
+mod setup;
+mod setup_links;
 mod sign_in;
 mod tenants;
 mod tokens;
@@ -26,6 +28,18 @@ use error::ConsoleError;
 use session::SignedIn;
 
 pub const PREFIX: &str = "/admin";
+/// Where setup links point; outside `/admin`, since their readers have no account.
+pub const SETUP_PREFIX: &str = "/setup";
+
+pub use setup::{redacted_path, routes as setup_routes};
+
+/// A setup link's URL: the public URL (the SCIM base URL without its path) and the secret.
+pub fn setup_url(scim_base_url: &str, secret: &str) -> String {
+    let public = scim_base_url
+        .strip_suffix(crate::http::SCIM_PREFIX)
+        .unwrap_or(scim_base_url);
+    format!("{public}{SETUP_PREFIX}/{secret}")
+}
 const SIGN_IN_PATH: &str = "/admin/sign-in";
 
 pub struct ConsoleState {
@@ -38,6 +52,11 @@ pub struct ConsoleState {
     pub webhook_secrets: crate::delivery::secrets::Secrets,
     /// For webhook retries sent while the page waits.
     pub webhook_client: reqwest::Client,
+    /// What the setup page's Google credentials check needs: the server key to seal the
+    /// service-account key, Google's endpoints, the schemas a puller maps with.
+    pub secret_key: Option<String>,
+    pub google: crate::config::GoogleConfig,
+    pub registry: crate::scim::schema::SchemaRegistry,
 }
 
 /// What every signed-in page shows around its content.
@@ -148,6 +167,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/directories/{id}/requests/export",
             web::get().to(requests::export),
+        )
+        .route(
+            "/directories/{id}/setup-links",
+            web::post().to(setup_links::create),
+        )
+        .route(
+            "/directories/{id}/setup-links/{link}/revoke",
+            web::post().to(setup_links::revoke),
         )
         .route("/tokens/{id}/rotate", web::post().to(tokens::rotate))
         .route("/tokens/{id}/revoke", web::post().to(tokens::revoke))

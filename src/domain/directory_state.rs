@@ -24,8 +24,8 @@ pub enum DirectoryState {
     Validating,
     /// A Google directory whose service-account key Google refused.
     InvalidCredentials,
-    /// A SCIM directory with no live token, or one no IdP has called yet; any directory the
-    /// operator disabled.
+    /// A SCIM directory with no live token, or one no IdP has called yet; a Google directory
+    /// still awaiting its credentials; any directory the operator disabled.
     Unlinked,
     /// Being deleted (`roster directory delete`): its tokens are refused, its rows going.
     Deleting,
@@ -40,8 +40,8 @@ pub struct StateFacts<'a> {
     /// The operator disabled it (`roster directory disable`).
     pub disabled: bool,
     pub deleting: bool,
-    /// A Google directory's last sync status (`never_synced`, `ok`, `error`,
-    /// `invalid_credentials`).
+    /// A Google directory's last sync status (`awaiting_credentials`, `never_synced`, `ok`,
+    /// `error`, `invalid_credentials`).
     pub google_status: Option<&'a str>,
 }
 
@@ -55,6 +55,7 @@ pub fn state(facts: StateFacts<'_>) -> DirectoryState {
     if facts.kind == DirectoryKind::Google {
         return match facts.google_status {
             Some("invalid_credentials") => DirectoryState::InvalidCredentials,
+            Some(store::google::AWAITING_CREDENTIALS) => DirectoryState::Unlinked,
             _ if facts.activated => DirectoryState::Linked,
             _ => DirectoryState::Validating,
         };
@@ -240,6 +241,7 @@ mod tests {
             (Okta, false, true, None, Unlinked),
             (Okta, true, true, None, Linked),
             (Okta, true, false, None, Unlinked),
+            (Google, false, false, Some("awaiting_credentials"), Unlinked),
             (Google, false, false, Some("never_synced"), Validating),
             (Google, false, false, Some("error"), Validating),
             (Google, true, false, Some("ok"), Linked),

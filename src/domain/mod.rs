@@ -28,6 +28,7 @@ pub mod role_sync;
 pub mod roles;
 pub mod sealing;
 pub mod settings;
+pub mod setup_link;
 pub mod tenancy;
 pub mod token;
 pub mod user;

@@ -140,12 +140,20 @@ pub fn issue(
     directory: &Directory,
     now: NaiveDateTime,
 ) -> DomainResult<IssuedToken> {
+    store.write(|conn| issue_in(conn, directory, now))
+}
+
+/// `issue` inside a caller's transaction, so the token commits with the caller's own writes
+/// (a setup link's reveal) or not at all.
+pub(crate) fn issue_in(
+    conn: &mut store::DbConn,
+    directory: &Directory,
+    now: NaiveDateTime,
+) -> DomainResult<IssuedToken> {
     let (info, secret) = new_token(directory.tenant_id.clone(), directory.id.clone(), now);
     let hashed = hash(secret.expose());
-    store.write(|conn| {
-        directory_state::with_state_change(conn, &directory.id, now, |conn| {
-            Ok(store::tokens::insert(conn, &info, &hashed)?)
-        })
+    directory_state::with_state_change(conn, &directory.id, now, |conn| {
+        Ok(store::tokens::insert(conn, &info, &hashed)?)
     })?;
     Ok(issued(info, secret))
 }

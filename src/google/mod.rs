@@ -7,6 +7,7 @@ pub mod client;
 pub mod map;
 pub mod reconcile;
 pub mod schedule;
+pub mod settings_update;
 pub mod stats;
 pub mod watch;
 
@@ -53,6 +54,11 @@ pub enum GoogleError {
     NotGoogle(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "the directory has no service-account key or admin yet: give them on its setup page, \
+         with `roster directory update`, or PATCH /api/v1/admin/directories/{0}/google"
+    )]
+    AwaitingCredentials(String),
     #[error("another sync of this directory is running (lease held until {0})")]
     Busy(String),
     #[error("this instance lost the directory's sync lease; the sync stopped")]
@@ -91,6 +97,9 @@ pub struct NewConnection<'a> {
     pub groups: Option<Vec<String>>,
     pub interval: Duration,
 }
+
+/// Time between full syncs when none is given.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(300);
 
 /// `5m`, `30s`, `1h`, `2d` or plain seconds.
 pub fn parse_interval(s: &str) -> Result<Duration, GoogleError> {
@@ -216,13 +225,15 @@ fn check_admin(admin: &str) -> Result<(), GoogleError> {
 /// A Google directory's settings and sync state as the admin API shows them: never the key.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
-    pub admin_email: String,
+    /// Null while the directory awaits its credentials.
+    pub admin_email: Option<String>,
     pub customer: Option<String>,
     pub domain: Option<String>,
     /// Only these groups (emails) and their members are synced; null: every group.
     pub groups: Option<Vec<String>>,
     pub interval_secs: i64,
-    /// `never_synced`, `ok`, `error`, ...
+    /// `awaiting_credentials` (no key or admin yet: never synced), `never_synced`, `ok`,
+    /// `error`, `invalid_credentials`.
     pub status: String,
     /// UTC, without an offset.
     #[schema(value_type = Option<String>)]
@@ -242,7 +253,7 @@ pub struct SettingsView {
 impl From<&GoogleDirectoryRow> for SettingsView {
     fn from(row: &GoogleDirectoryRow) -> Self {
         SettingsView {
-            admin_email: row.admin_email.clone(),
+            admin_email: (!row.admin_email.is_empty()).then(|| row.admin_email.clone()),
             customer: row.customer.clone(),
             domain: row.domain.clone(),
             groups: row.group_filter.as_deref().and_then(parse_groups),
@@ -288,6 +299,9 @@ impl<'a> Puller<'a> {
         directory: Directory,
     ) -> Result<Puller<'a>, GoogleError> {
         let row = settings(store, &directory)?;
+        if !settings_update::has_credentials(&row) {
+            return Err(GoogleError::AwaitingCredentials(row.directory_id));
+        }
         let key_file =
             SecretKey::from_config(secret_key)?.open(&row.sealed_key, &row.directory_id)?;
         let key = ServiceAccountKey::parse(&key_file)?;

@@ -160,6 +160,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         webhook_policy: state.webhook_policy,
         webhook_secrets: state.webhook_secrets.clone(),
         webhook_client: crate::delivery::target::client(state.webhook_policy),
+        secret_key: state.secret_key.clone(),
+        google: state.google.clone(),
+        registry: state.registry.clone(),
     });
     let state = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -177,6 +180,11 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
                     .app_data(console_state.clone())
                     .wrap(crate::console::headers())
                     .configure(crate::console::routes),
+            )
+            .service(
+                web::scope(crate::console::SETUP_PREFIX)
+                    .app_data(console_state.clone())
+                    .configure(crate::console::setup_routes),
             )
             .route(
                 crate::google::watch::ROUTE,

@@ -57,7 +57,7 @@ pub async fn tag(
         target: "roster::access",
         request_id = %id,
         %method,
-        path = res.request().path(),
+        path = %crate::console::redacted_path(res.request().path()),
         route = res.request().match_pattern().as_deref().unwrap_or("unmatched"),
         status = res.status().as_u16(),
         duration_ms = started.elapsed().as_secs_f64() * 1000.0,

@@ -8,6 +8,9 @@ use super::conn::DbConn;
 use super::error::StoreError;
 use super::schema::{google_directories as gd, google_pending_users as p};
 
+/// The status of a directory with no service-account key or no admin yet: never synced.
+pub const AWAITING_CREDENTIALS: &str = "awaiting_credentials";
+
 /// One directory's row, as stored.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = gd)]
@@ -50,6 +53,22 @@ pub struct SyncOutcome {
     pub next_sync_at: NaiveDateTime,
 }
 
+/// A directory's settings after a change (`google::settings_update`), with the sync state
+/// the change calls for.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = gd, treat_none_as_null = true)]
+pub struct SettingsChange {
+    pub admin_email: String,
+    pub customer: Option<String>,
+    pub domain: Option<String>,
+    pub group_filter: Option<String>,
+    pub interval_secs: i64,
+    pub sealed_key: String,
+    pub status: String,
+    pub last_error: Option<String>,
+    pub next_sync_at: NaiveDateTime,
+}
+
 /// A push channel as Google confirmed it.
 #[derive(Debug, Clone, AsChangeset)]
 #[diesel(table_name = gd, treat_none_as_null = true)]
@@ -67,6 +86,17 @@ pub fn insert(conn: &mut DbConn, row: &GoogleDirectoryRow) -> Result<(), StoreEr
     Ok(())
 }
 
+pub fn update_settings(
+    conn: &mut DbConn,
+    directory_id: &str,
+    change: &SettingsChange,
+) -> Result<(), StoreError> {
+    diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+        .set(change.clone())
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn find(
     conn: &mut DbConn,
     directory_id: &str,
@@ -78,13 +108,14 @@ pub fn find(
         .optional()?)
 }
 
-/// The Google directories to sync: those not disabled.
+/// The Google directories to sync: those not disabled and not still awaiting credentials.
 pub fn list(conn: &mut DbConn) -> Result<Vec<GoogleDirectoryRow>, StoreError> {
     let enabled = super::schema::directories::table
         .filter(super::schema::directories::disabled_at.is_null())
         .select(super::schema::directories::id);
     Ok(gd::table
         .filter(gd::directory_id.eq_any(enabled))
+        .filter(gd::status.ne(AWAITING_CREDENTIALS))
         .order(gd::next_sync_at)
         .select(GoogleDirectoryRow::as_select())
         .load(conn)?)

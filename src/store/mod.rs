@@ -31,6 +31,7 @@ pub mod request_log;
 pub mod roles;
 pub mod schema;
 pub mod settings;
+pub mod setup_links;
 pub mod stats;
 pub mod tenancy;
 mod thread_conn;

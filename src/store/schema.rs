@@ -393,3 +393,18 @@ diesel::table! {
         finished_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    setup_links (id) {
+        id -> Text,
+        tenant_id -> Text,
+        directory_id -> Text,
+        secret_hash -> Text,
+        hint -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        token_revealed_at -> Nullable<Timestamp>,
+        token_id -> Nullable<Text>,
+    }
+}

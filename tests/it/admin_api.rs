@@ -244,7 +244,8 @@ both_backends!(tenants_and_directories, |backend| async move {
             (
                 post.clone(),
                 d(""),
-                new_dir(&acme, "g", "google"),
+                Some(json!({"tenant_id": acme, "name": "g", "kind": "google",
+                            "google": {"admin": "not-an-email"}})),
                 S::BAD_REQUEST,
             ),
             (

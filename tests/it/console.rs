@@ -230,13 +230,13 @@ both_backends!(
 );
 
 /// Where screenshots go, for the SQLite run only (one set is enough).
-fn screenshots(backend: Backend) -> Option<std::path::PathBuf> {
+pub fn screenshots(backend: Backend) -> Option<std::path::PathBuf> {
     let dir = std::env::var_os("ROSTER_CONSOLE_SCREENSHOTS")?;
     (backend == Backend::Sqlite).then(|| std::path::PathBuf::from(dir))
 }
 
 /// Saves the current page as `NAME.png` at laptop size and `NAME-phone.png` at phone size.
-async fn snap(browser: &Browser, dir: &Option<std::path::PathBuf>, name: &str) {
+pub async fn snap(browser: &Browser, dir: &Option<std::path::PathBuf>, name: &str) {
     let Some(dir) = dir else { return };
     std::fs::create_dir_all(dir).unwrap();
     let c = &browser.client;
@@ -248,7 +248,7 @@ async fn snap(browser: &Browser, dir: &Option<std::path::PathBuf>, name: &str) {
     c.set_window_size(1280, 860).await.unwrap();
 }
 
-async fn sign_in(browser: &Browser, origin: &str, key: &str) {
+pub async fn sign_in(browser: &Browser, origin: &str, key: &str) {
     let c = &browser.client;
     c.goto(&format!("{origin}/admin/sign-in")).await.unwrap();
     c.find(Locator::Id("key"))

@@ -906,9 +906,10 @@ both_backends!(
         bad_admin["admin"] = json!("nobody");
         for (body, status, why) in [
             (
-                json!({"tenant_id": tenant, "name": "g0", "kind": "google"}),
+                json!({"tenant_id": tenant, "name": "g0", "kind": "google",
+                       "google": {"interval": "often"}}),
                 400,
-                "no settings",
+                "bad interval",
             ),
             (
                 json!({"tenant_id": tenant, "name": "g1", "kind": "okta", "google": google}),

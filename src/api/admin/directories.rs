@@ -58,35 +58,69 @@ struct NewDirectory {
     /// Left out: the kind's defaults.
     #[serde(default)]
     deprovisioning: Policy,
-    /// Required for kind `google`, refused for any other.
+    /// For kind `google` (refused for any other): its settings. Left out, or without
+    /// `service_account_key` and `admin`, the directory awaits its credentials
+    /// (`awaiting_credentials`) and is not synced until they arrive.
     google: Option<GoogleSettings>,
 }
 
-/// A Google directory's connection, as `roster directory create --kind google` takes it.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A Google directory's connection, as `roster directory create --kind google` takes it; in a
+/// PATCH, any subset of it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct GoogleSettings {
     /// The service account's JSON key file: its JSON object, or that JSON as a string.
-    #[schema(value_type = Object)]
-    service_account_key: Value,
+    #[schema(value_type = Option<Object>)]
+    service_account_key: Option<Value>,
     /// A Workspace admin the service account acts as (domain-wide delegation).
-    admin: String,
-    /// The customer id; left out with `domain` too: `my_customer`.
+    admin: Option<String>,
+    /// The customer id; left out with `domain` too: `my_customer`. Not with `domain`.
     customer: Option<String>,
-    /// One domain of the account instead of the whole customer.
+    /// One domain of the account instead of the whole customer. Not with `customer`.
     domain: Option<String>,
-    /// Only these groups (emails) and their members.
+    /// Only these groups (emails) and their members; `[]`: every group.
     groups: Option<Vec<String>>,
     /// How often to sync: `30s`, `5m`, `1h`; default `5m`.
     interval: Option<String>,
 }
 
 impl GoogleSettings {
-    fn key_file(&self) -> Vec<u8> {
-        match &self.service_account_key {
+    fn key_file(&self) -> Option<Vec<u8>> {
+        self.service_account_key.as_ref().map(|key| match key {
             Value::String(text) => text.as_bytes().to_vec(),
             other => other.to_string().into_bytes(),
-        }
+        })
+    }
+
+    /// The settings as a change; `key_file` holds what `key_file()` read.
+    fn changes<'a>(
+        &self,
+        key_file: Option<&'a [u8]>,
+    ) -> Result<google::settings_update::SettingsChanges<'a>, AppError> {
+        let target = match (&self.customer, &self.domain) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::BadRequest(
+                    "give `customer` or `domain`, not both".into(),
+                ));
+            }
+            (Some(c), None) => Some(google::Target::Customer(c.clone())),
+            (None, Some(d)) => Some(google::Target::Domain(d.clone())),
+            (None, None) => None,
+        };
+        Ok(google::settings_update::SettingsChanges {
+            key_file,
+            admin: self.admin.clone(),
+            target,
+            groups: self
+                .groups
+                .as_ref()
+                .map(|all| google::normalize_groups(all.iter().map(String::as_str))),
+            interval: self
+                .interval
+                .as_deref()
+                .map(google::parse_interval)
+                .transpose()?,
+        })
     }
 }
 
@@ -160,32 +194,40 @@ pub async fn create(
     let tenant = auth::tenant(&state, key.scope(), &new.tenant_id).await?;
     let store = state.store.clone();
     match (kind, new.google) {
-        (DirectoryKind::Google, Some(g)) => {
+        (DirectoryKind::Google, g) => {
+            let g = g.unwrap_or_default();
             let secret_key = state.secret_key.clone();
             let (d, settings) = web::block(move || -> Result<_, AppError> {
-                let interval = google::parse_interval(g.interval.as_deref().unwrap_or("5m"))?;
-                let target = match (g.customer.clone(), g.domain.clone()) {
-                    (_, Some(d)) => google::Target::Domain(d),
-                    (Some(c), None) => google::Target::Customer(c),
-                    (None, None) => google::Target::Customer("my_customer".into()),
+                let key_file = g.key_file();
+                let changes = g.changes(key_file.as_deref())?;
+                let d = match (changes.key_file, changes.admin.clone()) {
+                    (Some(key_file), Some(admin)) => google::create_directory(
+                        &store,
+                        secret_key.as_deref(),
+                        &tenant,
+                        &new.name,
+                        policy,
+                        google::NewConnection {
+                            key_file,
+                            admin,
+                            target: changes
+                                .target
+                                .unwrap_or_else(|| google::Target::Customer("my_customer".into())),
+                            groups: changes.groups.flatten(),
+                            interval: changes.interval.unwrap_or(google::DEFAULT_INTERVAL),
+                        },
+                        clock::now(),
+                    )?,
+                    _ => google::settings_update::create_without_credentials(
+                        &store,
+                        secret_key.as_deref(),
+                        &tenant,
+                        &new.name,
+                        policy,
+                        changes,
+                        clock::now(),
+                    )?,
                 };
-                let d = google::create_directory(
-                    &store,
-                    secret_key.as_deref(),
-                    &tenant,
-                    &new.name,
-                    policy,
-                    google::NewConnection {
-                        key_file: &g.key_file(),
-                        admin: g.admin,
-                        target,
-                        groups: g.groups.as_ref().and_then(|all| {
-                            google::normalize_groups(all.iter().map(String::as_str))
-                        }),
-                        interval,
-                    },
-                    clock::now(),
-                )?;
                 let settings = SettingsView::from(&google::settings(&store, &d)?);
                 Ok((d, settings))
             })
@@ -193,11 +235,6 @@ pub async fn create(
             let mut out = shown(&state, &d);
             out["google"] = json!(settings);
             return Ok(HttpResponse::Created().json(out));
-        }
-        (DirectoryKind::Google, None) => {
-            return Err(AppError::BadRequest(
-                "a google directory needs `google`: service_account_key, admin, ...".into(),
-            ));
         }
         (_, Some(_)) => {
             return Err(AppError::BadRequest(format!(
@@ -327,6 +364,47 @@ pub async fn update(
         web::block(move || tenancy::update_directory(&store, &d, asked.name.as_deref(), policy))
             .await??;
     Ok(HttpResponse::Ok().json(shown(&state, &d)))
+}
+
+/// Changes a Google directory's settings, as `roster directory update` does: any subset of
+/// the create's `google` object. New credentials reset the sync state and make the next sync
+/// due now.
+#[utoipa::path(
+    patch,
+    path = "/directories/{id}/google",
+    operation_id = "update_google_settings",
+    params(("id" = String, Path, description = "A Google directory's id")),
+    request_body = GoogleSettings,
+    responses(
+        (status = 200, description = "The directory's Google settings and sync state after the change; never the key", body = SettingsView),
+        (status = 400, description = "A body that does not parse, an unknown field or a bad value (a key file that is no service-account key, an admin that is no email, an interval like `5 minutes`)", body = ErrorBody),
+        (status = 404, description = "No such directory for this key, or not a Google directory", body = ErrorBody),
+        (status = 409, description = "A key was given but no server key is configured to seal it (`server_key_missing`)", body = ErrorBody),
+    )
+)]
+pub async fn update_google_settings(
+    state: web::Data<ApiState>,
+    key: AdminKey,
+    id: web::Path<String>,
+    bytes: Bytes,
+) -> Result<HttpResponse, AppError> {
+    let d = auth::directory(&state, key.scope(), &id).await?;
+    let asked: GoogleSettings = body::json(&bytes)?;
+    let (store, secret_key) = (state.store.clone(), state.secret_key.clone());
+    let settings = web::block(move || -> Result<_, AppError> {
+        let key_file = asked.key_file();
+        let changes = asked.changes(key_file.as_deref())?;
+        let row = google::settings_update::update(
+            &store,
+            secret_key.as_deref(),
+            &d,
+            changes,
+            clock::now(),
+        )?;
+        Ok(SettingsView::from(&row))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(settings))
 }
 
 /// What `roster google test` answers.

@@ -6,6 +6,7 @@ mod attributes;
 mod directories;
 mod requests;
 mod roles;
+mod setup_links;
 mod tenants;
 mod tokens;
 
@@ -35,6 +36,7 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     directories::disable,
     directories::enable,
     directories::google_settings,
+    directories::update_google_settings,
     directories::google_test,
     tokens::list,
     tokens::issue,
@@ -60,6 +62,9 @@ fn listed(items: impl serde::Serialize) -> HttpResponse {
     attributes::create,
     attributes::update,
     attributes::delete,
+    setup_links::create,
+    setup_links::list,
+    setup_links::revoke,
 ))]
 pub struct AdminApi;
 
@@ -109,7 +114,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/directories/{id}/disable").route(web::post().to(directories::disable)))
     .service(resource("/directories/{id}/enable").route(web::post().to(directories::enable)))
     .service(
-        resource("/directories/{id}/google").route(web::get().to(directories::google_settings)),
+        resource("/directories/{id}/google")
+            .route(web::get().to(directories::google_settings))
+            .route(web::patch().to(directories::update_google_settings)),
     )
     .service(
         resource("/directories/{id}/google/test").route(web::post().to(directories::google_test)),
@@ -133,6 +140,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         resource("/directories/{id}/attributes/{name}")
             .route(web::patch().to(attributes::update))
             .route(web::delete().to(attributes::delete)),
+    )
+    .service(
+        resource("/directories/{id}/setup-links")
+            .route(web::get().to(setup_links::list))
+            .route(web::post().to(setup_links::create)),
+    )
+    .service(
+        resource("/directories/{id}/setup-links/{link_id}")
+            .route(web::delete().to(setup_links::revoke)),
     )
     .service(resource("/directories/{id}/requests").route(web::get().to(requests::list)))
     .service(resource("/directories/{id}/requests/{entry_id}").route(web::get().to(requests::get)))
