@@ -16,7 +16,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::lifecycle::Deprovisioning;
 use crate::domain::read::PageRequest;
 use crate::domain::tenancy::{self, Directory, DirectoryKind};
-use crate::domain::{request_log, token};
+use crate::domain::{custom_attribute, request_log, token};
 use crate::google;
 
 /// Directories shown per page.
@@ -207,6 +207,44 @@ struct GoogleSync {
     next_run: String,
 }
 
+/// A role of the directory's tenant and what grants it.
+struct RoleRow {
+    slug: String,
+    name: String,
+    priority: i64,
+    default: bool,
+    /// Each rule as `match: value`, e.g. `name: Engineering`.
+    rules: Vec<String>,
+}
+
+impl RoleRow {
+    fn of(view: &crate::domain::role_admin::RoleView) -> RoleRow {
+        RoleRow {
+            slug: view.role.slug.clone(),
+            name: view.role.name.clone(),
+            priority: view.role.priority,
+            default: view.role.default,
+            rules: view
+                .rules
+                .iter()
+                .map(|r| format!("{}: {}", r.match_by.as_str(), r.value))
+                .collect(),
+        }
+    }
+}
+
+/// A custom attribute of the directory: its name and where its value comes from.
+struct AttributeRow {
+    name: String,
+    kind: &'static str,
+    source: String,
+}
+
+/// A background job's progress in words, e.g. `running: 250 of 5,000 users`.
+fn progress_words(state: &str, done: i64, total: i64) -> String {
+    format!("{state}: {done} of {total} users")
+}
+
 #[derive(Template)]
 #[template(path = "directory.html")]
 struct DirectoryPage {
@@ -218,6 +256,10 @@ struct DirectoryPage {
     tokens: Vec<TokenRow>,
     setup_links: Vec<super::setup_links::LinkRow>,
     google: Option<GoogleSync>,
+    roles: Vec<RoleRow>,
+    role_recompute: Option<String>,
+    attributes: Vec<AttributeRow>,
+    rederive: Option<String>,
 }
 
 impl DirectoryPage {
@@ -242,23 +284,30 @@ pub async fn show(
         .find(|t| t.id == d.tenant_id)
         .map_or_else(|| d.tenant_id.to_string(), |t| t.name.clone());
     let (store, dir) = (state.store.clone(), d.clone());
-    let (summary, tokens, links, google) = web::block(move || -> Result<_, ConsoleError> {
-        let summary = directory_state::summary(&store, &dir)?;
-        let tokens = token::list(&store, Some(&dir))?;
-        let links = crate::domain::setup_link::list(&store, &dir, clock::now())?;
-        let google = if dir.kind == DirectoryKind::Google {
-            // A Google directory without its settings row is damage worth a 500, not a page
-            // that hides it.
-            Some(
-                google::settings(&store, &dir)
-                    .map_err(|e| ConsoleError::Internal(e.to_string()))?,
-            )
-        } else {
-            None
-        };
-        Ok((summary, tokens, links, google))
-    })
-    .await??;
+    let (summary, tokens, links, google, roles, attributes) =
+        web::block(move || -> Result<_, ConsoleError> {
+            let summary = directory_state::summary(&store, &dir)?;
+            let roles = crate::domain::role_admin::list(&store, &dir.tenant_id)?;
+            let attributes = (
+                custom_attribute::list(&store, &dir.scope())?,
+                custom_attribute::progress(&store, &dir.scope())?,
+            );
+            let tokens = token::list(&store, Some(&dir))?;
+            let links = crate::domain::setup_link::list(&store, &dir, clock::now())?;
+            let google = if dir.kind == DirectoryKind::Google {
+                // A Google directory without its settings row is damage worth a 500, not a page
+                // that hides it.
+                Some(
+                    google::settings(&store, &dir)
+                        .map_err(|e| ConsoleError::Internal(e.to_string()))?,
+                )
+            } else {
+                None
+            };
+            Ok((summary, tokens, links, google, roles, attributes))
+        })
+        .await??;
+    let (mappings, rederive) = attributes;
     let now = clock::now();
     let or_never = |t: Option<chrono::NaiveDateTime>| t.map_or_else(|| "never".into(), rfc3339);
     let google = google.map(|row| GoogleSync {
@@ -282,5 +331,21 @@ pub async fn show(
         tenant,
         scim_base_url: state.scim_base_url.clone(),
         google,
+        roles: roles.data.iter().map(RoleRow::of).collect(),
+        role_recompute: roles
+            .recompute
+            .filter(|p| p.state != "done")
+            .map(|p| progress_words(p.state, p.done, p.total)),
+        attributes: mappings
+            .iter()
+            .map(|m| AttributeRow {
+                name: m.name.clone(),
+                kind: m.source.kind.as_str(),
+                source: m.source.text.clone(),
+            })
+            .collect(),
+        rederive: rederive
+            .filter(|r| r.state != "done")
+            .map(|r| progress_words(r.state, r.checked, r.total)),
     })
 }

@@ -732,3 +732,78 @@ both_backends!(
         assert!(html.contains("succeeded"), "{html}");
     }
 );
+
+// A directory's page shows what shapes its users' records beyond the IdP's data: the tenant's
+// roles with the groups that grant them, and the directory's custom attributes.
+both_backends!(
+    a_directory_page_shows_its_roles_and_custom_attributes,
+    |backend| async move {
+        let server = TestServer::start(backend).await;
+        let origin = server.origin();
+        let key = admin_key(&server.db, &[]);
+        let directory = create_directory(&server.db, "okta", "people")["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let browser = Browser::start().await;
+        sign_in(&browser, &origin, &key).await;
+        let page = format!("{origin}/admin/directories/{directory}");
+        browser.client.goto(&page).await.unwrap();
+        assert!(
+            text_of(&browser, "section[aria-labelledby=roles]")
+                .await
+                .contains("No roles")
+        );
+        assert!(
+            text_of(&browser, "section[aria-labelledby=attributes]")
+                .await
+                .contains("None")
+        );
+
+        for args in [
+            &[
+                "role",
+                "create",
+                "--tenant",
+                "acme",
+                "admin",
+                "--name",
+                "Administrator",
+                "--priority",
+                "10",
+            ][..],
+            &[
+                "role",
+                "rule",
+                "add",
+                "--tenant",
+                "acme",
+                "admin",
+                "--match",
+                "name",
+                "Platform Ünit",
+            ],
+            &[
+                "directory",
+                "attribute",
+                "add",
+                &directory,
+                "cost_center",
+                "--source",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+            ],
+        ] {
+            cli_json(&server.db, args);
+        }
+        browser.client.goto(&page).await.unwrap();
+        let roles = text_of(&browser, "section[aria-labelledby=roles]").await;
+        for shown in ["admin", "Administrator", "10", "name: Platform Ünit"] {
+            assert!(roles.contains(shown), "{shown} in {roles}");
+        }
+        let attributes = text_of(&browser, "section[aria-labelledby=attributes]").await;
+        for shown in ["cost_center", "scim", "enterprise:2.0:User:costCenter"] {
+            assert!(attributes.contains(shown), "{shown} in {attributes}");
+        }
+        browser.close().await;
+    }
+);
