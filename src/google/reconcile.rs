@@ -170,9 +170,7 @@ impl Reconciler<'_> {
     /// complete listings no longer name.
     pub fn full(&self, on_page: &mut OnPage<'_>) -> Result<Counts, GoogleError> {
         let mut c = Counts::default();
-        let directory = self.scope.directory_id.as_str();
-        self.store
-            .write(|conn| google_seen::clear(conn, directory))?;
+        self.clear_seen()?;
         let wanted = match &self.groups {
             Some(emails) => Some(self.chosen_members(emails, &mut c, on_page)?),
             None => None,
@@ -259,10 +257,20 @@ impl Reconciler<'_> {
 
         self.deprovision_users(&mut c)?;
         self.deprovision_groups(&mut c)?;
-        self.store
-            .write(|conn| google_seen::clear(conn, directory))?;
+        self.clear_seen()?;
         on_page(&c)?;
         Ok(c)
+    }
+
+    /// Empties what this directory's syncs saw, a batch per transaction.
+    fn clear_seen(&self) -> Result<(), GoogleError> {
+        let directory = self.scope.directory_id.as_str();
+        while self
+            .store
+            .write(|conn| google_seen::clear_some(conn, directory))?
+            > 0
+        {}
+        Ok(())
     }
 
     /// Records the Google ids a listing page named, before anything on it is mapped: a
