@@ -3,7 +3,8 @@
 //! directory: the page in hand (and the next, being fetched), each group's id pair, the
 //! Workspace's domains, and the members of the one group being read. The ids the listings
 //! named go to the database (`store::google_seen`), which the deprovisioning walk asks page by
-//! page, so a million-user directory costs the memory a hundred-user one does.
+//! page, so what the sync holds does not grow with the directory (figures, and what still
+//! does at a million users, in docs/performance.md).
 //!
 //! Deprovisioning happens only after every listing has been read to its last page: a sync that
 //! fails halfway has changed what it read, and removed no one.
