@@ -743,6 +743,7 @@ fn directory_status(ctx: &Cmd, store: &Store, directory: &str) -> anyhow::Result
         return Ok(());
     }
     let row = google::settings(store, &d)?;
+    let external = google::external::counts(store, &d.scope())?;
     let time = |t: Option<chrono::NaiveDateTime>| t.map(clock::rfc3339);
     let out = json!({
         "id": d.id,
@@ -762,11 +763,12 @@ fn directory_status(ctx: &Cmd, store: &Store, directory: &str) -> anyhow::Result
         "last_error": row.last_error,
         "next_sync_at": clock::rfc3339(row.next_sync_at),
         "watch_expires_at": time(row.watch_expires_at),
+        "external_members": external,
     });
     ctx.print(out, || {
         let or_never = |t: Option<chrono::NaiveDateTime>| time(t).unwrap_or_else(|| "never".into());
         format!(
-            "directory {} (google): {}\nlast sync: started {}, finished {}\n  created {}, updated {}, deprovisioned {}\nlast error: {}\nnext run: {}",
+            "directory {} (google): {}\nlast sync: started {}, finished {}\n  created {}, updated {}, deprovisioned {}\nexternal members: {} in groups ({} addresses), not synced as users\nlast error: {}\nnext run: {}",
             d.name,
             row.status,
             or_never(row.last_sync_started_at),
@@ -774,6 +776,8 @@ fn directory_status(ctx: &Cmd, store: &Store, directory: &str) -> anyhow::Result
             row.last_created,
             row.last_updated,
             row.last_deprovisioned,
+            external.memberships,
+            external.addresses,
             row.last_error.as_deref().unwrap_or("none"),
             clock::rfc3339(row.next_sync_at),
         )

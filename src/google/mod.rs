@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod external;
 pub mod map;
 pub mod reconcile;
 pub mod schedule;

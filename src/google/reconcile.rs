@@ -1,26 +1,32 @@
 //! Reconciling what Google lists with what is stored, through the domain commands the SCIM
-//! path uses. Pages are applied as they arrive; what is kept across pages is only ids (Google
-//! ids seen, and each group's id pair), never the directory's records.
+//! path uses. Pages are applied as they arrive. What a sync keeps in memory is state, not
+//! directory: the page in hand (and the next, being fetched), each group's id pair, the
+//! Workspace's domains, and the members of the one group being read. The ids the listings
+//! named go to the database (`store::google_seen`), which the deprovisioning walk asks page by
+//! page, so what the sync holds does not grow with the directory (figures, and what still
+//! does at a million users, in docs/performance.md).
 //!
 //! Deprovisioning happens only after every listing has been read to its last page: a sync that
 //! fails halfway has changed what it read, and removed no one.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::GoogleError;
 use super::client::Api;
+use super::external::{self, Domains};
 use super::map::{self, google_id};
 use crate::domain::clock;
 use crate::domain::error::DomainError;
-use crate::domain::group::{self, MemberChange};
+use crate::domain::group::{self, MemberChange, MemberKind};
 use crate::domain::ids::{GroupId, UserId};
 use crate::domain::tenancy::Scope;
 use crate::domain::user;
 use crate::scim::schema::SchemaRegistry;
 use crate::store::Store;
+use crate::store::google_seen::{self, Seen};
 
 const USERS: &str = "admin/directory/v1/users";
 const GROUPS: &str = "admin/directory/v1/groups";
@@ -46,6 +52,9 @@ pub struct Counts {
     pub groups_updated: u64,
     pub groups_deprovisioned: u64,
     pub memberships_changed: u64,
+    /// Members of synced groups from outside the Workspace's domains, as listed (one per
+    /// group they are in): recorded per group, never made users (`external`).
+    pub external_members: u64,
     /// Records Roster cannot store (e.g. no primary email, or a userName another user holds);
     /// counted as seen, so never deprovisioned for it.
     pub skipped: u64,
@@ -91,17 +100,21 @@ enum Wanted {
     Ids(HashSet<String>),
 }
 
-/// The members one group's listing named so far.
-#[derive(Default)]
-struct Desired {
-    ids: BTreeSet<String>,
+/// The group whose member listing is being read: its members as stored when its first page
+/// came, and what its listing named so far. Bounded by the group's size, and dropped when
+/// its listing ends.
+struct Reading<'g> {
+    roster: &'g str,
+    current: BTreeMap<String, MemberKind>,
+    named: BTreeSet<String>,
     everyone: bool,
+    outsiders: BTreeMap<String, Option<String>>,
 }
 
 /// What the member listing of all groups yields, in order: each group's pages, then its end.
 enum MemberPage<'g> {
-    Page(Result<Vec<Value>, GoogleError>),
-    End(&'g str),
+    Page(&'g str, Result<Vec<Value>, GoogleError>),
+    End,
 }
 
 /// Runs `apply` on each item of `pages` while a thread already fetches the next one, so
@@ -158,21 +171,24 @@ impl Reconciler<'_> {
     /// complete listings no longer name.
     pub fn full(&self, on_page: &mut OnPage<'_>) -> Result<Counts, GoogleError> {
         let mut c = Counts::default();
+        self.clear_seen()?;
         let wanted = match &self.groups {
             Some(emails) => Some(self.chosen_members(emails, &mut c, on_page)?),
             None => None,
         };
-        let mut seen_users = HashSet::new();
+        let mut domains = Domains::default();
         let pages = self
             .api
             .pages(USERS.into(), self.list_query(USERS_PAGE, true), "users");
         prefetched(pages, |page| {
             let mut page = page?;
             c.pages += 1;
+            domains.note_users(&page);
             if let Some(Wanted::Ids(ids)) = &wanted {
                 page.retain(|u| google_id(u).is_some_and(|id| ids.contains(id)));
             }
-            self.apply_users(&page, &mut c, &mut seen_users)?;
+            self.seen(Seen::User, &page)?;
+            self.apply_users(&page, &mut c)?;
             on_page(&c)
         })?;
 
@@ -188,6 +204,8 @@ impl Reconciler<'_> {
                 {
                     let page = page?;
                     c.pages += 1;
+                    domains.note_groups(&page);
+                    self.seen(Seen::Group, &page)?;
                     self.apply_groups(&page, &mut c, &mut groups, &mut touched)?;
                     on_page(&c)?;
                 }
@@ -200,39 +218,73 @@ impl Reconciler<'_> {
                         .get(&path, &[])?
                         .ok_or_else(|| GoogleError::NotFound(format!("group {email}")))?;
                     c.pages += 1;
-                    self.apply_groups(&[found], &mut c, &mut groups, &mut touched)?;
+                    let page = [found];
+                    domains.note_groups(&page);
+                    self.seen(Seen::Group, &page)?;
+                    self.apply_groups(&page, &mut c, &mut groups, &mut touched)?;
                     on_page(&c)?;
                 }
             }
         }
         let api = self.api;
         let member_pages = groups.iter().flat_map(|(google, roster)| {
+            let roster = roster.as_str();
             let path = format!("{GROUPS}/{}/members", segment(google));
             let query = vec![("maxResults", MEMBERS_PAGE.to_string())];
             api.pages(path, query, "members")
-                .map(MemberPage::Page)
-                .chain(std::iter::once(MemberPage::End(roster)))
+                .map(move |page| MemberPage::Page(roster, page))
+                .chain(std::iter::once(MemberPage::End))
         });
-        let mut desired = Desired::default();
+        let mut reading: Option<Reading<'_>> = None;
         prefetched(member_pages, |next| match next {
-            MemberPage::Page(page) => {
+            MemberPage::Page(roster, page) => {
                 c.pages += 1;
-                self.collect_members(&page?, &mut desired)?;
+                let group = match reading.take() {
+                    Some(r) if r.roster == roster => r,
+                    _ => self.start_reading(roster)?,
+                };
+                let group = reading.insert(group);
+                self.apply_member_page(group, &page?, &domains, &mut c, &mut touched)?;
                 on_page(&c)
             }
-            MemberPage::End(roster) => {
-                let group = std::mem::take(&mut desired);
-                self.apply_members(roster, group, &mut c, &mut touched)
-            }
+            // Every listing yields a page (perhaps empty) or an error before its end.
+            MemberPage::End => match reading.take() {
+                Some(group) => self.finish_reading(group, &mut c, &mut touched),
+                None => Ok(()),
+            },
         })?;
 
         self.refresh_statistics_after(c.groups_created + c.memberships_changed)?;
 
-        let seen_groups: HashSet<String> = groups.into_iter().map(|(g, _)| g).collect();
-        self.deprovision_users(&seen_users, &mut c)?;
-        self.deprovision_groups(&seen_groups, &mut c)?;
+        self.deprovision_users(&mut c)?;
+        self.deprovision_groups(&mut c)?;
+        self.clear_seen()?;
         on_page(&c)?;
         Ok(c)
+    }
+
+    /// Empties what this directory's syncs saw, a batch per transaction.
+    fn clear_seen(&self) -> Result<(), GoogleError> {
+        let directory = self.scope.directory_id.as_str();
+        while self
+            .store
+            .write(|conn| google_seen::clear_some(conn, directory))?
+            > 0
+        {}
+        Ok(())
+    }
+
+    /// Records the Google ids a listing page named, before anything on it is mapped: a
+    /// record Roster cannot store is skipped, never deprovisioned.
+    fn seen(&self, kind: Seen, page: &[Value]) -> Result<(), GoogleError> {
+        let ids: Vec<String> = page
+            .iter()
+            .filter_map(|r| google_id(r).map(str::to_string))
+            .collect();
+        let directory = self.scope.directory_id.as_str();
+        self.store
+            .write(|conn| google_seen::add(conn, directory, kind, &ids))?;
+        Ok(())
     }
 
     /// After a phase that imported many rows (a first sync), the rest of the sync reads
@@ -279,18 +331,11 @@ impl Reconciler<'_> {
         Ok(Wanted::Ids(ids))
     }
 
-    fn apply_users(
-        &self,
-        page: &[Value],
-        c: &mut Counts,
-        seen: &mut HashSet<String>,
-    ) -> Result<(), GoogleError> {
+    fn apply_users(&self, page: &[Value], c: &mut Counts) -> Result<(), GoogleError> {
         let ids: Vec<String> = page
             .iter()
             .filter_map(|u| google_id(u).map(str::to_string))
             .collect();
-        // Seen before mapping: a record Roster cannot store is skipped, never deprovisioned.
-        seen.extend(ids.iter().cloned());
         let stored: HashMap<String, user::DirectoryUser> =
             user::find_by_external_ids(self.store, &self.scope, &ids)?
                 .into_iter()
@@ -439,92 +484,167 @@ impl Reconciler<'_> {
         Ok(())
     }
 
-    /// Adds one page of a group's members to what the group should hold. Nested groups that
-    /// are synced are kept as direct members; a `CUSTOMER` member (everyone in the account)
-    /// stands for every synced user.
-    fn collect_members(&self, page: &[Value], desired: &mut Desired) -> Result<(), GoogleError> {
+    /// The group `roster` as stored before its listing is applied.
+    fn start_reading<'g>(&self, roster: &'g str) -> Result<Reading<'g>, GoogleError> {
+        let current = group::members(self.store, &self.scope, &[roster.to_string()])?
+            .remove(roster)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| (m.id, m.kind))
+            .collect();
+        Ok(Reading {
+            roster,
+            current,
+            named: BTreeSet::new(),
+            everyone: false,
+            outsiders: BTreeMap::new(),
+        })
+    }
+
+    /// Applies one page of a group's members as it arrives: members it names that the group
+    /// lacks are added now, in one write for the page, so no write holds more than a page's
+    /// events. Nested groups that are synced are kept as direct members; a `CUSTOMER` member
+    /// (everyone in the account) stands for every synced user, added when the listing ends;
+    /// an address outside the Workspace's domains is recorded, not added.
+    fn apply_member_page(
+        &self,
+        group: &mut Reading<'_>,
+        page: &[Value],
+        domains: &Domains,
+        c: &mut Counts,
+        touched: &mut HashSet<String>,
+    ) -> Result<(), GoogleError> {
         let (mut users, mut groups) = (Vec::new(), Vec::new());
         for m in page {
             match (text(m, "type"), text(m, "id")) {
-                (Some("CUSTOMER"), _) => desired.everyone = true,
-                (Some("USER"), Some(id)) => users.push(id.to_string()),
+                (Some("CUSTOMER"), _) => group.everyone = true,
+                (Some("USER"), id) => match text(m, "email").filter(|e| domains.is_external(e)) {
+                    Some(email) => {
+                        group
+                            .outsiders
+                            .insert(email.to_lowercase(), id.map(str::to_string));
+                    }
+                    None => users.extend(id.map(str::to_string)),
+                },
                 (Some("GROUP"), Some(id)) => groups.push(id.to_string()),
                 _ => {}
             }
         }
-        desired.ids.extend(group::member_ids_by_external_ids(
-            self.store,
-            &self.scope,
-            &users,
-            &groups,
-        )?);
-        Ok(())
+        let mut listed = Vec::new();
+        for (ids, kind) in [(users, MemberKind::User), (groups, MemberKind::Group)] {
+            if ids.is_empty() {
+                continue;
+            }
+            let (users, groups) = match kind {
+                MemberKind::User => (ids.as_slice(), &[][..]),
+                MemberKind::Group => (&[][..], ids.as_slice()),
+            };
+            let found = group::member_ids_by_external_ids(self.store, &self.scope, users, groups)?;
+            listed.extend(found.into_iter().map(|id| (id, kind)));
+        }
+        let new: Vec<(String, MemberKind)> = listed
+            .iter()
+            .filter(|(id, _)| id.as_str() != group.roster && !group.current.contains_key(id))
+            .cloned()
+            .collect();
+        group.named.extend(listed.into_iter().map(|(id, _)| id));
+        self.add_members(group, new, c, touched)
     }
 
-    /// Makes the stored group `roster` hold exactly the members its listing named.
-    fn apply_members(
+    /// Adds `new` to the group and to what is known of it.
+    fn add_members(
         &self,
-        roster: &str,
-        desired: Desired,
+        group: &mut Reading<'_>,
+        new: Vec<(String, MemberKind)>,
         c: &mut Counts,
         touched: &mut HashSet<String>,
     ) -> Result<(), GoogleError> {
-        let Desired {
-            ids: mut desired,
-            everyone,
-        } = desired;
-        if everyone {
+        if new.is_empty() {
+            return Ok(());
+        }
+        let id = GroupId::from_raw(group.roster);
+        let ids = new.iter().map(|(id, _)| id.clone().into()).collect();
+        group::update(self.store, &self.scope, &id, None, clock::now(), |_| {
+            Ok::<_, DomainError>((None, vec![MemberChange::Add(ids)]))
+        })?;
+        c.memberships_changed += new.len() as u64;
+        if touched.insert(group.roster.to_string()) {
+            c.groups_updated += 1;
+        }
+        group.current.extend(new);
+        Ok(())
+    }
+
+    /// Once a group's listing has ended: every synced user joins a group with a `CUSTOMER`
+    /// member (walked from the store a page at a time), members the listing did not name
+    /// leave, and its external members are recorded.
+    fn finish_reading(
+        &self,
+        mut group: Reading<'_>,
+        c: &mut Counts,
+        touched: &mut HashSet<String>,
+    ) -> Result<(), GoogleError> {
+        if group.everyone {
             let mut after: Option<String> = None;
             loop {
                 let page =
                     user::external_ids_page(self.store, &self.scope, after.as_deref(), WALK_PAGE)?;
                 let Some((last, _)) = page.last() else { break };
                 after = Some(last.clone());
-                desired.extend(page.into_iter().map(|(id, _)| id));
+                let new = page
+                    .into_iter()
+                    .filter(|(id, _)| !group.current.contains_key(id))
+                    .map(|(id, _)| (id, MemberKind::User))
+                    .collect();
+                self.add_members(&mut group, new, c, touched)?;
             }
         }
-        desired.remove(roster);
-        let current: BTreeSet<String> =
-            group::members(self.store, &self.scope, &[roster.to_string()])?
-                .remove(roster)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
-        if current == desired {
-            return Ok(());
+        let leaving: Vec<String> = group
+            .current
+            .iter()
+            .filter(|(id, kind)| {
+                let everyone_keeps = group.everyone && **kind == MemberKind::User;
+                !(group.named.contains(*id) || everyone_keeps)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        if !leaving.is_empty() {
+            let id = GroupId::from_raw(group.roster);
+            c.memberships_changed += leaving.len() as u64;
+            group::update(self.store, &self.scope, &id, None, clock::now(), |_| {
+                Ok::<_, DomainError>((None, vec![MemberChange::Remove(leaving)]))
+            })?;
+            if touched.insert(group.roster.to_string()) {
+                c.groups_updated += 1;
+            }
         }
-        let changed = desired.symmetric_difference(&current).count() as u64;
-        let id = GroupId::from_raw(roster);
-        group::update(self.store, &self.scope, &id, None, clock::now(), |_| {
-            Ok::<_, DomainError>((
-                None,
-                vec![MemberChange::ReplaceAll(
-                    desired.into_iter().map(Into::into).collect(),
-                )],
-            ))
-        })?;
-        c.memberships_changed += changed;
-        if touched.insert(roster.to_string()) {
-            c.groups_updated += 1;
-        }
-        Ok(())
+        c.external_members += group.outsiders.len() as u64;
+        external::record(self.store, &self.scope, group.roster, group.outsiders)
     }
 
+    /// Walks the stored (id, Google id) pairs a page at a time and returns the ids of those
+    /// no listing of this sync named.
     fn gone(
         &self,
-        seen: &HashSet<String>,
+        kind: Seen,
         page: impl Fn(Option<&str>) -> Result<Vec<(String, Option<String>)>, DomainError>,
     ) -> Result<Vec<String>, GoogleError> {
+        let directory = self.scope.directory_id.as_str();
         let mut gone = Vec::new();
         let mut after: Option<String> = None;
         loop {
             let rows = page(after.as_deref())?;
             let Some((last, _)) = rows.last() else { break };
             after = Some(last.clone());
+            let google: Vec<String> = rows.iter().filter_map(|(_, g)| g.clone()).collect();
+            let unseen: HashSet<String> = self
+                .store
+                .read(|conn| google_seen::unseen(conn, directory, kind, &google))?
+                .into_iter()
+                .collect();
             gone.extend(
                 rows.into_iter()
-                    .filter(|(_, ext)| !ext.as_ref().is_some_and(|e| seen.contains(e)))
+                    .filter(|(_, g)| g.as_ref().is_none_or(|g| unseen.contains(g)))
                     .map(|(id, _)| id),
             );
         }
@@ -533,8 +653,8 @@ impl Reconciler<'_> {
 
     /// Removes, through the directory's deprovisioning policy (inside `user::delete`), every
     /// stored user the complete listing did not name.
-    fn deprovision_users(&self, seen: &HashSet<String>, c: &mut Counts) -> Result<(), GoogleError> {
-        let gone = self.gone(seen, |after| {
+    fn deprovision_users(&self, c: &mut Counts) -> Result<(), GoogleError> {
+        let gone = self.gone(Seen::User, |after| {
             user::external_ids_page(self.store, &self.scope, after, WALK_PAGE)
         })?;
         for id in gone {
@@ -553,19 +673,15 @@ impl Reconciler<'_> {
         Ok(())
     }
 
-    fn deprovision_groups(
-        &self,
-        seen: &HashSet<String>,
-        c: &mut Counts,
-    ) -> Result<(), GoogleError> {
-        let gone = self.gone(seen, |after| {
+    fn deprovision_groups(&self, c: &mut Counts) -> Result<(), GoogleError> {
+        let gone = self.gone(Seen::Group, |after| {
             group::external_ids_page(self.store, &self.scope, after, WALK_PAGE)
         })?;
         for id in gone {
             match group::delete(
                 self.store,
                 &self.scope,
-                &GroupId::from_raw(id),
+                &GroupId::from_raw(id.clone()),
                 None,
                 clock::now(),
             ) {
@@ -573,6 +689,7 @@ impl Reconciler<'_> {
                 Err(DomainError::NotFound { .. }) => {}
                 Err(e) => return Err(e.into()),
             }
+            external::record(self.store, &self.scope, &id, BTreeMap::new())?;
         }
         Ok(())
     }
@@ -593,7 +710,7 @@ impl Reconciler<'_> {
                 if self.groups.is_some() && stored.is_empty() {
                     return Ok(c);
                 }
-                self.apply_users(&[g], &mut c, &mut HashSet::new())?;
+                self.apply_users(&[g], &mut c)?;
             }
             None => {
                 for u in stored {

@@ -50,15 +50,11 @@ impl Scheduler {
         Ok(())
     }
 
-    fn watch_due(&self, row: &GoogleDirectoryRow) -> bool {
-        self.config.google.watch
-            && row.status == "ok"
-            && row.watch_expires_at.is_none_or(|e| {
-                e <= clock::now()
-                    + chrono::Duration::seconds(
-                        (self.config.google.watch_ttl_secs / 10).clamp(30, 3600) as i64,
-                    )
-            })
+    fn watch_due(&self, row: &GoogleDirectoryRow) -> Result<bool, GoogleError> {
+        if !self.config.google.watch || row.status != "ok" {
+            return Ok(false);
+        }
+        watch::channel_due(&self.store, &row.directory_id, clock::now())
     }
 
     fn work_on(&self, row: &GoogleDirectoryRow) -> Result<(), GoogleError> {
@@ -72,7 +68,7 @@ impl Scheduler {
         } else {
             Vec::new()
         };
-        if !due && pending.is_empty() && !self.watch_due(row) {
+        if !due && pending.is_empty() && !self.watch_due(row)? {
             return Ok(());
         }
         let lease = match Lease::take(&self.store, id, &self.owner) {

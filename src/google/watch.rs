@@ -24,13 +24,29 @@ fn address(public_url: &str, directory_id: &str) -> String {
     format!("{public_url}{}", ROUTE.replace("{directory}", directory_id))
 }
 
-/// Renew this long before expiry: a tenth of the channel's lifetime, between 30 s and 1 h.
-fn margin(ttl_secs: u64) -> chrono::Duration {
-    chrono::Duration::seconds((ttl_secs / 10).clamp(30, 3600) as i64)
+/// When to renew a channel Google granted from `opened` until `expires`: a tenth of the
+/// granted lifetime before it ends, at least 30 s (a sync may keep the puller busy) and at
+/// most an hour before, but never before half its life. The lifetime is Google's, not the
+/// one asked for: Google may grant less, and a margin taken from the asked lifetime would
+/// exceed a short granted one and renew the channel on every tick.
+pub fn renew_at(opened: NaiveDateTime, expires: NaiveDateTime) -> NaiveDateTime {
+    let lifetime = (expires - opened).num_seconds().max(0);
+    let margin = (lifetime / 10).clamp(30, 3600).min(lifetime / 2);
+    expires - chrono::Duration::seconds(margin)
 }
 
-/// Opens a channel when the directory has none or its channel expires soon, then stops the
-/// old one. Runs under the directory's lease.
+/// Whether the directory needs a channel now: it has none, or its renewal time has come.
+pub fn channel_due(
+    store: &Store,
+    directory_id: &str,
+    now: NaiveDateTime,
+) -> Result<bool, GoogleError> {
+    let renew = store.read(|c| store::google::watch_renew_at(c, directory_id))?;
+    Ok(renew.is_none_or(|r| r <= now))
+}
+
+/// Opens a channel when the directory has none or its channel is due for renewal, then stops
+/// the old one. Runs under the directory's lease.
 pub fn ensure_channel(
     puller: &Puller<'_>,
     public_url: &str,
@@ -38,17 +54,13 @@ pub fn ensure_channel(
     now: NaiveDateTime,
 ) -> Result<bool, GoogleError> {
     let id = puller.row.directory_id.as_str();
+    if !channel_due(puller.store, id, now)? {
+        return Ok(false);
+    }
     let row = puller
         .store
         .read(|c| store::google::find(c, id))?
         .ok_or_else(|| GoogleError::NotGoogle(puller.directory.name.clone()))?;
-    if row.watch_channel_id.is_some()
-        && row
-            .watch_expires_at
-            .is_some_and(|e| e > now + margin(ttl_secs))
-    {
-        return Ok(false);
-    }
     let channel_id = uuid::Uuid::new_v4().to_string();
     let mut secret = [0u8; 32];
     rand::rng().fill_bytes(&mut secret);
@@ -82,6 +94,7 @@ pub fn ensure_channel(
         watch_resource_id: answer["resourceId"].as_str().map(str::to_string),
         watch_token_hash: Some(hash(&token)),
         watch_expires_at: Some(expires),
+        watch_renew_at: Some(renew_at(now, expires)),
     };
     puller
         .store
@@ -151,4 +164,31 @@ pub fn notify(
             .map_err(GoogleError::from)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_follows_the_granted_lifetime() {
+        let t = chrono::DateTime::from_timestamp(1_800_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        let after = |s: i64| t + chrono::Duration::seconds(s);
+        for (granted, renew) in [
+            (21_600, 21_600 - 2160),
+            (86_400, 86_400 - 3600),
+            (600, 540),
+            (60, 30),
+            (33, 17),
+            (0, 0),
+        ] {
+            assert_eq!(
+                renew_at(t, after(granted)),
+                after(renew),
+                "granted {granted} s"
+            );
+        }
+    }
 }

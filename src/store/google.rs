@@ -77,6 +77,7 @@ pub struct WatchChannel {
     pub watch_resource_id: Option<String>,
     pub watch_token_hash: Option<String>,
     pub watch_expires_at: Option<NaiveDateTime>,
+    pub watch_renew_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &GoogleDirectoryRow) -> Result<(), StoreError> {
@@ -293,4 +294,19 @@ pub fn clear_pending_before(
     )
     .execute(conn)?;
     Ok(())
+}
+
+/// When the directory's push channel is due for renewal; `None` when it has no channel (or
+/// one opened before renewal times were kept).
+pub fn watch_renew_at(
+    conn: &mut DbConn,
+    directory_id: &str,
+) -> Result<Option<NaiveDateTime>, StoreError> {
+    Ok(gd::table
+        .filter(gd::directory_id.eq(directory_id))
+        .filter(gd::watch_channel_id.is_not_null())
+        .select(gd::watch_renew_at)
+        .get_result::<Option<NaiveDateTime>>(conn)
+        .optional()?
+        .flatten())
 }

@@ -18,6 +18,8 @@ pub mod error;
 pub mod events;
 pub mod filter;
 pub mod google;
+pub mod google_external;
+pub mod google_seen;
 pub mod group_commit;
 pub mod groups;
 mod handle;

@@ -345,6 +345,24 @@ diesel::table! {
         watch_token_hash -> Nullable<Text>,
         watch_expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        watch_renew_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    google_seen (directory_id, kind, google_id) {
+        directory_id -> Text,
+        kind -> Text,
+        google_id -> Text,
+    }
+}
+
+diesel::table! {
+    google_external_members (directory_id, group_id, email) {
+        directory_id -> Text,
+        group_id -> Text,
+        email -> Text,
+        google_id -> Nullable<Text>,
     }
 }
 

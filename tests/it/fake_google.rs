@@ -64,6 +64,12 @@ pub struct State {
     /// there ever were at once: two syncs of one directory overlapping show up as 2.
     listing_now: usize,
     pub listings_at_once: usize,
+    /// Users `generated_user(0..n)` listed before `users`, made as each page is served: a
+    /// million materialised users would cost the fake gigabytes and the benchmark its time.
+    pub generated_users: usize,
+    /// The longest channel lifetime granted, in seconds, whatever a watch asks for: Google
+    /// decides a channel's expiry, and may grant less than the `ttl` asked.
+    pub channel_ttl_cap: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -170,6 +176,62 @@ impl FakeGoogle {
         });
     }
 
+    /// A Workspace of the given shape: see `Shape`. Group j's members are a deterministic
+    /// spread over the users; every `external_every`-th group also holds outsiders.
+    pub fn populate_shape(&self, shape: &Shape) {
+        self.with(|s| {
+            s.generated_users = shape.users;
+            let mut external = 0;
+            for j in 0..shape.groups {
+                let id = format!("g{j:06}");
+                let domain = DOMAINS[j % DOMAINS.len()];
+                let name = format!("{} Ω-team {j}", GIVEN[j % GIVEN.len()]);
+                let mut g = group(&id, &format!("group{j}@{domain}"), &name);
+                g["description"] = json!(format!("Team {j} — generated"));
+                let size = group_size(j, shape);
+                g["directMembersCount"] = json!(size.to_string());
+                s.groups.insert(id.clone(), g);
+                let mut list = Vec::with_capacity(size + 4);
+                if shape.users > 0 {
+                    let n = shape.users;
+                    let start = mix(j as u64 + 7) as usize % n;
+                    let mut step = (mix(j as u64 + 11) as usize % n).max(1);
+                    while gcd(step, n) != 1 {
+                        step += 1;
+                    }
+                    for k in 0..size {
+                        let role = match k {
+                            0 => "OWNER",
+                            1 | 2 => "MANAGER",
+                            _ => "MEMBER",
+                        };
+                        list.push(generated_member((start + k * step) % n, role));
+                    }
+                }
+                if shape.nested_every > 0 && j % shape.nested_every == 0 {
+                    for child in [j + 1, j + 7] {
+                        if child < shape.groups {
+                            let mut m = member(&format!("g{child:06}"), "GROUP");
+                            m["email"] =
+                                json!(format!("group{child}@{}", DOMAINS[child % DOMAINS.len()]));
+                            list.push(m);
+                        }
+                    }
+                }
+                if shape.external_every > 0 && j % shape.external_every == 0 {
+                    for _ in 0..1 + j % 3 {
+                        list.push(external_member(external));
+                        external += 1;
+                    }
+                }
+                // Google's member order is its own: owners are not always first.
+                let turn = j % list.len().max(1);
+                list.rotate_left(turn);
+                s.members.insert(id, list);
+            }
+        });
+    }
+
     /// `n` users `u{i}@example.com` and `g` groups, user i in group i mod g.
     pub fn populate(&self, n: usize, g: usize) {
         self.with(|s| {
@@ -191,6 +253,141 @@ impl FakeGoogle {
             }
         });
     }
+}
+
+/// The shape of a generated Workspace. A uniform directory (every group the same size, no
+/// nesting, plain records) hides costs a real one has, so the benchmark uses this one.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub users: usize,
+    pub groups: usize,
+    /// The largest group's size; the j-th largest has about `max_group / (j + 1)` members.
+    pub max_group: usize,
+    /// Every n-th group holds two later groups as members (nesting without cycles).
+    pub nested_every: usize,
+    /// Every n-th group holds members from outside the Workspace's domains.
+    pub external_every: usize,
+}
+
+impl Shape {
+    pub fn realistic(users: usize, groups: usize) -> Shape {
+        Shape {
+            users,
+            groups,
+            max_group: 5000,
+            nested_every: 10,
+            external_every: 25,
+        }
+    }
+}
+
+/// The Workspace's domains; users and groups are spread over them.
+pub const DOMAINS: [&str; 3] = ["example.com", "example.org", "eu.example.com"];
+/// Where external members' addresses live: no Workspace domain.
+pub const EXTERNAL_DOMAINS: [&str; 3] = ["gmail.com", "partner.example.net", "contractor.example"];
+const GIVEN: [&str; 8] = [
+    "Zoë", "Łukasz", "Søren", "José", "Ōtani", "Ævar", "Nguyễn", "Ada",
+];
+const FAMILY: [&str; 8] = [
+    "Müller",
+    "Ødegård",
+    "García",
+    "O'Brien",
+    "李",
+    "Kowalczyk",
+    "\u{200B}",
+    "Łęcka",
+];
+const DEPARTMENTS: [&str; 6] = ["R&D", "Sales", "Support", "Finance", "Legal", "Operations"];
+
+/// A deterministic mix of `i` (splitmix64): the same shape gives the same directory.
+fn mix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { gcd(b, a % b) }
+}
+
+/// The i-th generated user: Unicode names over several domains, organizations, an employee
+/// id, a manager, phones, aliases and two custom schemas; a few suspended or archived.
+pub fn generated_user(i: usize, users: usize) -> Value {
+    let id = format!("{:09}", i + 1);
+    let h = mix(i as u64);
+    let domain = DOMAINS[i % DOMAINS.len()];
+    let email = format!("u{i}@{domain}");
+    let given = GIVEN[(h % 8) as usize];
+    let family = FAMILY[((h >> 8) % 8) as usize];
+    let mut u = user(&id, &email, given, family);
+    u["suspended"] = json!(h.is_multiple_of(50));
+    u["archived"] = json!(h.is_multiple_of(211));
+    u["orgUnitPath"] = json!(format!("/{}", DEPARTMENTS[(h >> 16) as usize % 6]));
+    u["organizations"] = json!([{
+        "title": format!("Engineer {}", (h >> 20) % 7),
+        "department": DEPARTMENTS[(h >> 16) as usize % 6],
+        "costCenter": format!("CC-{}", (h >> 24) % 40),
+        "name": "Example Ltd",
+        "primary": true,
+        "customType": "",
+    }]);
+    u["externalIds"] = json!([{"type": "organization", "value": format!("E-{}", i + 1)}]);
+    if i > 0 {
+        let manager = (h as usize >> 3) % i.min(users);
+        let m_domain = DOMAINS[manager % DOMAINS.len()];
+        u["relations"] = json!([{"type": "manager", "value": format!("u{manager}@{m_domain}")}]);
+    }
+    u["phones"] = json!([{"type": "work", "value": format!("+44 20 7946 {:04}", i % 10000)}]);
+    if h.is_multiple_of(5) {
+        u["aliases"] = json!([format!("alias{i}@{domain}")]);
+        u["nonEditableAliases"] = json!([format!("u{i}@{domain}.test-google-a.com")]);
+    }
+    u["customSchemas"] = json!({
+        "HR": {"badge": format!("{}", 10_000 + i), "level": (h >> 32) % 9, "startDate": "2024-03-01"},
+        "Access": {"clearance": [{"value": "internal"}, {"value": format!("zone-{}", (h >> 40) % 4)}]},
+    });
+    u["thumbnailPhotoEtag"] = json!(format!("\"photo-{}\"", h % 1000));
+    u
+}
+
+/// The j-th generated group's size: heavy-tailed, at least 3, at most the directory.
+pub fn group_size(j: usize, shape: &Shape) -> usize {
+    (shape.max_group / (j + 1)).max(3).min(shape.users)
+}
+
+/// An external member of a group: an address in no Workspace domain, typed `USER` as Google
+/// lists it. Some carry an id (a consumer Google account), some none.
+pub fn external_member(k: usize) -> Value {
+    let email = format!("guest{k}@{}", EXTERNAL_DOMAINS[k % EXTERNAL_DOMAINS.len()]);
+    let mut m = json!({
+        "kind": "admin#directory#member",
+        "etag": format!("\"etag-x{k}\""),
+        "email": email,
+        "role": "MEMBER",
+        "type": "USER",
+    });
+    if k % 3 != 2 {
+        m["id"] = json!(format!("{}", 200_000_000_000_000_000_000u128 + k as u128));
+        m["status"] = json!("ACTIVE");
+    }
+    m
+}
+
+/// A `Member` of a generated user, with the fields Google adds.
+fn generated_member(i: usize, role: &str) -> Value {
+    let domain = DOMAINS[i % DOMAINS.len()];
+    json!({
+        "kind": "admin#directory#member",
+        "etag": format!("\"etag-m{i}\""),
+        "id": format!("{:09}", i + 1),
+        "email": format!("u{i}@{domain}"),
+        "role": role,
+        "type": "USER",
+        "status": "ACTIVE",
+        "delivery_settings": "ALL_MAIL",
+    })
 }
 
 /// A Google `User` as users.list returns it.
@@ -280,6 +477,62 @@ fn page<'a>(
         body["nextPageToken"] = json!(end.to_string());
     }
     Ok(body)
+}
+
+/// A users.list page over the generated users, then the stored ones. With a `customer` the
+/// page is found by index, so serving a million users stays linear; a `domain` filters.
+fn generated_page(s: &State, q: &HashMap<String, String>) -> Result<Value, Box<HttpResponse>> {
+    let n = s.generated_users;
+    if q.contains_key("domain") {
+        let all: Vec<Value> = (0..n)
+            .map(|i| generated_user(i, n))
+            .chain(s.users.values().cloned())
+            .filter(|u| in_scope(q, u["primaryEmail"].as_str().unwrap_or_default()).is_ok())
+            .collect();
+        return page(all.iter(), q, 500, "admin#directory#users", "users");
+    }
+    in_scope(q, "")?;
+    let max: usize = q
+        .get("maxResults")
+        .map(|m| m.parse().unwrap_or(0))
+        .unwrap_or(100);
+    if max == 0 || max > 500 {
+        return Err(Box::new(envelope(
+            400,
+            "invalid",
+            "Invalid value for maxResults",
+        )));
+    }
+    let start: usize = q.get("pageToken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let mut items: Vec<Value> = (start.min(n)..(start + max).min(n))
+        .map(|i| generated_user(i, n))
+        .collect();
+    let rest = max - items.len();
+    items.extend(
+        s.users
+            .values()
+            .skip(start.saturating_sub(n))
+            .take(rest)
+            .cloned(),
+    );
+    let next = start + items.len();
+    let mut body = json!({"kind": "admin#directory#users", "etag": "\"list\"", "users": items});
+    if next < n + s.users.len() {
+        body["nextPageToken"] = json!(next.to_string());
+    }
+    Ok(body)
+}
+
+/// A generated user by id or primary email.
+fn generated_key(s: &State, key: &str) -> Option<Value> {
+    let n = s.generated_users;
+    let index = match key.strip_prefix('u').and_then(|k| k.split_once('@')) {
+        Some((i, _)) => i.parse::<usize>().ok()?,
+        None => key.parse::<usize>().ok()?.checked_sub(1)?,
+    };
+    (index < n)
+        .then(|| generated_user(index, n))
+        .filter(|u| u["id"] == json!(key) || u["primaryEmail"] == json!(key))
 }
 
 fn page_number(q: &HashMap<String, String>) -> usize {
@@ -458,11 +711,14 @@ async fn answer(
             if !q.contains_key("customer") && !q.contains_key("domain") {
                 return envelope(400, "badRequest", "Bad Request");
             }
-            let items = s
-                .users
-                .values()
-                .filter(|u| in_scope(&q, u["primaryEmail"].as_str().unwrap_or_default()).is_ok());
-            page(items, &q, 500, "admin#directory#users", "users")
+            if s.generated_users > 0 {
+                generated_page(&s, &q)
+            } else {
+                let items = s.users.values().filter(|u| {
+                    in_scope(&q, u["primaryEmail"].as_str().unwrap_or_default()).is_ok()
+                });
+                page(items, &q, 500, "admin#directory#users", "users")
+            }
         }
         ("POST", ["users", "watch"]) => {
             let channel: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
@@ -470,7 +726,8 @@ async fn answer(
                 .as_str()
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(3600);
-            let expiration = chrono::Utc::now().timestamp_millis() + ttl * 1000;
+            let granted = s.channel_ttl_cap.map_or(ttl, |cap| ttl.min(cap));
+            let expiration = chrono::Utc::now().timestamp_millis() + granted * 1000;
             s.watches.push(channel.clone());
             Ok(json!({
                 "kind": "api#channel",
@@ -481,8 +738,11 @@ async fn answer(
                 "expiration": expiration.to_string(),
             }))
         }
-        ("GET", ["users", key]) => match find_key(&s.users, key, "primaryEmail") {
-            Some(u) => Ok(u.clone()),
+        ("GET", ["users", key]) => match find_key(&s.users, key, "primaryEmail")
+            .cloned()
+            .or_else(|| generated_key(&s, key))
+        {
+            Some(u) => Ok(u),
             None => Err(Box::new(envelope(
                 404,
                 "notFound",

@@ -699,7 +699,7 @@ both_backends!(
         let mut env: Vec<(&str, String)> = s.env();
         env.push(("ROSTER_GOOGLE_WATCH", "true".into()));
         // A short channel lifetime, so the renewal happens within the test.
-        env.push(("ROSTER_GOOGLE_WATCH_TTL_SECS", "33".into()));
+        env.push(("ROSTER_GOOGLE_WATCH_TTL_SECS", "20".into()));
         let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let Setup { db, fake, .. } = s;
         let server = TestServer::start_on(db, String::new(), &env_refs).await;
@@ -770,6 +770,61 @@ both_backends!(
         assert_eq!(stopped["id"], channel["id"]);
         let status = cli_json(db, &["directory", "status", "gw"]);
         assert_eq!(status["status"], json!("ok"), "{status}");
+        drop(server);
+    }
+);
+
+both_backends!(
+    a_channel_is_renewed_from_the_expiry_google_grants,
+    |backend| async move {
+        let s = setup(backend, &["--interval", "1h"]);
+        seed(&s.fake);
+        // Roster asks for the default 6 h; Google grants 12 s.
+        s.fake.with(|st| st.channel_ttl_cap = Some(12));
+        let mut env: Vec<(&str, String)> = s.env();
+        env.push(("ROSTER_GOOGLE_WATCH", "true".into()));
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let Setup { db, fake, .. } = s;
+        let server = TestServer::start_on(db, String::new(), &env_refs).await;
+        let db = &server.db;
+        let watches = || fake.with(|st| st.watches.len());
+
+        eventually("a push channel", || watches() == 1).await;
+        let opened = Instant::now();
+        let status = cli_json(db, &["directory", "status", "gw"]);
+        let expires =
+            chrono::DateTime::parse_from_rfc3339(status["watch_expires_at"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&chrono::Utc);
+        let granted = (expires - chrono::Utc::now()).num_seconds();
+        assert!(
+            (8..=12).contains(&granted),
+            "the expiry Google granted is kept: {status}"
+        );
+
+        // Before, a channel lifetime asked for (6 h) and not granted made every tick renew.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        assert_eq!(
+            watches(),
+            1,
+            "no new channel while the granted one has time left"
+        );
+        eventually("the renewal", || watches() == 2).await;
+        let renewed_after = opened.elapsed();
+        assert!(
+            renewed_after >= Duration::from_secs(4) && renewed_after < Duration::from_secs(12),
+            "renewed shortly before the granted expiry, not at once nor after it: {renewed_after:?}"
+        );
+        eventually("the old channel stopped", || {
+            fake.with(|st| st.stops.len()) == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            watches(),
+            2,
+            "the new channel is not renewed at once either"
+        );
         drop(server);
     }
 );
@@ -1001,5 +1056,84 @@ both_backends!(
         ] {
             assert_eq!(admin.get(&path).await.status.as_u16(), 404, "{path}");
         }
+    }
+);
+
+/// The benchmark's shape, small: heavy-tailed groups, nesting, outsiders, Unicode, custom
+/// schemas over three domains.
+fn small_realistic() -> fake_google::Shape {
+    fake_google::Shape {
+        max_group: 400,
+        ..fake_google::Shape::realistic(1500, 60)
+    }
+}
+
+both_backends!(
+    a_realistic_workspace_syncs_then_rests,
+    |backend| async move {
+        let s = setup(backend, &[]);
+        let shape = small_realistic();
+        s.fake.populate_shape(&shape);
+        // One outsider in two groups: two external memberships, one address.
+        s.fake.with(|st| {
+            st.members
+                .get_mut("g000001")
+                .unwrap()
+                .push(fake_google::external_member(0))
+        });
+        let summary = s.sync();
+        assert_eq!(summary["users_created"], json!(1500), "{summary}");
+        assert_eq!(summary["groups_created"], json!(60), "{summary}");
+        let all = users(&s.db);
+        assert_eq!(all.len(), 1500, "outsiders are not Workspace users");
+        assert!(all.iter().any(|u| u.given_name.as_deref() == Some("Zoë")));
+        assert!(all.iter().any(|u| u.user_name.ends_with("@eu.example.com")));
+        let resource: Value = serde_json::from_str(&all[0].resource).unwrap();
+        let google = &resource["urn:roster:params:scim:schemas:extension:google:2.0:User"];
+        assert!(
+            google["customSchemas"]["Access"]["clearance"].is_array(),
+            "{google}"
+        );
+        let nested = (0..60)
+            .filter(|j| j % shape.nested_every == 0)
+            .map(|j| [j + 1, j + 7].iter().filter(|c| **c < 60).count())
+            .sum::<usize>();
+        let direct: usize = (0..60).map(|j| fake_google::group_size(j, &shape)).sum();
+        assert_eq!(memberships(&s.db).len(), direct + nested);
+        assert_eq!(fake_google::group_size(0, &shape), 400, "the largest group");
+
+        // Groups 0, 25 and 50 hold 1, 2 and 3 outsiders, and group 1 one of group 0's.
+        assert_eq!(summary["external_members"], json!(7), "{summary}");
+        let status = s.status();
+        assert_eq!(
+            status["external_members"],
+            json!({"memberships": 7, "addresses": 6}),
+            "{status}"
+        );
+        let text = String::from_utf8(s.run(&["directory", "status", "gw"]).stdout).unwrap();
+        assert!(
+            text.contains("external members: 7 in groups (6 addresses)"),
+            "{text}"
+        );
+
+        let before = events(&s.db);
+        let again = s.sync();
+        assert_eq!(again["users"], json!(1500), "{again}");
+        assert_eq!(again["memberships_changed"], json!(0), "{again}");
+        assert_eq!(
+            events(&s.db).len(),
+            before.len(),
+            "no change, no event: {again}"
+        );
+
+        // An outsider leaves a group: recorded, and still no event (no user, no membership).
+        s.fake
+            .with(|st| st.members.get_mut("g000001").unwrap().pop());
+        s.sync();
+        assert_eq!(
+            s.status()["external_members"],
+            json!({"memberships": 6, "addresses": 6})
+        );
+        assert_eq!(events(&s.db).len(), before.len());
     }
 );
