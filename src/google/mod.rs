@@ -25,7 +25,7 @@ use crate::domain::event::{EventKind, NewEvent};
 use crate::domain::sealing::{SealError, SecretKey};
 use crate::domain::tenancy::{Directory, DirectoryKind};
 use crate::scim::schema::SchemaRegistry;
-use crate::store::google::{GoogleDirectoryRow, SyncOutcome};
+use crate::store::google::{GoogleDirectoryRow, RanWith, SyncOutcome};
 use crate::store::{self, Store, StoreError};
 use auth::{ServiceAccountKey, TokenSource};
 use client::{Api, Backoff};
@@ -381,7 +381,7 @@ impl<'a> Puller<'a> {
                     next_sync_at: next,
                 };
                 self.store.write(|c| -> Result<(), StoreError> {
-                    store::google::sync_finished(c, id, &outcome)?;
+                    store::google::sync_finished(c, &RanWith(&self.row), &outcome)?;
                     // The listing just read covered every user queued before it began.
                     store::google::clear_pending_before(c, id, started)
                 })?;
@@ -408,7 +408,8 @@ impl<'a> Puller<'a> {
         if matches!(e, GoogleError::InvalidCredentials(_)) {
             let scope = self.directory.scope();
             self.store.write(|c| -> Result<(), StoreError> {
-                if store::google::mark_invalid_credentials(c, id, &message, next)? {
+                if store::google::mark_invalid_credentials(c, &RanWith(&self.row), &message, next)?
+                {
                     let event = NewEvent::new(
                         EventKind::DirectoryCredentialsInvalid,
                         id.to_string(),
@@ -442,7 +443,7 @@ impl<'a> Puller<'a> {
                 next_sync_at: next,
             };
             self.store
-                .write(|c| store::google::sync_finished(c, id, &outcome))?;
+                .write(|c| store::google::sync_finished(c, &RanWith(&self.row), &outcome))?;
         }
         Ok(())
     }

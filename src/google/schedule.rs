@@ -111,8 +111,9 @@ impl Scheduler {
                     last_error: Some(e.to_string()),
                     next_sync_at: now + chrono::Duration::seconds(row.interval_secs),
                 };
-                self.store
-                    .write(|c| store::google::sync_finished(c, id, &outcome))?;
+                self.store.write(|c| {
+                    store::google::sync_finished(c, &store::google::RanWith(row), &outcome)
+                })?;
                 return Err(e);
             }
         };

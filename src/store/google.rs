@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::conn::DbConn;
+use super::conn::{DbConn, MultiBackend};
 use super::error::StoreError;
 use super::schema::{google_directories as gd, google_pending_users as p};
 
@@ -170,12 +170,44 @@ pub fn sync_started(
     Ok(())
 }
 
+/// The settings a sync ran with. Its outcome is recorded only while they are still the
+/// directory's: a sync that ends after the operator changed them must not overwrite the state
+/// the change set (a fresh status, the next sync due now) with a verdict on the old ones.
+pub struct RanWith<'a>(pub &'a GoogleDirectoryRow);
+
+type Test = Box<dyn BoxableExpression<gd::table, MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+impl RanWith<'_> {
+    fn unchanged(&self) -> Test {
+        let r = self.0;
+        let mut test: Test = Box::new(
+            gd::directory_id
+                .eq(r.directory_id.clone())
+                .and(gd::sealed_key.eq(r.sealed_key.clone()))
+                .and(gd::admin_email.eq(r.admin_email.clone())),
+        );
+        // `IS NOT DISTINCT FROM` has no form both backends take: NULL is asked for as NULL.
+        test = match &r.customer {
+            Some(v) => Box::new(test.and(gd::customer.eq(v.clone()).assume_not_null())),
+            None => Box::new(test.and(gd::customer.is_null())),
+        };
+        test = match &r.domain {
+            Some(v) => Box::new(test.and(gd::domain.eq(v.clone()).assume_not_null())),
+            None => Box::new(test.and(gd::domain.is_null())),
+        };
+        match &r.group_filter {
+            Some(v) => Box::new(test.and(gd::group_filter.eq(v.clone()).assume_not_null())),
+            None => Box::new(test.and(gd::group_filter.is_null())),
+        }
+    }
+}
+
 pub fn sync_finished(
     conn: &mut DbConn,
-    directory_id: &str,
+    ran_with: &RanWith<'_>,
     outcome: &SyncOutcome,
 ) -> Result<(), StoreError> {
-    diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+    diesel::update(gd::table.filter(ran_with.unchanged()))
         .set(outcome.clone())
         .execute(conn)?;
     Ok(())
@@ -185,13 +217,13 @@ pub fn sync_finished(
 /// the caller records the change once rather than on every retry.
 pub fn mark_invalid_credentials(
     conn: &mut DbConn,
-    directory_id: &str,
+    ran_with: &RanWith<'_>,
     error: &str,
     next_sync_at: NaiveDateTime,
 ) -> Result<bool, StoreError> {
     let n = diesel::update(
         gd::table
-            .filter(gd::directory_id.eq(directory_id))
+            .filter(ran_with.unchanged())
             .filter(gd::status.ne("invalid_credentials")),
     )
     .set((
@@ -201,7 +233,7 @@ pub fn mark_invalid_credentials(
     ))
     .execute(conn)?;
     if n == 0 {
-        diesel::update(gd::table.filter(gd::directory_id.eq(directory_id)))
+        diesel::update(gd::table.filter(ran_with.unchanged()))
             .set((gd::last_error.eq(error), gd::next_sync_at.eq(next_sync_at)))
             .execute(conn)?;
     }

@@ -375,3 +375,72 @@ both_backends!(google_settings_change_with_the_cli, |backend| async move {
     let summary: Value = serde_json::from_slice(&synced.stdout).unwrap();
     assert_eq!(summary["users_created"], json!(2), "{summary}");
 });
+
+// A sync that ends after the operator changed the settings judged the old ones: its outcome
+// must not overwrite what the change set, above all the next sync being due now. Sync 2 is
+// slowed by the fake; the settings change while it runs; sync 3 must follow it at once,
+// though the interval is an hour.
+both_backends!(
+    a_settings_change_during_a_sync_is_not_undone_by_it,
+    |backend| async move {
+        let fake = FakeGoogle::start();
+        seed(&fake);
+        let env = google_env(&fake);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let server = TestServer::start_with_env(backend, &env).await;
+        let key = cli_json(&server.db, &["admin-key", "issue"])["key"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let admin = server.api(&key);
+        let tenant = admin.get("/admin/tenants").await.body["data"][0]["id"].clone();
+        let google =
+            json!({"service_account_key": key_json(&fake), "admin": ADMIN, "interval": "1h"});
+        let made = admin
+            .send(
+                Method::POST,
+                "/admin/directories",
+                Some(
+                    &json!({"tenant_id": tenant, "name": "gw", "kind": "google", "google": google}),
+                ),
+            )
+            .await;
+        assert_eq!(made.status.as_u16(), 201, "{}", made.body);
+        let id = made.body["id"].as_str().unwrap().to_string();
+        let path = format!("/admin/directories/{id}/google");
+        let first = settings_when(&admin, &id, "the first sync", |s| {
+            s["status"] == json!("ok")
+        })
+        .await["last_sync_started_at"]
+            .clone();
+
+        fake.with(|st| st.delay = Duration::from_millis(3000));
+        let narrowed = admin
+            .send(
+                Method::PATCH,
+                &path,
+                Some(&json!({"groups": ["eng@example.com"]})),
+            )
+            .await;
+        assert_eq!(narrowed.status.as_u16(), 200, "{}", narrowed.body);
+        let second = settings_when(&admin, &id, "sync 2 to start", |s| {
+            s["last_sync_started_at"] != first
+        })
+        .await;
+        let running = admin
+            .send(Method::PATCH, &path, Some(&json!({"groups": []})))
+            .await;
+        assert_eq!(running.status.as_u16(), 200, "{}", running.body);
+        assert_eq!(
+            admin.get(&path).await.body["last_sync_finished_at"],
+            second["last_sync_finished_at"],
+            "the change came while sync 2 ran"
+        );
+        fake.with(|st| st.delay = Duration::ZERO);
+        let third = settings_when(&admin, &id, "sync 3, due at once after the change", |s| {
+            s["last_sync_started_at"] != second["last_sync_started_at"]
+        })
+        .await;
+        assert_eq!(third["groups"], Value::Null, "{third}");
+    }
+);
