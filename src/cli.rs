@@ -691,7 +691,7 @@ fn create_google(
                 admin,
                 target: changes
                     .target
-                    .unwrap_or_else(|| google::Target::Customer("my_customer".into())),
+                    .unwrap_or_else(|| google::Target::Customer(google::MY_CUSTOMER.into())),
                 groups: changes.groups.flatten(),
                 interval: changes.interval.unwrap_or(google::DEFAULT_INTERVAL),
             },

@@ -141,6 +141,40 @@ pub fn normalize_groups<'a>(emails: impl IntoIterator<Item = &'a str>) -> Option
     (!groups.is_empty()).then_some(groups)
 }
 
+/// The customer the Directory API lists when none is named: the admin's own account.
+pub const MY_CUSTOMER: &str = "my_customer";
+
+/// A new directory's settings row with `status` and nothing synced yet: no counts, no error,
+/// no lease, no push channel, the first sync due `now`. The settings proper (admin, key,
+/// target, groups, interval) are the default ones, for the caller to fill.
+fn fresh_row(directory: &Directory, status: &str, now: NaiveDateTime) -> GoogleDirectoryRow {
+    GoogleDirectoryRow {
+        directory_id: directory.id.to_string(),
+        tenant_id: directory.tenant_id.to_string(),
+        admin_email: String::new(),
+        customer: Some(MY_CUSTOMER.into()),
+        domain: None,
+        group_filter: None,
+        interval_secs: i64::try_from(DEFAULT_INTERVAL.as_secs()).unwrap_or(i64::MAX),
+        sealed_key: String::new(),
+        status: status.into(),
+        last_sync_started_at: None,
+        last_sync_finished_at: None,
+        last_created: 0,
+        last_updated: 0,
+        last_deprovisioned: 0,
+        last_error: None,
+        next_sync_at: now,
+        lease_owner: None,
+        lease_until: None,
+        watch_channel_id: None,
+        watch_resource_id: None,
+        watch_token_hash: None,
+        watch_expires_at: None,
+        created_at: now,
+    }
+}
+
 /// Stores a new directory's Google settings, with its key sealed by the server key.
 pub fn connect(
     store: &Store,
@@ -157,29 +191,13 @@ pub fn connect(
         Target::Domain(d) => (None, Some(d)),
     };
     let row = GoogleDirectoryRow {
-        directory_id: directory.id.to_string(),
-        tenant_id: directory.tenant_id.to_string(),
         admin_email: conn.admin,
         customer,
         domain,
         group_filter: conn.groups.map(|g| g.join(",")),
         interval_secs: i64::try_from(conn.interval.as_secs()).unwrap_or(i64::MAX),
         sealed_key: key.seal(conn.key_file, directory.id.as_str())?,
-        status: "never_synced".into(),
-        last_sync_started_at: None,
-        last_sync_finished_at: None,
-        last_created: 0,
-        last_updated: 0,
-        last_deprovisioned: 0,
-        last_error: None,
-        next_sync_at: now,
-        lease_owner: None,
-        lease_until: None,
-        watch_channel_id: None,
-        watch_resource_id: None,
-        watch_token_hash: None,
-        watch_expires_at: None,
-        created_at: now,
+        ..fresh_row(directory, "never_synced", now)
     };
     store.write(|c| store::google::insert(c, &row))?;
     Ok(())
@@ -332,7 +350,7 @@ impl<'a> Puller<'a> {
         match (&self.row.customer, &self.row.domain) {
             (_, Some(d)) => Target::Domain(d.clone()),
             (Some(c), None) => Target::Customer(c.clone()),
-            (None, None) => Target::Customer("my_customer".into()),
+            (None, None) => Target::Customer(MY_CUSTOMER.into()),
         }
     }
 

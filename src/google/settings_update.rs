@@ -156,31 +156,7 @@ pub fn create_without_credentials(
 ) -> Result<Directory, GoogleError> {
     changes.check(secret_key)?;
     let d = tenancy::create_directory(store, tenant, name, DirectoryKind::Google, policy, now)?;
-    let row = GoogleDirectoryRow {
-        directory_id: d.id.to_string(),
-        tenant_id: d.tenant_id.to_string(),
-        admin_email: String::new(),
-        customer: Some("my_customer".into()),
-        domain: None,
-        group_filter: None,
-        interval_secs: 300,
-        sealed_key: String::new(),
-        status: AWAITING_CREDENTIALS.into(),
-        last_sync_started_at: None,
-        last_sync_finished_at: None,
-        last_created: 0,
-        last_updated: 0,
-        last_deprovisioned: 0,
-        last_error: None,
-        next_sync_at: now,
-        lease_owner: None,
-        lease_until: None,
-        watch_channel_id: None,
-        watch_resource_id: None,
-        watch_token_hash: None,
-        watch_expires_at: None,
-        created_at: now,
-    };
+    let row = super::fresh_row(&d, AWAITING_CREDENTIALS, now);
     store.write(|c| store::google::insert(c, &row))?;
     update(store, secret_key, &d, changes, now)?;
     Ok(d)

@@ -210,9 +210,9 @@ pub async fn create(
                         google::NewConnection {
                             key_file,
                             admin,
-                            target: changes
-                                .target
-                                .unwrap_or_else(|| google::Target::Customer("my_customer".into())),
+                            target: changes.target.unwrap_or_else(|| {
+                                google::Target::Customer(google::MY_CUSTOMER.into())
+                            }),
                             groups: changes.groups.flatten(),
                             interval: changes.interval.unwrap_or(google::DEFAULT_INTERVAL),
                         },
