@@ -108,12 +108,7 @@ impl ResponseError for ConsoleError {
             reason: status.canonical_reason().unwrap_or("Error"),
             message,
         };
-        match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(_) => HttpResponse::build(status).finish(),
-        }
+        super::error_page(status, &page)
     }
 }
 

@@ -17,7 +17,7 @@ mod webhooks;
 
 use std::sync::Arc;
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, middleware, web};
 use askama::Template;
 
@@ -89,6 +89,17 @@ fn page(t: &impl Template) -> Result<HttpResponse, ConsoleError> {
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(t.render()?))
+}
+
+/// An error page with its status; one that cannot be rendered is the bare status, since an
+/// error page must not fail in turn.
+fn error_page(status: StatusCode, t: &impl Template) -> HttpResponse {
+    match t.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(html),
+        Err(_) => HttpResponse::build(status).finish(),
+    }
 }
 
 fn see_other(location: &str) -> HttpResponse {

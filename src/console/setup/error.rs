@@ -105,12 +105,7 @@ impl ResponseError for SetupError {
             reason: status.canonical_reason().unwrap_or("Error"),
             message,
         };
-        match page.render() {
-            Ok(html) => HttpResponse::build(status)
-                .content_type("text/html; charset=utf-8")
-                .body(html),
-            Err(_) => HttpResponse::build(status).finish(),
-        }
+        crate::console::error_page(status, &page)
     }
 }
 
