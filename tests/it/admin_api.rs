@@ -1077,6 +1077,20 @@ both_backends!(
             )
             .await;
         let their_rule = id_of(&their_rule);
+        let their_link = admin
+            .send(
+                post.clone(),
+                &format!("/admin/directories/{dir}/setup-links"),
+                Some(&json!({})),
+            )
+            .await;
+        assert_eq!(
+            their_link.status,
+            StatusCode::CREATED,
+            "{}",
+            their_link.body
+        );
+        let their_link = id_of(&their_link);
 
         let issued = admin_key(&server.db, &["--tenant", "acme"]);
         let acme_id = acme(&admin).await;
@@ -1151,7 +1165,26 @@ both_backends!(
                 ),
                 (delete.clone(), format!("{d}/attributes/cost"), None, nf),
                 (get.clone(), format!("{d}/google"), None, nf),
+                (
+                    patch.clone(),
+                    format!("{d}/google"),
+                    Some(json!({"interval": "1h"})),
+                    nf,
+                ),
                 (post.clone(), format!("{d}/google/test"), None, nf),
+                (get.clone(), format!("{d}/setup-links"), None, nf),
+                (
+                    post.clone(),
+                    format!("{d}/setup-links"),
+                    Some(json!({})),
+                    nf,
+                ),
+                (
+                    delete.clone(),
+                    format!("{d}/setup-links/{their_link}"),
+                    None,
+                    nf,
+                ),
                 (
                     post.clone(),
                     "/admin/app-keys".into(),
