@@ -11,5 +11,7 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}"
 ROSTER_CONSOLE_SCREENSHOTS="$PWD/docs/console" \
     cargo test --test it console::an_operator_makes_a_directory_and_watches_it_fill::sqlite
 ROSTER_CONSOLE_SCREENSHOTS="$PWD/docs/console" \
+    cargo test --test it console::a_directory_page_shows_its_roles_and_custom_attributes::sqlite
+ROSTER_CONSOLE_SCREENSHOTS="$PWD/docs/console" \
     cargo test --test it setup_page::setup_page_connects_an_idp::sqlite
 ls -l docs/console/*.png

@@ -334,7 +334,7 @@ pub async fn show(
         roles: roles.data.iter().map(RoleRow::of).collect(),
         role_recompute: roles
             .recompute
-            .filter(|p| p.state != "done")
+            .filter(|p| p.state == "running")
             .map(|p| progress_words(p.state, p.done, p.total)),
         attributes: mappings
             .iter()
@@ -345,7 +345,7 @@ pub async fn show(
             })
             .collect(),
         rederive: rederive
-            .filter(|r| r.state != "done")
+            .filter(|r| r.state == "running")
             .map(|r| progress_words(r.state, r.checked, r.total)),
     })
 }

@@ -261,7 +261,7 @@ pub fn remove(store: &Store, scope: &Scope, name: &str, now: NaiveDateTime) -> D
 /// many of them changed (each got a `user.updated` event).
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Rederive {
-    /// `running` or `done`.
+    /// `running` or `finished`.
     #[schema(value_type = String)]
     pub state: &'static str,
     pub checked: i64,

@@ -804,6 +804,20 @@ both_backends!(
         for shown in ["cost_center", "scim", "enterprise:2.0:User:costCenter"] {
             assert!(attributes.contains(shown), "{shown} in {attributes}");
         }
+        let roles_section = browser
+            .client
+            .find(Locator::Css("section[aria-labelledby=roles]"))
+            .await
+            .unwrap();
+        browser
+            .client
+            .execute(
+                "arguments[0].scrollIntoView()",
+                vec![serde_json::to_value(&roles_section).unwrap()],
+            )
+            .await
+            .unwrap();
+        snap(&browser, &screenshots(backend), "directory-roles").await;
         browser.close().await;
     }
 );
