@@ -94,10 +94,13 @@ fn render_sections(markdown: &str, scim_base_url: &str, skip: impl Fn(&str) -> b
                     })
                     .collect();
                 held.push(event);
-                // The page has its own title; a guide's H1 would repeat it.
-                skipping = level == HeadingLevel::H2 && skip(&title);
-                if level == HeadingLevel::H2 && !skipping {
-                    events.extend(held);
+                // The page has its own title; a guide's H1 would repeat it, and the opening
+                // under it goes too.
+                if level == HeadingLevel::H2 {
+                    skipping = skip(&title);
+                    if !skipping {
+                        events.extend(held);
+                    }
                 }
             }
             e if heading.is_some() => {
@@ -155,6 +158,7 @@ mod tests {
             assert!(!html.contains(EXAMPLE_BASE_URL), "{slug}");
             assert!(!html.contains("roster directory create"), "{slug}");
             assert!(!html.contains("<h1"), "{slug}");
+            assert!(!html.contains("idp-behaviour.md"), "{slug}: the operator's opening");
             assert!(html.contains("<h3"), "{slug}");
         }
         let google = render_google();
