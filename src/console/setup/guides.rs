@@ -158,7 +158,10 @@ mod tests {
             assert!(!html.contains(EXAMPLE_BASE_URL), "{slug}");
             assert!(!html.contains("roster directory create"), "{slug}");
             assert!(!html.contains("<h1"), "{slug}");
-            assert!(!html.contains("idp-behaviour.md"), "{slug}: the operator's opening");
+            assert!(
+                !html.contains("idp-behaviour.md"),
+                "{slug}: the operator's opening"
+            );
             assert!(html.contains("<h3"), "{slug}");
         }
         let google = render_google();
